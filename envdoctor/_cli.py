@@ -1,0 +1,96 @@
+"""The ``envdoctor`` command line: argparse, dispatch and exit codes, no logic.
+
+Exit codes (README "Exit codes"): 0 nothing wrong, 1 error findings, 2 usage or bad
+input, 3 internal error (with a "please report" line), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from envdoctor import __version__
+from envdoctor._commands import COMMANDS
+from envdoctor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, EnvdoctorError
+from envdoctor.render.console import UI, make_ui
+
+__all__ = ["main", "main_exit", "build_parser"]
+
+ISSUES_URL = "https://github.com/envdoctor/envdoctor/issues"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"envdoctor: error: {message}\n")
+
+
+def _command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"envdoctor._commands.{name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, every subcommand registered."""
+    parser = _Parser(
+        prog="envdoctor",
+        description="Diagnose broken machine-learning Python environments.",
+    )
+    parser.add_argument("--version", action="version", version=f"envdoctor {__version__}")
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour output (default: auto; NO_COLOR is honoured)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        module = _command_module(name)
+        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def _internal_error(ui: UI, exc: BaseException) -> int:
+    ui.err.print(f"envdoctor: internal error: {type(exc).__name__}: {exc}", markup=False)
+    ui.err.print(
+        f"This is a bug in envdoctor {__version__} (Python {platform.python_version()}, {platform.platform()}); "
+        f"please report it at {ISSUES_URL} with the command you ran.",
+        markup=False,
+    )
+    return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    color = {"auto": None, "always": True, "never": False}[args.color]
+    ui = make_ui(color)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        code: int = args._run(args, ui)
+        return code
+    except EnvdoctorError as exc:
+        ui.err.print(f"envdoctor: error: {exc}", markup=False, soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        ui.err.print("envdoctor: interrupted", markup=False)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        return _internal_error(ui, exc)
+
+
+def main_exit() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

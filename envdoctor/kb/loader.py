@@ -1,0 +1,97 @@
+"""Find and load ``knowledge/``: from the installed wheel, an editable install, or a checkout.
+
+The wheel carries the data as ``envdoctor/knowledge`` (hatch ``force-include``); an editable
+install or a plain checkout has it beside the package, at the repository root. The
+``ENVDOCTOR_KNOWLEDGE`` environment variable overrides both (tests, data development).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from envdoctor.errors import KnowledgeError
+from envdoctor.kb.entry import Entry, parse_entry
+
+__all__ = ["KnowledgeBase", "knowledge_root", "load_knowledge", "lint_knowledge"]
+
+
+def knowledge_root() -> Path:
+    """The directory holding ``entries/`` and ``compat/``."""
+    override = os.environ.get("ENVDOCTOR_KNOWLEDGE")
+    if override:
+        return Path(override)
+    package_dir = Path(__file__).resolve().parent.parent
+    for candidate in (package_dir / "knowledge", package_dir.parent / "knowledge"):
+        if (candidate / "entries").is_dir():
+            return candidate
+    raise KnowledgeError(f"knowledge/ not found beside {package_dir} (broken install?)")
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """All entries, by id, in file-name order."""
+
+    root: Path
+    entries: tuple[Entry, ...]
+
+    def get(self, entry_id: str) -> Entry | None:
+        """The entry with this id or kebab-case name, case-insensitively."""
+        wanted = entry_id.strip().lower()
+        for entry in self.entries:
+            if entry.id.lower() == wanted or entry.name == wanted:
+                return entry
+        return None
+
+    @property
+    def checks(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.is_check)
+
+    @property
+    def symptoms(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.is_symptom)
+
+
+def lint_knowledge(root: Path) -> tuple[list[Entry], list[str]]:
+    """Parse every entry under ``root/entries``; return the usable ones and all problems."""
+    entries: list[Entry] = []
+    problems: list[str] = []
+    seen_ids: dict[str, str] = {}
+    seen_names: dict[str, str] = {}
+    for path in sorted((root / "entries").glob("*.toml")):
+        label = path.name
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            problems.append(f"{label}: cannot be read as TOML: {exc}")
+            continue
+        entry, entry_problems = parse_entry(data, str(path))
+        problems.extend(f"{label}: {p}" for p in entry_problems)
+        if entry is None:
+            continue
+        if path.stem != entry.id:
+            problems.append(f"{label}: file name must be the id ({entry.id}.toml)")
+        if entry.id in seen_ids:
+            problems.append(f"{label}: id {entry.id} also used by {seen_ids[entry.id]}")
+        if entry.name in seen_names:
+            problems.append(f"{label}: name {entry.name} also used by {seen_names[entry.name]}")
+        seen_ids[entry.id] = label
+        seen_names[entry.name] = label
+        entries.append(entry)
+    return entries, problems
+
+
+@functools.cache
+def _load(root: Path) -> KnowledgeBase:
+    entries, problems = lint_knowledge(root)
+    if problems:
+        raise KnowledgeError(f"{len(problems)} problem(s) in {root}: " + "; ".join(problems[:5]))
+    return KnowledgeBase(root, tuple(entries))
+
+
+def load_knowledge(root: Path | None = None) -> KnowledgeBase:
+    """Load and validate the knowledge base (cached per root)."""
+    return _load((root or knowledge_root()).resolve())

@@ -1,0 +1,1 @@
+"""Output: rich views for people, JSON for programs, both from the same frozen values."""
