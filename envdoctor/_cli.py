@@ -35,8 +35,18 @@ def _command_module(name: str) -> ModuleType:
     return importlib.import_module(f"envdoctor._commands.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser, every subcommand registered."""
+def _selected_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line, found without importing any command."""
+    for arg in argv:
+        if arg in COMMANDS:
+            return arg
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the ``selected`` command's module is imported (all if ``None``)."""
     parser = _Parser(
         prog="envdoctor",
         description="Diagnose broken machine-learning Python environments.",
@@ -49,11 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="colour output (default: auto; NO_COLOR is honoured)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        module = _command_module(name)
-        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.add_arguments(sub)
-        sub.set_defaults(_run=module.run)
+    for name, help_text in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if selected is None or name == selected:
+            module = _command_module(name)
+            module.add_arguments(sub)
+            sub.set_defaults(_run=module.run)
     return parser
 
 
@@ -69,14 +80,16 @@ def _internal_error(ui: UI, exc: BaseException) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    color = {"auto": None, "always": True, "never": False}[args.color]
-    ui = make_ui(color)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_USAGE
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    ui = make_ui(None)
     try:
+        parser = build_parser(_selected_command(arguments) or "")
+        args = parser.parse_args(arguments)
+        if args.color != "auto":
+            ui = make_ui(args.color == "always")
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
         code: int = args._run(args, ui)
         return code
     except EnvdoctorError as exc:
@@ -87,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
-    except Exception as exc:
+    except Exception as exc:  # the last line of defence: never a traceback
         return _internal_error(ui, exc)
 
 

@@ -297,6 +297,9 @@ def parse_entry(data: Mapping[str, Any], source_path: str = "") -> tuple[Entry |
             problems.append(f"note[{index}] needs a string 'text'")
             continue
         notes.append(Note(_conditions(raw.get("when", []), f"note[{index}].when", problems), raw["text"]))
+    item_facts = [c.fact for c in when if c.fact.startswith("item.")]
+    if item_facts and each is None:
+        problems.append(f"conditions on {', '.join(item_facts)} need `each` to name a collection")
     if not patterns and keys is None and not when and each is None:
         problems.append("entry is never recognised: give [match] patterns, [match.keys], or [[when]] conditions")
     priority = data.get("priority", 50)

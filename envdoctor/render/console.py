@@ -15,7 +15,7 @@ __all__ = ["UI", "make_console", "make_ui"]
 def make_console(file: IO[str], *, color: bool | None = None, width: int | None = None) -> Console:
     """A console for ``file``: colour only on a terminal and never under ``NO_COLOR``."""
     no_color = bool(os.environ.get("NO_COLOR")) or color is False
-    return Console(
+    console = Console(
         file=file,
         no_color=no_color,
         color_system=None if no_color else "auto",
@@ -25,6 +25,9 @@ def make_console(file: IO[str], *, color: bool | None = None, width: int | None 
         width=width,
         emoji=False,
     )
+    # Off a terminal (a pipe, a file, CI logs) lines stay whole: no wrapping at 80 columns.
+    console.soft_wrap = not console.is_terminal
+    return console
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,119 @@
+"""Read a Hugging Face sharded-checkpoint index (``model.safetensors.index.json``...).
+
+The index's ``weight_map`` maps every tensor name to the shard file holding it. Names come
+from the index alone; shapes and dtypes come from each shard that is present next to the
+index, read with the same safe readers (for safetensors shards, only their headers). A
+missing shard leaves its tensors with unknown shape and adds a warning, since downloading
+only the index is a normal state for a cache. Shard names must stay inside the index's
+folder: absolute paths and ``..`` are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+from typing import IO
+
+from envdoctor.ckpt.layout import ema_prefixes
+from envdoctor.ckpt.model import Checkpoint, MetadataValue, SecurityIssue, TensorInfo
+from envdoctor.errors import CheckpointError
+
+__all__ = ["read_hf_index", "looks_like_json"]
+
+ShardReader = Callable[[Path], Checkpoint]
+
+
+def looks_like_json(head: bytes) -> bool:
+    """True when ``head`` starts (after whitespace or a BOM) with a JSON object."""
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{"
+
+
+def _shard_path(index_path: Path, shard: str) -> Path:
+    relative = PurePosixPath(shard.replace("\\", "/"))
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        raise CheckpointError(f"{index_path}: shard name {shard!r} leaves the index's folder")
+    return index_path.parent.joinpath(*relative.parts)
+
+
+def read_hf_index(
+    path: str, handle: IO[bytes], *, max_bytes: int, read_shard: ShardReader
+) -> Checkpoint:
+    """Inventory an index JSON, filling shapes from the shards found beside it."""
+    size = os.fstat(handle.fileno()).st_size
+    if size > max_bytes:
+        raise CheckpointError(f"{path}: index JSON of {size:,} bytes exceeds the {max_bytes:,}-byte limit")
+    try:
+        index = json.loads(handle.read(size).decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON: {exc}") from None
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict) or not all(
+        isinstance(name, str) and isinstance(shard, str) for name, shard in weight_map.items()
+    ):
+        raise CheckpointError(
+            f"{path}: JSON without a weight_map of tensor name -> shard file "
+            "(not a sharded-checkpoint index)"
+        )
+
+    index_path = Path(path)
+    shards = tuple(dict.fromkeys(weight_map.values()))
+    shard_tensors: dict[str, dict[str, TensorInfo] | None] = {}
+    security: list[SecurityIssue] = []
+    warnings: list[str] = []
+    for shard in shards:
+        shard_path = _shard_path(index_path, shard)
+        if not shard_path.is_file():
+            shard_tensors[shard] = None
+            warnings.append(f"{path}: shard {shard} is not present; its tensors' shapes are unknown")
+            continue
+        checkpoint = read_shard(shard_path)
+        if checkpoint.format == "hf-index":
+            raise CheckpointError(f"{path}: shard {shard} is itself an index")
+        shard_tensors[shard] = {tensor.name: tensor for tensor in checkpoint.tensors}
+        security.extend(
+            replace(issue, member=f"{shard}:{issue.member}" if issue.member else shard)
+            for issue in checkpoint.security
+        )
+        warnings.extend(checkpoint.warnings)
+        mapped = {name for name, owner in weight_map.items() if owner == shard}
+        extra = sorted(set(shard_tensors[shard] or {}) - mapped)
+        if extra:
+            warnings.append(
+                f"{path}: shard {shard} holds {len(extra)} tensors the index does not map "
+                f"(first: {extra[0]})"
+            )
+
+    tensors: list[TensorInfo] = []
+    for name, shard in weight_map.items():
+        found = shard_tensors.get(shard)
+        if found is None:
+            tensors.append(TensorInfo(name=name, shape=None, dtype=None))
+        elif name in found:
+            tensors.append(found[name])
+        else:
+            tensors.append(TensorInfo(name=name, shape=None, dtype=None))
+            warnings.append(f"{path}: {name} is mapped to {shard}, which does not contain it")
+
+    metadata: dict[str, MetadataValue] = {"shards": len(shards)}
+    raw_metadata = index.get("metadata")
+    if isinstance(raw_metadata, dict):
+        for key, value in raw_metadata.items():
+            if isinstance(value, (str, int, float, bool)) or value is None:
+                metadata[f"metadata.{key}"] = value
+    return Checkpoint(
+        path=path,
+        format="hf-index",
+        layout="hf-sharded-index",
+        tensors=tuple(tensors),
+        state_dict_path="weight_map",
+        top_level_keys=tuple(str(key) for key in index),
+        metadata=MappingProxyType(metadata),
+        security=tuple(security),
+        ema=ema_prefixes([tensor.name for tensor in tensors]),
+        shards=shards,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,463 @@
+"""Recognise what a checkpoint's top object is and which of its tensor dicts is "the state dict".
+
+A pickle gives back one object: a bare state dict, a training dict (``{"model": ...,
+"optimizer": ..., "epoch": ...}``), a Lightning or mmengine checkpoint, or a whole pickled
+``nn.Module``. :func:`analyse` chooses the state dict by this documented order:
+
+1. the top object itself, when it is a *tensor dict* (string keys, at least one tensor
+   value, no dict values, and tensors at least half of the values);
+2. otherwise the first of these top-level keys whose value is a tensor dict or a pickled
+   ``nn.Module``: :data:`STATE_DICT_KEYS` (``state_dict``, ``model_state_dict``,
+   ``model_state``, ``model``, ``module``, ``net``, ``network``, ``params``, ``weights``),
+   looking one level further down the same list when the value is a plain dict
+   (``{"model": {"state_dict": ...}}``);
+3. otherwise, a pickled ``nn.Module`` as the top object, whose parameters and persistent
+   buffers are named as ``Module.state_dict()`` would;
+4. otherwise the largest tensor dict anywhere, preferring those outside EMA and optimizer
+   containers.
+
+Every tensor outside the chosen dict is reported in ``containers`` under the top-level key
+it sits below (``optimizer``, ``state_dict_ema``, ``optimizer_states``...), with names
+relative to that key. Before any of this, the object graph is sized once (shared references
+counted every time they are reached) so that billion-laughs pickles and absurd nesting are
+rejected quickly instead of being walked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from envdoctor.ckpt.model import (
+    Checkpoint,
+    CheckpointFormat,
+    Layout,
+    MetadataValue,
+    SecurityIssue,
+    TensorInfo,
+)
+from envdoctor.ckpt.pickle_vm import (
+    NdArrayRecord,
+    Opaque,
+    OpaqueKey,
+    PickledSet,
+    PickleLimits,
+    TensorRecord,
+)
+from envdoctor.errors import CheckpointError
+
+__all__ = [
+    "STATE_DICT_KEYS",
+    "EMA_KEYS",
+    "EMA_PREFIXES",
+    "Inventory",
+    "analyse",
+    "check_graph",
+    "tensor_info",
+    "ema_prefixes",
+    "checkpoint_from_object",
+]
+
+STATE_DICT_KEYS = (
+    "state_dict",
+    "model_state_dict",
+    "model_state",
+    "model",
+    "module",
+    "net",
+    "network",
+    "params",
+    "weights",
+)
+"""Top-level keys tried, in this order, when the top object is not itself a state dict."""
+
+EMA_KEYS = frozenset(
+    {
+        "state_dict_ema",
+        "model_ema",
+        "ema_state_dict",
+        "ema",
+        "ema_model",
+        "model_ema_state_dict",
+        "module_ema",
+        "params_ema",
+        "ema_params",
+        "g_ema",
+        "shadow_params",
+    }
+)
+"""Top-level keys that hold an exponential-moving-average copy of the weights."""
+
+EMA_PREFIXES = ("ema.", "model_ema.", "ema_model.", "module_ema.", "ema_")
+"""Key prefixes that mark EMA weights stored inside the state dict itself."""
+
+_OPTIMIZER_KEYS = frozenset({"optimizer", "optimizer_states", "optimizers", "optim", "opt"})
+_LIGHTNING_KEYS = frozenset(
+    {"optimizer_states", "lr_schedulers", "callbacks", "loops", "hyper_parameters"}
+)
+_METADATA_DICTS = ("meta", "hyper_parameters", "hparams", "args", "config", "cfg", "opt")
+_MAX_METADATA = 256
+_MAX_TEXT = 200
+
+_TensorLike = TensorRecord | NdArrayRecord
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What :func:`analyse` found in a pickled top object."""
+
+    layout: Layout
+    tensors: tuple[TensorInfo, ...]
+    state_dict_path: str | None
+    containers: Mapping[str, tuple[TensorInfo, ...]]
+    top_level_keys: tuple[str, ...]
+    metadata: Mapping[str, MetadataValue]
+    ema: tuple[str, ...]
+
+
+def tensor_info(name: str, record: TensorRecord | NdArrayRecord) -> TensorInfo:
+    """The public :class:`TensorInfo` for a record built by the pickle interpreter."""
+    if isinstance(record, NdArrayRecord):
+        return TensorInfo(name=name, shape=record.shape, dtype=record.dtype, kind="ndarray")
+    storage = record.storage
+    return TensorInfo(
+        name=name,
+        shape=record.shape,
+        dtype=record.dtype,
+        kind=record.kind,
+        device=record.device,
+        storage_key=None if storage is None else storage.key,
+        storage_offset=record.storage_offset,
+        storage_numel=None if storage is None else storage.numel,
+        storage_nbytes=None if storage is None else storage.nbytes,
+    )
+
+
+def _children(obj: object) -> Iterator[object]:
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield key
+            yield value
+    elif isinstance(obj, (list, tuple)):
+        yield from obj
+    elif isinstance(obj, PickledSet):
+        yield from obj.items
+    elif isinstance(obj, Opaque):
+        yield obj.args
+        yield obj.state
+    elif isinstance(obj, OpaqueKey):
+        yield obj.value
+
+
+def _is_node(obj: object) -> bool:
+    return isinstance(obj, (dict, list, tuple, PickledSet, Opaque, OpaqueKey))
+
+
+def check_graph(root: object, *, where: str, limits: PickleLimits) -> None:
+    """Reject object graphs that would explode when walked or nest absurdly deep.
+
+    Computes, once per distinct object, how many items a full walk would visit (shared
+    references count each time they are reached, cycles once). Raises
+    :class:`CheckpointError` past ``limits.max_items`` or ``limits.max_depth``.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    work: list[tuple[object, bool]] = [(root, False)]
+    while work:
+        obj, finished = work.pop()
+        node_id = id(obj)
+        if finished:
+            open_nodes.discard(node_id)
+            total = 1
+            for child in _children(obj):
+                total += sizes.get(id(child), 1) if _is_node(child) else 1
+            if total > limits.max_items:
+                raise CheckpointError(
+                    f"{where}: the pickled object expands to more than {limits.max_items:,} "
+                    "items through shared references; refusing a likely pickle bomb"
+                )
+            sizes[node_id] = total
+            continue
+        if node_id in sizes or node_id in open_nodes or not _is_node(obj):
+            continue
+        open_nodes.add(node_id)
+        if len(open_nodes) > limits.max_depth:
+            raise CheckpointError(
+                f"{where}: objects nested deeper than {limits.max_depth} levels; "
+                "refusing a likely pickle bomb"
+            )
+        work.append((obj, True))
+        for child in _children(obj):
+            if _is_node(child) and id(child) not in sizes and id(child) not in open_nodes:
+                work.append((child, False))
+
+
+def _key_text(key: object) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, (int, float, bool)) or key is None:
+        return str(key)
+    if isinstance(key, bytes):
+        return key.decode("utf-8", "replace")
+    return "<key>"
+
+
+def _module_state(module: Opaque) -> dict[str, _TensorLike] | None:
+    """Parameters and persistent buffers of a pickled ``nn.Module``, named like ``state_dict()``."""
+    if not isinstance(module.state, dict) or "_parameters" not in module.state:
+        return None
+    result: dict[str, _TensorLike] = {}
+    seen: set[int] = set()
+    work: list[tuple[str, Opaque]] = [("", module)]
+    while work:
+        prefix, current = work.pop(0)
+        if id(current) in seen or not isinstance(current.state, dict):
+            continue
+        seen.add(id(current))
+        state = current.state
+        skipped = state.get("_non_persistent_buffers_set")
+        non_persistent = (
+            {item for item in skipped.items if isinstance(item, str)}
+            if isinstance(skipped, PickledSet)
+            else set()
+        )
+        for group in ("_parameters", "_buffers"):
+            members = state.get(group)
+            if not isinstance(members, dict):
+                continue
+            for name, value in members.items():
+                if isinstance(value, (TensorRecord, NdArrayRecord)) and name not in non_persistent:
+                    result[prefix + _key_text(name)] = value
+        children = state.get("_modules")
+        if isinstance(children, dict):
+            for name, child in children.items():
+                if isinstance(child, Opaque):
+                    work.append((f"{prefix}{_key_text(name)}.", child))
+    return result
+
+
+def _tensor_dict(obj: object) -> dict[str, _TensorLike] | None:
+    """``obj`` as a name -> tensor mapping when it qualifies as a state dict."""
+    if isinstance(obj, Opaque):
+        return _module_state(obj)
+    if not isinstance(obj, dict) or not obj:
+        return None
+    tensors: dict[str, _TensorLike] = {}
+    for key, value in obj.items():
+        if not isinstance(key, str) or isinstance(value, dict):
+            return None
+        if isinstance(value, (TensorRecord, NdArrayRecord)):
+            tensors[key] = value
+    if not tensors or 2 * len(tensors) < len(obj):
+        return None
+    return tensors
+
+
+def _choose(top: object) -> tuple[tuple[object, ...], dict[str, _TensorLike]] | None:
+    direct = _tensor_dict(top) if isinstance(top, dict) else None
+    if direct is not None:
+        return (), direct
+    if isinstance(top, dict):
+        for key in STATE_DICT_KEYS:
+            if key not in top:
+                continue
+            found = _tensor_dict(top[key])
+            if found is not None:
+                return (key,), found
+            inner = top[key]
+            if isinstance(inner, dict):
+                for inner_key in STATE_DICT_KEYS:
+                    found = _tensor_dict(inner.get(inner_key))
+                    if found is not None:
+                        return (key, inner_key), found
+    if isinstance(top, Opaque):
+        module = _module_state(top)
+        if module:
+            return (), module
+    best: tuple[int, tuple[object, ...], dict[str, _TensorLike]] | None = None
+    for path, obj in _walk_nodes(top):
+        candidate = _tensor_dict(obj) if isinstance(obj, dict) else None
+        if candidate is None:
+            continue
+        avoided = bool(path) and path[0] in EMA_KEYS | _OPTIMIZER_KEYS
+        score = len(candidate) - (1 << 40 if avoided else 0)
+        if best is None or score > best[0]:
+            best = (score, path, candidate)
+    return None if best is None else (best[1], best[2])
+
+
+def _walk_nodes(root: object) -> Iterator[tuple[tuple[object, ...], object]]:
+    """Every container reachable from ``root`` once, with the path it was first reached by."""
+    seen: set[int] = set()
+    work: list[tuple[tuple[object, ...], object]] = [((), root)]
+    while work:
+        path, obj = work.pop()
+        if not _is_node(obj) or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        yield path, obj
+        children: list[tuple[tuple[object, ...], object]] = []
+        if isinstance(obj, dict):
+            children = [((*path, key), value) for key, value in obj.items()]
+        elif isinstance(obj, (list, tuple)):
+            children = [((*path, index), value) for index, value in enumerate(obj)]
+        elif isinstance(obj, Opaque):
+            module = _module_state(obj)
+            if module is not None:
+                children = [((*path, name), value) for name, value in module.items()]
+            else:
+                children = [(path, obj.state)]
+        work.extend(reversed(children))
+
+
+def _walk_tensors(root: object) -> Iterator[tuple[tuple[object, ...], _TensorLike]]:
+    seen: set[int] = set()
+    work: list[tuple[tuple[object, ...], object]] = [((), root)]
+    while work:
+        path, obj = work.pop()
+        if isinstance(obj, (TensorRecord, NdArrayRecord)):
+            yield path, obj
+            continue
+        if not _is_node(obj) or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        children: list[tuple[tuple[object, ...], object]] = []
+        if isinstance(obj, dict):
+            children = [((*path, key), value) for key, value in obj.items()]
+        elif isinstance(obj, (list, tuple)):
+            children = [((*path, index), value) for index, value in enumerate(obj)]
+        elif isinstance(obj, Opaque):
+            module = _module_state(obj)
+            if module is not None:
+                children = [((*path, name), value) for name, value in module.items()]
+            else:
+                children = [(path, obj.state)]
+        work.extend(reversed(children))
+
+
+def ema_prefixes(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """EMA key prefixes present among state-dict ``names`` (``model_ema.``...)."""
+    found = []
+    for prefix in EMA_PREFIXES:
+        hits = sum(1 for name in names if name.startswith(prefix))
+        # "ema_" alone is a common word start (ema_decay); ask for a few keys.
+        if hits >= (2 if prefix == "ema_" else 1):
+            found.append(prefix)
+    return tuple(found)
+
+
+def _scalar(value: object) -> tuple[bool, MetadataValue]:
+    if isinstance(value, str):
+        if len(value) > _MAX_TEXT:
+            return True, f"<text: {len(value)} characters>"
+        return True, value
+    if isinstance(value, (int, float, bool)) or value is None:
+        return True, value
+    return False, None
+
+
+def _metadata(top: object) -> dict[str, MetadataValue]:
+    metadata: dict[str, MetadataValue] = {}
+    if not isinstance(top, dict):
+        return metadata
+    for key, value in top.items():
+        if len(metadata) >= _MAX_METADATA:
+            break
+        ok, scalar = _scalar(value)
+        if ok:
+            metadata[_key_text(key)] = scalar
+    for group in _METADATA_DICTS:
+        source = top.get(group)
+        if isinstance(source, Opaque) and isinstance(source.state, dict):
+            source = source.state  # argparse.Namespace and friends keep their fields here
+        if not isinstance(source, dict):
+            continue
+        for key, value in source.items():
+            if len(metadata) >= _MAX_METADATA:
+                break
+            ok, scalar = _scalar(value)
+            if ok:
+                metadata[f"{group}.{_key_text(key)}"] = scalar
+    return metadata
+
+
+def _layout(top: object, path: tuple[object, ...] | None, ema: tuple[str, ...]) -> Layout:
+    if path is None:
+        return "unknown"
+    keys = {key for key in top if isinstance(key, str)} if isinstance(top, dict) else set()
+    if "pytorch-lightning_version" in keys or ("state_dict" in keys and keys & _LIGHTNING_KEYS):
+        return "lightning"
+    if "meta" in keys and "state_dict" in keys:
+        return "mmengine"
+    if ema:
+        return "ema"
+    if not path:
+        return "state_dict"
+    return "training_dict"
+
+
+def analyse(top: object, *, where: str, limits: PickleLimits) -> Inventory:
+    """Choose the state dict, group the other tensors, and collect scalar metadata."""
+    check_graph(top, where=where, limits=limits)
+    chosen = _choose(top)
+    tensors: tuple[TensorInfo, ...] = ()
+    chosen_path: tuple[object, ...] | None = None
+    chosen_ids: set[int] = set()
+    if chosen is not None:
+        chosen_path, mapping = chosen
+        tensors = tuple(tensor_info(name, record) for name, record in mapping.items())
+        chosen_ids = {id(record) for record in mapping.values()}
+
+    grouped: dict[str, list[TensorInfo]] = {}
+    for path, record in _walk_tensors(top):
+        if id(record) in chosen_ids and chosen_path is not None and path[: len(chosen_path)] == chosen_path:
+            continue
+        group = _key_text(path[0]) if path else ""
+        name = ".".join(_key_text(part) for part in path[1:])
+        grouped.setdefault(group, []).append(tensor_info(name, record))
+    containers = MappingProxyType({group: tuple(infos) for group, infos in grouped.items()})
+
+    ema = tuple(group for group in containers if group in EMA_KEYS)
+    ema += ema_prefixes([tensor.name for tensor in tensors])
+    top_keys = tuple(_key_text(key) for key in top) if isinstance(top, dict) else ()
+    return Inventory(
+        layout=_layout(top, chosen_path, ema),
+        tensors=tensors,
+        state_dict_path=None
+        if chosen_path is None
+        else ".".join(_key_text(part) for part in chosen_path),
+        containers=containers,
+        top_level_keys=top_keys,
+        metadata=MappingProxyType(_metadata(top)),
+        ema=ema,
+    )
+
+
+def checkpoint_from_object(
+    path: str,
+    fmt: CheckpointFormat,
+    top: object,
+    *,
+    limits: PickleLimits,
+    security: tuple[SecurityIssue, ...],
+    warnings: tuple[str, ...],
+    extra_metadata: Mapping[str, MetadataValue] | None = None,
+) -> Checkpoint:
+    """Assemble the public :class:`Checkpoint` for a pickled top object."""
+    inventory = analyse(top, where=path, limits=limits)
+    metadata = dict(inventory.metadata)
+    metadata.update(extra_metadata or {})
+    return Checkpoint(
+        path=path,
+        format=fmt,
+        layout=inventory.layout,
+        tensors=inventory.tensors,
+        state_dict_path=inventory.state_dict_path,
+        containers=inventory.containers,
+        top_level_keys=inventory.top_level_keys,
+        metadata=MappingProxyType(metadata),
+        security=security,
+        ema=inventory.ema,
+        warnings=warnings,
+    )

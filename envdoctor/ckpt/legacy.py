@@ -1,0 +1,122 @@
+"""Read legacy torch checkpoints (``_use_new_zipfile_serialization=False``) and plain pickles.
+
+A legacy file is a chain of pickles followed by raw storage bytes: the magic number
+``0x1950a86a20f9469cfc6c``, the protocol version ``1001``, a ``sys_info`` dict, the object
+itself (tensors as persistent ids), the list of storage keys, then for each key an 8-byte
+element count and the storage's bytes. Only the pickles are read; shapes come from the
+rebuild arguments, and the file size is checked against what the storages need. A file
+whose first pickle is not the magic number is treated as a plain pickle (``format ==
+"pickle"``), such as a detectron2 ``.pkl`` of NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import IO
+
+from envdoctor.ckpt.layout import checkpoint_from_object
+from envdoctor.ckpt.model import Checkpoint, MetadataValue
+from envdoctor.ckpt.pickle_vm import (
+    PickleLimits,
+    PickleResult,
+    StorageRef,
+    run_pickle,
+    storage_from_persistent_id,
+)
+from envdoctor.errors import CheckpointError
+
+__all__ = ["LEGACY_MAGIC", "LEGACY_PROTOCOL", "read_pickle_file"]
+
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+LEGACY_PROTOCOL = 1001
+
+
+def read_pickle_file(
+    path: str,
+    handle: IO[bytes],
+    *,
+    max_pickle_bytes: int,
+    limits: PickleLimits,
+) -> Checkpoint:
+    """Inventory a legacy torch file or a plain pickle read from ``handle`` (at offset 0)."""
+    file_size = os.fstat(handle.fileno()).st_size
+    storages: dict[str, StorageRef] = {}
+
+    def persistent_load(pid: object) -> object:
+        storage = storage_from_persistent_id(pid)
+        storages.setdefault(storage.key, storage)
+        return storage
+
+    def next_pickle(what: str, load: bool) -> PickleResult:
+        remaining = max_pickle_bytes - handle.tell()
+        if remaining <= 0:
+            raise CheckpointError(f"{path}: pickles exceed the {max_pickle_bytes:,}-byte limit")
+        return run_pickle(
+            handle,
+            where=f"{path} ({what})",
+            limits=limits,
+            persistent_load=persistent_load if load else None,
+            max_bytes=remaining,
+        )
+
+    first = next_pickle("first pickle", load=True)
+    magic = first.value
+    if not (isinstance(magic, int) and not isinstance(magic, bool) and magic == LEGACY_MAGIC):
+        return checkpoint_from_object(
+            path,
+            "pickle",
+            first.value,
+            limits=limits,
+            security=first.issues,
+            warnings=first.warnings,
+        )
+
+    protocol = next_pickle("protocol version", load=False)
+    if protocol.value != LEGACY_PROTOCOL:
+        raise CheckpointError(
+            f"{path}: legacy torch file with protocol version {protocol.value!r}, expected "
+            f"{LEGACY_PROTOCOL} (corrupt file?)"
+        )
+    sys_info = next_pickle("sys_info", load=False)
+    main = next_pickle("main pickle", load=True)
+    keys_result = next_pickle("storage keys", load=False)
+    keys = keys_result.value
+    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+        raise CheckpointError(f"{path}: legacy storage key list is malformed")
+
+    missing = sorted(set(storages) - set(keys))
+    if missing:
+        raise CheckpointError(
+            f"{path}: storages {', '.join(missing[:5])} are used but not in the key list "
+            "(corrupt file)"
+        )
+    data_start = handle.tell()
+    needed = 0
+    for key in keys:
+        storage = storages.get(key)
+        nbytes = None if storage is None else storage.nbytes
+        needed += 8 + (nbytes or 0)
+    if data_start + needed > file_size:
+        raise CheckpointError(
+            f"{path}: truncated: storages need {needed:,} bytes after offset {data_start:,}, "
+            f"but the file has only {file_size - data_start:,}"
+        )
+
+    metadata: dict[str, MetadataValue] = {"legacy.protocol_version": LEGACY_PROTOCOL}
+    warnings = list(main.warnings)
+    if isinstance(sys_info.value, dict):
+        for key, value in sys_info.value.items():
+            if isinstance(key, str) and isinstance(value, (bool, int, str)):
+                metadata[f"legacy.{key}"] = value
+        if sys_info.value.get("little_endian") is False:
+            warnings.append(f"{path}: saved on a big-endian machine")
+
+    return checkpoint_from_object(
+        path,
+        "torch-legacy",
+        main.value,
+        limits=limits,
+        security=first.issues + protocol.issues + sys_info.issues + main.issues + keys_result.issues,
+        warnings=tuple(warnings),
+        extra_metadata=metadata,
+    )

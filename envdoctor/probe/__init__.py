@@ -1,0 +1,114 @@
+"""The probe: collect the facts of one Python environment and its host, fast.
+
+:func:`collect` is the entry point behind ``envdoctor diagnose [--python PATH] [--deep]``.
+It runs a stdlib-only script inside the inspected interpreter (packages, paths, tags,
+duplicates, compiled extensions), reads torch's build facts and import-time bounds from
+installed files in this process, and probes the host (NVML, ``/proc``/``/sys``,
+``nvidia-smi``, ``nvcc``) in threads meanwhile. It imports no heavy library, writes
+nothing into the inspected environment, and turns every fact it cannot learn into
+``None`` plus a reason. Only a ``--python`` that is not a working interpreter raises
+(:class:`~envdoctor.errors.InterpreterError`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+from envdoctor.model import DeepTorch, Environment
+from envdoctor.probe.deep import probe_deep
+from envdoctor.probe.host import probe_host, start_host_probe
+from envdoctor.probe.interpreter import probe_python, resolve_interpreter
+from envdoctor.probe.nvml import NvmlLibrary
+from envdoctor.probe.runner import Runner, RunResult, SubprocessRunner
+from envdoctor.probe.torch_build import probe_torch_build
+
+__all__ = [
+    "DEFAULT_DEEP_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "NvmlLibrary",
+    "RunResult",
+    "Runner",
+    "SubprocessRunner",
+    "collect",
+    "probe_host",
+    "resolve_interpreter",
+]
+
+#: Seconds any one external program (interpreter script, nvidia-smi, nvcc) may take.
+DEFAULT_TIMEOUT = 20.0
+#: Seconds the ``--deep`` torch import may take (a cold CUDA torch import is slow).
+DEFAULT_DEEP_TIMEOUT = 120.0
+
+
+def collect(
+    python: str | os.PathLike[str] | None = None,
+    *,
+    deep: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    deep_timeout: float = DEFAULT_DEEP_TIMEOUT,
+    runner: Runner | None = None,
+    host_root: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    nvml: NvmlLibrary | None = None,
+) -> Environment:
+    """Collect the :class:`~envdoctor.model.Environment` of ``python`` (default: this one).
+
+    ``python`` may be an interpreter or a venv/conda directory. ``runner``, ``host_root``
+    (where ``/proc``, ``/sys`` and ``/etc`` are read), ``environ`` and ``nvml`` replace the
+    outside world in tests. Raises :class:`~envdoctor.errors.InterpreterError` when
+    ``python`` is not a working interpreter; every other problem is recorded as data.
+    """
+    runner = runner if runner is not None else SubprocessRunner()
+    environ = os.environ if environ is None else environ
+    root = host_root if host_root is not None else Path("/")
+    executable = resolve_interpreter(python)
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="envdoctor-probe") as pool:
+        host_future = start_host_probe(
+            pool, runner=runner, timeout=timeout, host_root=root, environ=environ, nvml=nvml
+        )
+        try:
+            python_facts, package_dirs = probe_python(
+                executable, runner=runner, timeout=timeout, environ=environ
+            )
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        torch_dirs = package_dirs.get("torch", ())
+        has_torch = bool(torch_dirs) or python_facts.distribution("torch") is not None
+        deep_future = (
+            pool.submit(
+                probe_deep, executable, runner=runner, timeout=deep_timeout, environ=environ
+            )
+            if deep and has_torch
+            else None
+        )
+        torch_build = probe_torch_build(
+            torch_dirs,
+            python_facts.distributions,
+            runner=runner,
+            timeout=timeout,
+            path_env=environ.get("PATH"),
+        )
+        host = host_future.result()
+        deep_torch = deep_future.result() if deep_future is not None else None
+    if deep and not has_torch:
+        deep_torch = DeepTorch(status="not-installed", error="torch is not installed")
+    return Environment(
+        python=python_facts,
+        host=host,
+        torch=torch_build,
+        deep=deep_torch,
+        collected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        envdoctor_version=_envdoctor_version(),
+    )
+
+
+def _envdoctor_version() -> str | None:
+    import envdoctor  # noqa: PLC0415  (the parent package is already imported)
+
+    version = getattr(envdoctor, "__version__", None)
+    return version if isinstance(version, str) else None

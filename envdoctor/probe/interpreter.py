@@ -1,0 +1,182 @@
+"""Facts about a Python interpreter, learnt by running a stdlib-only script inside it.
+
+:func:`resolve_interpreter` turns ``--python`` (an interpreter, or a venv / conda
+directory) into an executable path; :func:`probe_python` runs
+``_interpreter_script.py`` in it with ``-B`` and ``PYTHONDONTWRITEBYTECODE=1`` (nothing is
+written into the inspected environment) and builds :class:`PythonFacts` from its JSON,
+adding the import-time bounds read from the installed sources. The child keeps the user's
+environment variables and user site (``-I``/``-s``/``-E`` would hide exactly the
+``PYTHONPATH`` and user-site installs that break environments). Anything that is not a
+working interpreter raises :class:`InterpreterError` with a one-line message naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from envdoctor.errors import InterpreterError
+from envdoctor.model import Distribution, Duplicate, PythonFacts
+from envdoctor.probe.bounds import BOUND_PACKAGES, collect_import_bounds
+from envdoctor.probe.runner import Runner, RunResult, signal_name
+
+__all__ = [
+    "INTERPRETER_SCRIPT",
+    "MARKER",
+    "PACKAGE_DIRS",
+    "child_environment",
+    "probe_python",
+    "resolve_interpreter",
+]
+
+INTERPRETER_SCRIPT = Path(__file__).with_name("_interpreter_script.py")
+MARKER = "@@ENVDOCTOR-JSON@@"
+#: Top-level packages whose directories the script reports (files read in-process later).
+PACKAGE_DIRS = ("torch", *BOUND_PACKAGES)
+_CANDIDATES = ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe")
+
+
+def resolve_interpreter(python: str | os.PathLike[str] | None) -> str:
+    """The interpreter to inspect: ``sys.executable``, or ``--python`` checked and resolved.
+
+    A directory is taken as a venv or conda environment and its ``bin/python`` is used.
+    Symlinks are kept: a venv's ``bin/python`` link is what makes it that venv.
+    """
+    if python is None:
+        if not sys.executable:
+            raise InterpreterError("cannot inspect the current interpreter: sys.executable is empty")
+        return sys.executable
+    given = os.fspath(python)
+    path = Path(given).expanduser()
+    if not path.exists():
+        raise InterpreterError(f"--python {given}: no such file or directory")
+    if path.is_dir():
+        for candidate in _CANDIDATES:
+            if (path / candidate).is_file():
+                path = path / candidate
+                break
+        else:
+            raise InterpreterError(
+                f"--python {given}: directory has no bin/python (not a venv or conda environment)"
+            )
+    if not path.is_file():
+        raise InterpreterError(f"--python {given}: not a regular file")
+    if not os.access(path, os.X_OK):
+        raise InterpreterError(f"--python {given}: not executable")
+    return os.path.abspath(path)
+
+
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The user's environment, made safe for a child that must not write or wait."""
+    env = dict(environ)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("PYTHONINSPECT", None)  # would drop into a prompt after the script
+    return env
+
+
+def probe_python(
+    executable: str,
+    *,
+    runner: Runner,
+    timeout: float,
+    environ: Mapping[str, str],
+) -> tuple[PythonFacts, dict[str, tuple[str, ...]]]:
+    """Run the interpreter script; return the facts and the reported package directories."""
+    argv = [executable, "-B", str(INTERPRETER_SCRIPT), *PACKAGE_DIRS]
+    result = runner.run(argv, timeout=timeout, env=child_environment(environ))
+    data = _decode(executable, result)
+    try:
+        facts, package_dirs = _build(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InterpreterError(
+            f"--python {executable}: printed envdoctor output of an unexpected shape ({exc})"
+        ) from None
+    return facts, package_dirs
+
+
+def _decode(executable: str, result: RunResult) -> dict[str, Any]:
+    name = f"--python {executable}"
+    stdout, stderr = result.stdout, result.stderr
+    if result.error is not None:
+        raise InterpreterError(f"{name}: cannot run it: {result.error}")
+    if result.timed_out:
+        raise InterpreterError(f"{name}: did not answer within {result.seconds:.1f}s (hangs?)")
+    if result.returncode is not None and result.returncode < 0:
+        raise InterpreterError(f"{name}: killed by {signal_name(-result.returncode)}")
+    if result.returncode:
+        detail = _last_line(stderr) or _last_line(stdout) or "no output"
+        raise InterpreterError(f"{name}: exited with status {result.returncode}: {detail}")
+    head, marker, tail = stdout.rpartition(MARKER)
+    if not marker:
+        shown = _last_line(stdout) or _last_line(stderr)
+        detail = f"it printed {shown[:60]!r}" if shown else "it printed nothing"
+        raise InterpreterError(f"{name}: not a Python interpreter ({detail})")
+    try:
+        data = json.loads(tail)
+    except json.JSONDecodeError as exc:
+        raise InterpreterError(f"{name}: printed malformed JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or data.get("schema") != 1:
+        raise InterpreterError(f"{name}: printed JSON of an unknown schema")
+    return data
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return tuple(str(v) for v in value)
+
+
+def _build(data: Mapping[str, Any]) -> tuple[PythonFacts, dict[str, tuple[str, ...]]]:
+    distributions = tuple(
+        Distribution(
+            name=str(d["name"]),
+            version=str(d["version"]),
+            location=str(d["location"]),
+            requires=_strings(d["requires"]),
+            top_level=_strings(d["top_level"]),
+            installer=d.get("installer"),
+            metadata_error=d.get("metadata_error"),
+        )
+        for d in data["distributions"]
+    )
+    duplicates = tuple(
+        Duplicate(kind=d["kind"], name=str(d["name"]), installs=_strings(d["installs"]), active=d["active"])
+        for d in data["duplicates"]
+    )
+    package_dirs = {str(k): _strings(v) for k, v in dict(data["package_dirs"]).items()}
+    version_info = tuple(int(v) for v in data["version_info"])
+    bounds, bound_unknown = collect_import_bounds(package_dirs, version_info)
+    unknown = {str(k): str(v) for k, v in dict(data["unknown"]).items()}
+    unknown.update(bound_unknown)
+    facts = PythonFacts(
+        executable=str(data["executable"]),
+        version=str(data["version"]),
+        implementation=str(data["implementation"]),
+        platform=str(data["platform"]),
+        machine=str(data["machine"]),
+        prefix=str(data["prefix"]),
+        base_prefix=str(data["base_prefix"]),
+        in_venv=bool(data["in_venv"]),
+        conda_prefix=data.get("conda_prefix"),
+        sys_path=_strings(data["sys_path"]),
+        site_packages=_strings(data["site_packages"]),
+        user_site=data.get("user_site"),
+        tags=_strings(data["tags"]),
+        markers={str(k): str(v) for k, v in dict(data["markers"]).items()},
+        distributions=distributions,
+        duplicates=duplicates,
+        import_bounds=bounds,
+        module_files={str(k): _strings(v) for k, v in dict(data["module_files"]).items()},
+        unknown=unknown,
+    )
+    return facts, package_dirs
+

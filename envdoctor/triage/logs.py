@@ -1,0 +1,199 @@
+"""Read a pasted log and normalise it into logical lines that patterns can be written against.
+
+Logs reach us as files, pipes or terminal pastes, and carry noise the messages never had:
+ANSI colour codes (also with the ESC byte lost in a copy, ``[31m``), tqdm progress bars
+(redrawn with carriage returns, or written one per line), CRLF line ends, and prefixes
+added by whoever logged the message: mmengine's ``11/22 10:31:02 - mmengine - WARNING - ``,
+Python logging's ``WARNING:root:``, bracketed or ISO timestamps (``[2024-03-01
+12:00:00,123]``), loguru's ``| WARNING  | mod:fn:12 - `` and torchrun's ``[rank0]:``.
+:func:`normalize` removes them, one physical line at a time, keeping the 1-based physical
+line number for evidence. Bare ``ERROR: `` (pip) is *not* a prefix: patterns may rely on it.
+Wrapped key lists are repaired later, by the state-dict report parser, which knows where a
+list ends; a line is never joined here, so line numbers stay exact.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from envdoctor.errors import BadInputError
+
+__all__ = ["LogLine", "LogText", "normalize", "normalize_line", "is_progress", "decode_log", "read_log"]
+
+#: Escape sequences: CSI (colours, cursor moves), OSC (titles, hyperlinks), charset selects.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+#: SGR colour codes whose ESC byte a copy from a web page or CI viewer dropped (``[0m``, ``[38;5;208m``).
+_BARE_SGR = re.compile(r"\[(?:\d{1,3};){0,4}\d{1,3}m")
+#: A tqdm (or tqdm-like) progress bar: ``45%|████▌     | 45/100 [00:10<00:12, 4.50it/s]``.
+_PROGRESS = re.compile(
+    r"^\s*[^|]{0,80}?\d{1,3}%\|[^|]*\|\s*[\d.]+[kMG]?/[\d.?]+[kMG]?"
+    r"|^\s*[^|]{0,80}?\d{1,3}%\|[^|]*\|\s*$"
+    r"|\|\s*[\d.]+[kMGT]?(?:B|it)?/[\d.?]+[kMGT]?(?:B|it)?\s*\[\d+:\d+(?::\d+)?<"
+)
+_LEVEL = r"(?:TRACE|DEBUG|INFO|NOTICE|WARNING|WARN|ERROR|CRITICAL|FATAL|SUCCESS)"
+#: Prefixes removed from the start of a line, tried in order until none applies.
+_PREFIXES = (
+    # torchrun / torch.distributed.elastic rank tags: "[rank0]: ", "[default0]:"
+    re.compile(r"^\[(?:rank\s?\d+|default\d+)\]:\s?"),
+    # mmengine MMLogger: "11/22 10:31:02 - mmengine - WARNING - "
+    re.compile(rf"^\d{{2}}/\d{{2}} \d{{2}}:\d{{2}}:\d{{2}} - [\w.\-]+ - {_LEVEL} - "),
+    # loguru default: "2024-03-01 12:00:00.123 | WARNING  | module:function:12 - "
+    re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}}:\d{{2}}(?:[.,]\d+)? \| {_LEVEL}\s*\| [\w.<>\-]+:[\w.<>\-]+:\d+ - "),
+    # "[2024-03-01 12:00:00,123] [WARNING] [name] ", "[2024-03-01 12:00:00,123] WARNING name: "
+    re.compile(
+        r"^\[\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]"
+        rf"(?:\s*\[?{_LEVEL}\]?)?(?:\s*\[[\w.\-]+(?::\d+)?\])?(?:\s*[\w.\-]+(?::\d+)?\s*:(?=\s))?\s*(?:-\s+)?"
+    ),
+    # ISO timestamp, optionally "- name - LEVEL - " (logging's asctime formats) or "LEVEL "
+    re.compile(
+        r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+        rf"(?:\s+-\s+[\w.\-]+\s+-\s+{_LEVEL}\s+-\s+|\s+{_LEVEL}\s+(?:[\w.\-]+:\s+|-\s+)?|\s+-\s+|\s+)"
+    ),
+    # Python logging.basicConfig default: "WARNING:root:", "WARNING:transformers.modeling_utils:"
+    re.compile(rf"^{_LEVEL}:[\w.\-]+:"),
+    # glog-style "I0301 12:00:00.123456 12345 file.cc:12] "
+    re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w./\-]+:\d+\] "),
+)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line after normalisation. ``number`` is its 1-based physical line in the log."""
+
+    number: int
+    text: str
+    raw: str
+    noise: bool = False
+
+
+@dataclass(frozen=True)
+class LogText:
+    """A normalised log: its lines, where it came from, and notes about how it was read."""
+
+    source: str
+    lines: tuple[LogLine, ...]
+    notes: tuple[str, ...] = ()
+    ends_with_newline: bool = True
+
+    @property
+    def physical_lines(self) -> int:
+        return len(self.lines)
+
+
+def is_progress(text: str) -> bool:
+    """Whether ``text`` is a progress bar redraw (tqdm and look-alikes)."""
+    return "|" in text and _PROGRESS.search(text) is not None
+
+
+def strip_prefixes(text: str) -> str:
+    """Remove logger, timestamp and rank prefixes from the start of one line."""
+    changed = True
+    while changed and text:
+        changed = False
+        for prefix in _PREFIXES:
+            match = prefix.match(text)
+            if match is not None and match.end() > 0:
+                text = text[match.end() :]
+                changed = True
+    return text
+
+
+def normalize_line(raw: str) -> tuple[str, bool]:
+    """The text a pattern sees for one physical line, and whether it is only progress noise.
+
+    A line redrawn with carriage returns shows, on a terminal, its last segment; progress
+    bar segments are dropped first, so a message printed after a bar survives.
+    """
+    text = raw
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    if "m" in text and "[" in text:
+        text = _BARE_SGR.sub("", text)
+    if "\r" in text:
+        segments = [s for s in text.split("\r") if s.strip()]
+        kept = [s for s in segments if not is_progress(s)]
+        if not kept:
+            return "", bool(segments)
+        text = kept[-1]
+    elif is_progress(text):
+        return "", True
+    return strip_prefixes(text.rstrip()), False
+
+
+def normalize(text: str, *, source: str = "<text>", notes: tuple[str, ...] = ()) -> LogText:
+    """Split ``text`` into normalised :class:`LogLine` values (one per physical line)."""
+    ends_with_newline = text.endswith("\n")
+    physical = text.split("\n")
+    if ends_with_newline:
+        physical.pop()
+    lines = []
+    for number, raw in enumerate(physical, start=1):
+        raw = raw.removesuffix("\r")
+        clean, noise = normalize_line(raw)
+        lines.append(LogLine(number, clean, raw, noise))
+    return LogText(source, tuple(lines), notes, ends_with_newline)
+
+
+def decode_log(data: bytes, source: str) -> tuple[str, tuple[str, ...]]:
+    """Decode a log's bytes: UTF-8 (BOM allowed), UTF-16 with a BOM (PowerShell ``>``), else
+    UTF-8 with replacement characters and a note. NUL bytes mean a binary file: refused."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), ()
+        except UnicodeDecodeError as exc:
+            raise BadInputError(f"{source}: starts with a UTF-16 byte-order mark but is not UTF-16 ({exc.reason})") from None
+    if b"\x00" in data[:65536]:
+        raise BadInputError(
+            f"{source}: looks like a binary file (it contains NUL bytes), not a text log; "
+            "to inspect a checkpoint use `envdoctor keys`"
+        )
+    try:
+        return data.decode("utf-8-sig"), ()
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", errors="replace")
+        bad = text.count("\ufffd")
+        return text, (
+            f"{source} is not valid UTF-8 (first bad byte at offset {exc.start}); "
+            f"{bad} undecodable byte(s) were replaced with U+FFFD",
+        )
+
+
+def _read_stream(stream: IO[str]) -> bytes | str:
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        data: bytes = buffer.read()
+        return data
+    return stream.read()
+
+
+def read_log(path: str | None, stdin: IO[str] | None = None) -> LogText:
+    """Read and normalise a log from ``path``, or from ``stdin`` when ``path`` is ``None`` or ``-``.
+
+    Raises :class:`BadInputError` for a missing file, a directory, a binary file or an
+    empty log (nothing to triage).
+    """
+    if path is None or path == "-":
+        source = "<stdin>"
+        raw = _read_stream(stdin if stdin is not None else sys.stdin)
+        text, notes = decode_log(raw, source) if isinstance(raw, bytes) else (raw, ())
+    else:
+        source = path
+        file = Path(path)
+        if file.is_dir():
+            raise BadInputError(f"{path}: is a directory, not a log file")
+        try:
+            data = file.read_bytes()
+        except FileNotFoundError:
+            raise BadInputError(f"{path}: no such file") from None
+        except PermissionError:
+            raise BadInputError(f"{path}: permission denied") from None
+        except OSError as exc:
+            raise BadInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        text, notes = decode_log(data, source)
+    if not text.strip():
+        raise BadInputError(f"{source}: the log is empty; nothing to triage")
+    return normalize(text, source=source, notes=notes)
