@@ -37,12 +37,9 @@ def _command_module(name: str) -> ModuleType:
 
 def _selected_command(argv: Sequence[str]) -> str | None:
     """The subcommand named on the command line, found without importing any command."""
-    for arg in argv:
-        if arg in COMMANDS:
-            return arg
-        if not arg.startswith("-"):
-            return None
-    return None
+    # The first word naming a command is it: global options come before it, and only
+    # `--color` takes a value, which is never a command name.
+    return next((arg for arg in argv if arg in COMMANDS), None)
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
@@ -69,7 +66,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
 
 
 def _internal_error(ui: UI, exc: BaseException) -> int:
-    ui.err.print(f"envdoctor: internal error: {type(exc).__name__}: {exc}", markup=False)
+    ui.err.print(f"envdoctor: internal error: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)
     ui.err.print(
         f"This is a bug in envdoctor {__version__} (Python {platform.python_version()}, {platform.platform()}); "
         f"please report it at {ISSUES_URL} with the command you ran.",
@@ -93,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args._run(args, ui)
         return code
     except EnvdoctorError as exc:
+        if exc.exit_code == EXIT_INTERNAL:
+            return _internal_error(ui, exc)
         ui.err.print(f"envdoctor: error: {exc}", markup=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:

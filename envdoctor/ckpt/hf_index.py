@@ -88,15 +88,20 @@ def read_hf_index(
             )
 
     tensors: list[TensorInfo] = []
+    absent: list[str] = []
     for name, shard in weight_map.items():
         found = shard_tensors.get(shard)
-        if found is None:
-            tensors.append(TensorInfo(name=name, shape=None, dtype=None))
-        elif name in found:
+        if found is not None and name in found:
             tensors.append(found[name])
-        else:
-            tensors.append(TensorInfo(name=name, shape=None, dtype=None))
-            warnings.append(f"{path}: {name} is mapped to {shard}, which does not contain it")
+            continue
+        tensors.append(TensorInfo(name=name, shape=None, dtype=None))
+        if found is not None:
+            absent.append(name)
+    if absent:
+        warnings.append(
+            f"{path}: {len(absent)} mapped tensors are missing from their shards "
+            f"(first: {absent[0]} in {weight_map[absent[0]]})"
+        )
 
     metadata: dict[str, MetadataValue] = {"shards": len(shards)}
     raw_metadata = index.get("metadata")

@@ -28,9 +28,12 @@ __all__ = ["DEFAULT_MAX_HEADER_BYTES", "read_safetensors", "looks_like_safetenso
 DEFAULT_MAX_HEADER_BYTES = 100_000_000
 
 
-def looks_like_safetensors(head: bytes) -> bool:
-    """True when ``head`` (the file's first bytes) starts like a safetensors file."""
-    return len(head) >= 9 and head[8:9] == b"{"
+def looks_like_safetensors(head: bytes, file_size: int) -> bool:
+    """True when ``head`` (the file's first bytes) starts like a plausible safetensors file."""
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    (header_size,) = struct.unpack("<Q", head[:8])
+    return bool(header_size <= file_size - 8)
 
 
 def _parse_entry(path: str, name: str, entry: object, data_size: int) -> tuple[TensorInfo, int, int]:

@@ -37,6 +37,8 @@ _PROGRESS = re.compile(
 _LEVEL = r"(?:TRACE|DEBUG|INFO|NOTICE|WARNING|WARN|ERROR|CRITICAL|FATAL|SUCCESS)"
 #: Prefixes removed from the start of a line, tried in order until none applies.
 _PREFIXES = (
+    # library log tags: "[transformers] " (transformers 5's default handler)
+    re.compile(r"^\[(?:transformers|diffusers|accelerate|peft|datasets|huggingface_hub)\] "),
     # torchrun / torch.distributed.elastic rank tags: "[rank0]: ", "[default0]:"
     re.compile(r"^\[(?:rank\s?\d+|default\d+)\]:\s?"),
     # mmengine MMLogger: "11/22 10:31:02 - mmengine - WARNING - "
@@ -68,6 +70,7 @@ class LogLine:
     text: str
     raw: str
     noise: bool = False
+    prefixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,9 @@ def strip_prefixes(text: str) -> str:
     return text
 
 
-def normalize_line(raw: str) -> tuple[str, bool]:
-    """The text a pattern sees for one physical line, and whether it is only progress noise.
+def normalize_line(raw: str) -> tuple[str, bool, bool]:
+    """The text a pattern sees for one physical line, whether it is only progress noise, and
+    whether a logger prefix was removed (the line starts a new log record).
 
     A line redrawn with carriage returns shows, on a terminal, its last segment; progress
     bar segments are dropped first, so a message printed after a bar survives.
@@ -117,11 +121,13 @@ def normalize_line(raw: str) -> tuple[str, bool]:
         segments = [s for s in text.split("\r") if s.strip()]
         kept = [s for s in segments if not is_progress(s)]
         if not kept:
-            return "", bool(segments)
+            return "", bool(segments), False
         text = kept[-1]
     elif is_progress(text):
-        return "", True
-    return strip_prefixes(text.rstrip()), False
+        return "", True, False
+    text = text.rstrip()
+    stripped = strip_prefixes(text)
+    return stripped, False, len(stripped) != len(text)
 
 
 def normalize(text: str, *, source: str = "<text>", notes: tuple[str, ...] = ()) -> LogText:
@@ -133,8 +139,8 @@ def normalize(text: str, *, source: str = "<text>", notes: tuple[str, ...] = ())
     lines = []
     for number, raw in enumerate(physical, start=1):
         raw = raw.removesuffix("\r")
-        clean, noise = normalize_line(raw)
-        lines.append(LogLine(number, clean, raw, noise))
+        clean, noise, prefixed = normalize_line(raw)
+        lines.append(LogLine(number, clean, raw, noise, prefixed))
     return LogText(source, tuple(lines), notes, ends_with_newline)
 
 

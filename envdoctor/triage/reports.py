@@ -1,0 +1,546 @@
+"""Find state-dict load reports in a normalised log and turn each into a :class:`KeyReport`.
+
+Each recogniser encodes one library's message template, at the releases people run:
+
+* torch ``Module.load_state_dict`` (``Error(s) in loading state_dict for X:`` then tab-indented
+  ``Missing key(s) in state_dict: "a", "b". ``, ``Unexpected key(s) ...``, ``size mismatch for K:
+  copying a param with shape torch.Size([..]) from checkpoint, the shape in current model is
+  torch.Size([..]).``, and torch < 1.0's ``While copying the parameter named ...``), and the
+  ``_IncompatibleKeys(missing_keys=[...], unexpected_keys=[...])`` that ``strict=False`` returns:
+  https://github.com/pytorch/pytorch/blob/v2.1.0/torch/nn/modules/module.py (``load_state_dict``);
+* mmengine and mmcv 1.x ``load_state_dict`` (``The model and loaded state dict do not match
+  exactly``, ``unexpected key in source state_dict: a, b``, ``missing keys in source state_dict:
+  ...``, plus torch's ``size mismatch`` lines):
+  https://github.com/open-mmlab/mmengine/blob/v0.10.7/mmengine/runner/checkpoint.py and
+  https://github.com/open-mmlab/mmcv/blob/v1.7.2/mmcv/runner/checkpoint.py;
+* transformers 4.x ``_load_pretrained_model`` warnings (``Some weights of the model checkpoint at
+  C were not used when initializing M: [...]``, ``Some weights of M were not initialized from the
+  model checkpoint at C and are newly initialized: [...]`` and its ``because the shapes did not
+  match:`` variant with ``- k: found shape ... in the checkpoint and ... in the model
+  instantiated`` lines):
+  https://github.com/huggingface/transformers/blob/v4.29.1/src/transformers/modeling_utils.py;
+* transformers 5.x ``M LOAD REPORT from: C`` tables, whose collapsed index sets
+  (``layer.{0, 1}.x``, ``layer.{0...11}.x``) are expanded back into keys:
+  https://github.com/huggingface/transformers/blob/main/src/transformers/utils/loading_report.py;
+* timm ``load_pretrained`` (``Missing keys (a, b) discovered while loading pretrained weights.``,
+  ``Unexpected keys (...) found while loading pretrained weights.``):
+  https://github.com/huggingface/pytorch-image-models/blob/v0.9.16/timm/models/_builder.py;
+* Lightning ``_load_state`` with ``strict=False`` (``Found keys that are in the model state dict
+  but not in the checkpoint: [...]`` and ``... not in the model state dict but in the checkpoint:
+  [...]``); its strict errors are torch's:
+  https://github.com/Lightning-AI/pytorch-lightning/blob/2.2.0/src/lightning/pytorch/core/saving.py.
+
+A key list may be wrapped by the terminal (mid-key or after a comma) or split over lines; the
+continuation lines are joined back without separators (keys hold no whitespace). ``...`` in a
+list, or a list cut off by the end of the paste, marks the report ``truncated``; a key whose
+closing quote is missing is dropped rather than guessed. Sections that follow each other
+closely (a torch header and its lines; transformers 4's "not used" and "newly initialized"
+warnings of one ``from_pretrained`` call) form one report; a repeated section starts the next.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from envdoctor.model import KeyReport, ShapeMismatch
+from envdoctor.triage.logs import LogLine, LogText
+
+__all__ = ["ParsedReport", "extract_reports", "expand_collapsed", "parse_shape"]
+
+#: Sections farther apart than this many lines belong to different load attempts.
+_MAX_GAP = 12
+#: How many physical lines one wrapped key list may span.
+_MAX_CONTINUATION = 2000
+_SHAPE = r"(?:torch\.Size\(\[[\d,\s]*\]\)|\([\d,\s]*\)|\[[\d,\s]*\])"
+
+
+@dataclass(frozen=True)
+class ParsedReport:
+    """One load attempt found in a log: the report, the message format, whether lists were cut."""
+
+    report: KeyReport
+    format: str
+    truncated: bool = False
+
+
+@dataclass
+class _Section:
+    kind: str  # header, unexpected, missing, mismatch
+    format: str
+    first: int  # index of its first line in LogText.lines
+    last: int  # index of its last consumed line
+    keys: list[tuple[str, int]] = field(default_factory=list)
+    mismatches: list[tuple[ShapeMismatch, int]] = field(default_factory=list)
+    model_name: str | None = None
+    checkpoint_name: str | None = None
+    truncated: bool = False
+
+
+def parse_shape(text: str) -> tuple[int, ...] | None:
+    """``torch.Size([3, 32])``, ``(3, 32)`` or ``[3, 32]`` as a tuple; ``None`` if unreadable."""
+    digits = re.findall(r"\d+", text)
+    if not re.fullmatch(_SHAPE, text.strip()):
+        return None
+    return tuple(int(d) for d in digits)
+
+
+_BRACES = re.compile(r"\{([^{}]*)\}")
+
+
+def expand_collapsed(key: str) -> list[str]:
+    """Expand transformers 5's collapsed index sets into concrete keys.
+
+    ``layer.{0, 1}.attn`` gives two keys; ``layer.{0...11}.attn`` (transformers prints only the
+    ends of more than ten indices) is read as the inclusive range; several sets expand to
+    their product. A key without sets is returned as is.
+    """
+    groups = _BRACES.findall(key)
+    if not groups:
+        return [key]
+    choices: list[list[str]] = []
+    for group in groups:
+        ends = re.fullmatch(r"\s*(\d+)\s*\.\.\.\s*(\d+)\s*", group)
+        if ends is not None:
+            low, high = int(ends.group(1)), int(ends.group(2))
+            choices.append([str(i) for i in range(low, high + 1)] if high >= low else [group])
+            continue
+        parts = [p.strip() for p in group.split(",")]
+        if not all(p.isdigit() for p in parts):
+            return [key]
+        choices.append(parts)
+    pieces = _BRACES.split(key)  # literal, group, literal, group, ..., literal
+    literals = pieces[0::2]
+    expanded = []
+    for combo in itertools.product(*choices):
+        out = literals[0]
+        for value, literal in zip(combo, literals[1:], strict=True):
+            out += value + literal
+        expanded.append(out)
+    return expanded
+
+
+# --------------------------------------------------------------------------- joining wrapped lists
+
+#: A physical line that can continue a key list: key characters, separators and quotes only.
+_CONTINUATION = re.compile(r"^\s*[\w.\-:/'\"\[\](){}#@+*~…]+(?:,\s*[\w.\-:/'\"\[\](){}#@+*~…]*)*[,.]?\s*$")
+_KEY = re.compile(r"^[^\s,'\"]+$")
+
+
+@dataclass
+class _Joined:
+    text: str
+    starts: list[int]  # offset in text where each fragment starts
+    numbers: list[int]  # physical line number of each fragment
+    last: int  # index of the last consumed LogLine
+    at_eof: bool
+
+    def line_at(self, offset: int) -> int:
+        return self.numbers[max(0, bisect_right(self.starts, offset) - 1)]
+
+
+def _join(
+    lines: tuple[LogLine, ...],
+    index: int,
+    first_text: str,
+    complete: Callable[[str], bool],
+    *,
+    open_ended: bool = False,
+) -> _Joined:
+    """Join ``first_text`` (the list part of line ``index``) with the lines that continue it.
+
+    A list is continued while it is not ``complete`` and the next non-noise line looks like
+    list text and starts no other section. ``open_ended`` lists (mmengine's, with no closing
+    mark) only continue from a line that looks wrapped: ending in a comma, or long.
+    """
+    text = first_text.strip()
+    starts, numbers = [0], [lines[index].number]
+    last = index
+    cursor = index + 1
+    while not complete(text) and cursor < len(lines) and cursor - index <= _MAX_CONTINUATION:
+        line = lines[cursor]
+        if line.noise:
+            cursor += 1
+            continue
+        fragment = line.text
+        if not fragment.strip() or not _CONTINUATION.match(fragment) or _starts_section(fragment):
+            break
+        if line.prefixed:  # a new log record begins
+            break
+        if open_ended:
+            previous = lines[last].raw.rstrip()
+            if not (previous.endswith(",") or len(previous) >= 60):
+                break
+        starts.append(len(text))
+        numbers.append(line.number)
+        text += fragment.strip()
+        last = cursor
+        cursor += 1
+    at_eof = all(line.noise for line in lines[last + 1 :])
+    return _Joined(text, starts, numbers, last, at_eof)
+
+
+def _split_plain(joined: _Joined, upto: int | None = None) -> tuple[list[tuple[str, int]], bool]:
+    """``a, b, c`` (mmengine, timm): keys with their line numbers, and whether the list was cut."""
+    text = joined.text if upto is None else joined.text[:upto]
+    keys: list[tuple[str, int]] = []
+    truncated = False
+    for match in re.finditer(r"[^,]+", text):
+        token = match.group().strip()
+        if not token:
+            continue
+        if token in ("...", "…") or "..." in token or "…" in token or not _KEY.match(token):
+            truncated = True
+            continue
+        keys.append((token, joined.line_at(match.start())))
+    return keys, truncated
+
+
+_QUOTED = re.compile(r"'((?:[^'\\\n]|\\.)*)'|\"((?:[^\"\\\n]|\\.)*)\"")
+
+
+def _split_quoted(joined: _Joined, start: int = 0, end: int | None = None) -> tuple[list[tuple[str, int]], bool]:
+    """``"a", "b"`` (torch) or ``['a', 'b']`` (Python lists): keys, lines, whether cut."""
+    text = joined.text[start:end]
+    keys: list[tuple[str, int]] = []
+    for match in _QUOTED.finditer(text):
+        key = match.group(1) if match.group(1) is not None else match.group(2)
+        keys.append((key, joined.line_at(start + match.start())))
+    rest = _QUOTED.sub("", text)
+    truncated = "..." in rest or "…" in rest or "'" in rest or '"' in rest
+    return keys, truncated
+
+
+# --------------------------------------------------------------------------- recognisers
+
+_TORCH_HEADER = re.compile(r"Error\(s\) in loading state_dict for (?P<model>[\w.<>]+):")
+_TORCH_MISSING = re.compile(r"Missing key\(s\) in state_dict: ")
+_TORCH_UNEXPECTED = re.compile(r"Unexpected key\(s\) in state_dict: ")
+_SIZE_MISMATCH = re.compile(
+    rf"size mismatch for (?P<key>\S+): copying a param with shape (?P<ckpt>{_SHAPE}) from checkpoint, "
+    rf"the shape in current model is (?P<model>{_SHAPE})"
+)
+_OLD_TORCH_MISMATCH = re.compile(
+    rf'While copying the parameter named "?(?P<key>[^",]+)"?, whose dimensions in the model are (?P<model>{_SHAPE}) '
+    rf"and whose dimensions in the checkpoint are (?P<ckpt>{_SHAPE})"
+)
+_INCOMPATIBLE = re.compile(r"_IncompatibleKeys\(missing_keys=\[")
+_MM_HEADER = re.compile(r"The model and loaded state dict do not match exactly")
+_MM_UNEXPECTED = re.compile(r"unexpected key in source state_dict: ?")
+_MM_MISSING = re.compile(r"missing keys in source state_dict: ?")
+_TF4_UNUSED = re.compile(
+    r"Some weights of the (?:model checkpoint at (?P<ckpt>.+?)|PyTorch model|TF 2\.0 model) were not used when "
+    r"initializing (?:the (?:PyTorch|TF 2\.0) model )?(?P<model>[\w.]+): (?=\[)"
+)
+_TF4_NEW = re.compile(
+    r"Some weights (?:or buffers )?of (?:the (?:PyTorch|TF 2\.0) model )?(?P<model>[\w.]+) were not initialized from the "
+    r"(?:model checkpoint at (?P<ckpt>.+?)|PyTorch model|TF 2\.0 model) and are newly initialized: (?=\[)"
+)
+_TF4_SHAPES = re.compile(
+    r"Some weights of (?P<model>[\w.]+) were not initialized from the model checkpoint at (?P<ckpt>.+?) "
+    r"and are newly initialized because the shapes did not match:"
+)
+_TF4_SHAPE_LINE = re.compile(
+    rf"^\s*- (?P<key>\S+): found shape (?P<ckpt>{_SHAPE}) in the checkpoint and (?P<model>{_SHAPE}) in the model instantiated"
+)
+_TF5_HEADER = re.compile(r"(?P<model>[\w.]+) LOAD REPORT from: (?P<ckpt>.*)$")
+_TF5_ROW = re.compile(
+    r"^\s*(?P<key>\S+?)\s*\|\s*(?P<status>UNEXPECTED|MISSING|MISMATCH|CONVERSION|OWNED|SKIPPED)\s*(?:\|(?P<details>.*))?$"
+)
+_TF5_MISMATCH = re.compile(rf"ckpt:\s*(?P<ckpt>{_SHAPE})\s*vs\s*model:\s*(?P<model>{_SHAPE})")
+_TIMM_MISSING = re.compile(r"Missing keys \(")
+_TIMM_UNEXPECTED = re.compile(r"Unexpected keys \(")
+_TIMM_END = re.compile(r"\) (?:discovered|found) while loading pretrained weights")
+_LIGHTNING_MISSING = re.compile(r"Found keys that are in the model state dict but not in the checkpoint: (?=\[)")
+_LIGHTNING_UNEXPECTED = re.compile(r"Found keys that are not in the model state dict but in the checkpoint: (?=\[)")
+
+_SECTION_STARTS = (
+    _TORCH_HEADER, _TORCH_MISSING, _TORCH_UNEXPECTED, _SIZE_MISMATCH, _INCOMPATIBLE, _MM_HEADER,
+    _MM_UNEXPECTED, _MM_MISSING, _TF4_UNUSED, _TF4_NEW, _TF4_SHAPES, _TF5_HEADER, _LIGHTNING_MISSING,
+    _LIGHTNING_UNEXPECTED,
+)  # fmt: skip
+#: Cheap substrings: a line holding none of them starts no section.
+_KEYWORDS = (
+    "state_dict", "do not match exactly", "size mismatch", "Some weights", "LOAD REPORT", "_IncompatibleKeys",
+    "while loading pretrained weights", "Found keys that are", "While copying the parameter",
+    "Missing keys (", "Unexpected keys (",
+)  # fmt: skip
+
+
+def _starts_section(text: str) -> bool:
+    return any(k in text for k in _KEYWORDS) and any(p.search(text) for p in _SECTION_STARTS)
+
+
+def _bracket_closed(text: str) -> bool:
+    return "]" in _QUOTED.sub("", text)
+
+
+def _torch_list_closed(text: str) -> bool:
+    stripped = text.rstrip()
+    return stripped.endswith(('".', "'."))
+
+
+def _shape_mismatch(match: re.Match[str]) -> ShapeMismatch:
+    return ShapeMismatch(match.group("key"), parse_shape(match.group("ckpt")), parse_shape(match.group("model")))
+
+
+def _list_section(
+    lines: tuple[LogLine, ...], index: int, kind: str, fmt: str, rest: str, style: str
+) -> _Section:
+    """A key-list section whose list starts at ``rest`` on line ``index``."""
+    if style == "plain":
+        joined = _join(lines, index, rest, lambda _t: False, open_ended=True)
+        keys, truncated = _split_plain(joined)
+        if joined.at_eof and not keys:
+            truncated = True
+    elif style == "torch":
+        joined = _join(lines, index, rest, _torch_list_closed)
+        keys, truncated = _split_quoted(joined)
+        truncated = truncated or not _torch_list_closed(joined.text)
+    elif style == "paren":
+        joined = _join(lines, index, rest, lambda t: _TIMM_END.search(t) is not None)
+        end = _TIMM_END.search(joined.text)
+        keys, truncated = _split_plain(joined, end.start() if end else None)
+        truncated = truncated or end is None
+    else:  # pylist
+        joined = _join(lines, index, rest, _bracket_closed)
+        close = _QUOTED.sub(lambda m: "x" * len(m.group()), joined.text).find("]")
+        keys, truncated = _split_quoted(joined, 0, close if close >= 0 else None)
+        truncated = truncated or close < 0
+    return _Section(kind, fmt, index, joined.last, keys=keys, truncated=truncated)
+
+
+def _incompatible(lines: tuple[LogLine, ...], index: int, text: str) -> list[_Section]:
+    start = text.index("_IncompatibleKeys(")
+    joined = _join(lines, index, text[start:], lambda t: "])" in _QUOTED.sub("", t) and "unexpected_keys=[" in t)
+    sections = []
+    for kind, name in (("missing", "missing_keys=["), ("unexpected", "unexpected_keys=[")):
+        begin = joined.text.find(name)
+        if begin < 0:
+            continue
+        begin += len(name)
+        masked = _QUOTED.sub(lambda m: "x" * len(m.group()), joined.text)
+        close = masked.find("]", begin)
+        keys, truncated = _split_quoted(joined, begin, close if close >= 0 else None)
+        sections.append(
+            _Section(kind, "torch-incompatible-keys", index, joined.last, keys=keys, truncated=truncated or close < 0)
+        )
+    if len(sections) < 2:
+        for section in sections:
+            section.truncated = True
+    return sections
+
+
+def _tf4_shapes(lines: tuple[LogLine, ...], index: int, match: re.Match[str]) -> _Section:
+    section = _Section(
+        "mismatch", "transformers4", index, index, model_name=match.group("model"), checkpoint_name=match.group("ckpt")
+    )
+    cursor = index + 1
+    while cursor < len(lines):
+        line = lines[cursor]
+        shape = _TF4_SHAPE_LINE.match(line.text)
+        if shape is None:
+            if line.noise:
+                cursor += 1
+                continue
+            break
+        section.mismatches.append((_shape_mismatch(shape), line.number))
+        section.last = cursor
+        cursor += 1
+    if cursor >= len(lines):
+        section.truncated = True
+    return section
+
+
+def _tf5_table(lines: tuple[LogLine, ...], index: int, match: re.Match[str]) -> list[_Section]:
+    """The rows of one LOAD REPORT table, as one section per status."""
+    by_kind: dict[str, _Section] = {}
+    buffer, buffer_line, pending = "", 0, 0
+    cursor = index + 1
+    last = index
+    finished = False
+    while cursor < len(lines):
+        line = lines[cursor]
+        text = line.text
+        cursor += 1
+        if line.noise:
+            continue
+        if text.strip() == "Notes:" or text.startswith("Traceback") or _TF5_HEADER.search(text):
+            finished = True
+            break
+        if not buffer and (re.match(r"^\s*Key\s*\|\s*Status", text) or re.match(r"^-+\+", text)):
+            last = cursor - 1
+            continue
+        if not text.strip() and not buffer:
+            continue
+        candidate = buffer + text.strip() if buffer else text
+        row = _TF5_ROW.match(candidate)
+        if row is not None and row.group("status") == "MISMATCH" and not _TF5_MISMATCH.search(row.group("details") or ""):
+            row = None  # details wrapped onto the next line
+        if row is None:
+            if not buffer:
+                buffer_line = line.number
+            buffer, pending = candidate.strip(), pending + 1
+            if pending > 4:  # not a wrapped row (CONVERSION details): skip it
+                buffer, pending = "", 0
+            continue
+        number = buffer_line if buffer else line.number
+        buffer, pending = "", 0
+        last = cursor - 1
+        status = row.group("status")
+        kind = {"UNEXPECTED": "unexpected", "MISSING": "missing", "MISMATCH": "mismatch"}.get(status)
+        if kind is None:
+            continue
+        section = by_kind.setdefault(
+            kind,
+            _Section(kind, "transformers5", index, index, model_name=match.group("model"),
+                     checkpoint_name=match.group("ckpt").strip() or None),
+        )  # fmt: skip
+        section.last = cursor - 1
+        if kind == "mismatch":
+            shapes = _TF5_MISMATCH.search(row.group("details") or "")
+            for key in expand_collapsed(row.group("key")):
+                ckpt = parse_shape(shapes.group("ckpt")) if shapes else None
+                model = parse_shape(shapes.group("model")) if shapes else None
+                section.mismatches.append((ShapeMismatch(key, ckpt, model), number))
+        else:
+            section.keys.extend((key, number) for key in expand_collapsed(row.group("key")))
+    sections = list(by_kind.values())
+    header = _Section("header", "transformers5", index, last, model_name=match.group("model"),
+                      checkpoint_name=match.group("ckpt").strip() or None)  # fmt: skip
+    if not finished and buffer:
+        header.truncated = True
+    return [header, *sections]
+
+
+def _sections_at(lines: tuple[LogLine, ...], index: int) -> list[_Section]:
+    """Every section that starts on line ``index``."""
+    text = lines[index].text
+    if not any(k in text for k in _KEYWORDS):
+        return []
+    if (m := _TORCH_HEADER.search(text)) is not None:
+        return [_Section("header", "torch", index, index, model_name=m.group("model"))]
+    if (m := _TORCH_MISSING.search(text)) is not None:
+        return [_list_section(lines, index, "missing", "torch", text[m.end() :], "torch")]
+    if (m := _TORCH_UNEXPECTED.search(text)) is not None:
+        return [_list_section(lines, index, "unexpected", "torch", text[m.end() :], "torch")]
+    if (m := _SIZE_MISMATCH.search(text)) is not None:
+        return [_Section("mismatch", "torch", index, index, mismatches=[(_shape_mismatch(m), lines[index].number)])]
+    if (m := _OLD_TORCH_MISMATCH.search(text)) is not None:
+        return [_Section("mismatch", "torch", index, index, mismatches=[(_shape_mismatch(m), lines[index].number)])]
+    if _INCOMPATIBLE.search(text) is not None:
+        return _incompatible(lines, index, text)
+    if _MM_HEADER.search(text) is not None:
+        return [_Section("header", "mmengine", index, index)]
+    if (m := _MM_UNEXPECTED.search(text)) is not None:
+        return [_list_section(lines, index, "unexpected", "mmengine", text[m.end() :], "plain")]
+    if (m := _MM_MISSING.search(text)) is not None:
+        return [_list_section(lines, index, "missing", "mmengine", text[m.end() :], "plain")]
+    if (m := _TF4_SHAPES.search(text)) is not None:
+        return [_tf4_shapes(lines, index, m)]
+    for pattern, kind in ((_TF4_UNUSED, "unexpected"), (_TF4_NEW, "missing")):
+        if (m := pattern.search(text)) is not None:
+            section = _list_section(lines, index, kind, "transformers4", text[m.end() :], "pylist")
+            section.model_name, section.checkpoint_name = m.group("model"), m.group("ckpt")
+            return [section]
+    if (m := _TF5_HEADER.search(text)) is not None:
+        return _tf5_table(lines, index, m)
+    if "while loading pretrained weights" in text or "(" in text:
+        for pattern, kind in ((_TIMM_MISSING, "missing"), (_TIMM_UNEXPECTED, "unexpected")):
+            if (m := pattern.search(text)) is not None:
+                return [_list_section(lines, index, kind, "timm", text[m.end() :], "paren")]
+    for pattern, kind in ((_LIGHTNING_MISSING, "missing"), (_LIGHTNING_UNEXPECTED, "unexpected")):
+        if (m := pattern.search(text)) is not None:
+            return [_list_section(lines, index, kind, "lightning", text[m.end() :], "pylist")]
+    return []
+
+
+def _scan(log: LogText) -> Iterator[_Section]:
+    lines = log.lines
+    index = 0
+    while index < len(lines):
+        sections = _sections_at(lines, index)
+        if not sections:
+            index += 1
+            continue
+        yield from sections
+        index = max(index, *(s.last for s in sections)) + 1
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def _compatible(group: list[_Section], section: _Section) -> bool:
+    if not group:
+        return True
+    previous = group[-1]
+    if section.first - previous.last > _MAX_GAP:
+        return False
+    if section.kind == "header":
+        return False
+    kinds = {s.kind for s in group}
+    if section.kind in ("unexpected", "missing") and section.kind in kinds:
+        # one attempt lists each side once; a second list is the next attempt
+        return section.first == previous.first  # except _IncompatibleKeys, parsed together
+    if section.kind == "mismatch" and "mismatch" in kinds and previous.kind != "mismatch":
+        return False
+    families = {s.format.split("-")[0] for s in group}
+    family = section.format.split("-")[0]
+    # torch's lines appear under mmengine's header (size mismatch) and under transformers' errors
+    return family in families or family == "torch" or families <= {"torch"}
+
+
+def _build(group: list[_Section], log: LogText) -> ParsedReport:
+    lines = log.lines
+    header = next((s for s in group if s.kind == "header"), None)
+    first = group[0]
+    fmt = header.format if header is not None else first.format
+    unexpected: list[str] = []
+    missing: list[str] = []
+    mismatched: list[ShapeMismatch] = []
+    where: dict[str, int] = {}
+    for section in group:
+        for key, number in section.keys:
+            target = unexpected if section.kind == "unexpected" else missing
+            if key not in target:
+                target.append(key)
+            where.setdefault(key, number)
+        for mismatch, number in section.mismatches:
+            if all(m.key != mismatch.key for m in mismatched):
+                mismatched.append(mismatch)
+            where.setdefault(mismatch.key, number)
+    model_name = next((s.model_name for s in group if s.model_name), None)
+    checkpoint_name = next((s.checkpoint_name for s in group if s.checkpoint_name), None)
+    header_line = lines[(header or first).first]
+    where.setdefault("header", header_line.number)
+    report = KeyReport(
+        source=fmt,
+        unexpected=tuple(unexpected),
+        missing=tuple(missing),
+        mismatched=tuple(mismatched),
+        model_name=model_name,
+        checkpoint_name=checkpoint_name,
+        lines=where,
+        header_line=header_line.number,
+        header_text=header_line.text.strip(),
+    )
+    return ParsedReport(report, fmt, any(s.truncated for s in group))
+
+
+def extract_reports(log: LogText) -> list[ParsedReport]:
+    """Every state-dict load report in ``log``, in log order; empty ones (a lone header) are dropped."""
+    groups: list[list[_Section]] = []
+    for section in _scan(log):
+        if groups and _compatible(groups[-1], section):
+            groups[-1].append(section)
+        else:
+            groups.append([section])
+    reports = []
+    for group in groups:
+        parsed = _build(group, log)
+        if parsed.report.unexpected or parsed.report.missing or parsed.report.mismatched:
+            reports.append(parsed)
+    return reports
