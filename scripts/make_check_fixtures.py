@@ -144,6 +144,13 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
         "hit-opencv-built-for-numpy1": env(dist("numpy", "2.0.0"), dist("opencv-python", "4.9.0.80")),
         "miss-numpy1-still-installed": env(dist("numpy", "1.26.4"), dist("opencv-python", "4.9.0.80")),
     },
+    "PY007": {
+        "hit-metadata-not-utf8": env(
+            Distribution("opencv-python", "", SITE, metadata_error="METADATA is not valid UTF-8: 'utf-8' codec can't decode byte 0xff in position 0"),
+            dist("numpy", "1.26.4"),
+        ),
+        "miss-all-metadata-readable": env(dist("opencv-python", "4.10.0.84"), dist("numpy", "1.26.4")),
+    },
     "TH001": {
         "hit-cpu-wheel-on-a100": env(*torch_dists("2.13.0+cpu"), torch=CPU_TORCH, host=gpu_host()),
         "miss-cpu-wheel-no-gpu": env(*torch_dists("2.13.0+cpu"), torch=CPU_TORCH, host=HostFacts(os="Debian GNU/Linux 12 (bookworm)")),

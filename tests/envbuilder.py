@@ -89,7 +89,9 @@ def user_site_env(user_base: Path, dists: Mapping[str, str | Dist]) -> dict[str,
     target.mkdir(parents=True, exist_ok=True)
     for dist_name, spec in dists.items():
         write_dist(target, dist_name, spec)
-    return {**os.environ, "PYTHONUSERBASE": str(user_base), "PYTHONNOUSERSITE": ""}
+    env = {**os.environ, "PYTHONUSERBASE": str(user_base)}
+    env.pop("PYTHONNOUSERSITE", None)
+    return env
 
 
 def write_dist(target: Path, name: str, spec: str | Dist) -> Path:

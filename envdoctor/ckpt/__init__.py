@@ -16,6 +16,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+from envdoctor.ckpt.allowlist import is_allowed_global, is_dangerous_global
 from envdoctor.ckpt.hf_index import looks_like_json, read_hf_index
 from envdoctor.ckpt.layout import EMA_KEYS, EMA_PREFIXES, STATE_DICT_KEYS
 from envdoctor.ckpt.legacy import read_pickle_file
@@ -28,7 +29,7 @@ from envdoctor.ckpt.model import (
     TensorInfo,
 )
 from envdoctor.ckpt.npz import NPY_MAGIC, read_npy, read_npz
-from envdoctor.ckpt.pickle_vm import PickleLimits, is_allowed_global, is_dangerous_global
+from envdoctor.ckpt.pickle_vm import PickleLimits
 from envdoctor.ckpt.safetensors import (
     DEFAULT_MAX_HEADER_BYTES,
     looks_like_safetensors,
@@ -100,9 +101,7 @@ def _read_zip(path: str, max_pickle_bytes: int, limits: PickleLimits) -> Checkpo
             return read_torch_zip(path, archive, max_pickle_bytes=max_pickle_bytes, limits=limits)
         if names and any(name.endswith(".npy") for name in names):
             return read_npz(path, archive, max_pickle_bytes=max_pickle_bytes, limits=limits)
-    raise CheckpointError(
-        f"{path}: a zip archive with neither <folder>/data.pkl (torch) nor .npy members (NumPy)"
-    )
+    raise CheckpointError(f"{path}: a zip archive with neither <folder>/data.pkl (torch) nor .npy members (NumPy)")
 
 
 def _dispatch(

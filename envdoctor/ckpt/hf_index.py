@@ -39,9 +39,7 @@ def _shard_path(index_path: Path, shard: str) -> Path:
     return index_path.parent.joinpath(*relative.parts)
 
 
-def read_hf_index(
-    path: str, handle: IO[bytes], *, max_bytes: int, read_shard: ShardReader
-) -> Checkpoint:
+def read_hf_index(path: str, handle: IO[bytes], *, max_bytes: int, read_shard: ShardReader) -> Checkpoint:
     """Inventory an index JSON, filling shapes from the shards found beside it."""
     size = os.fstat(handle.fileno()).st_size
     if size > max_bytes:
@@ -55,8 +53,7 @@ def read_hf_index(
         isinstance(name, str) and isinstance(shard, str) for name, shard in weight_map.items()
     ):
         raise CheckpointError(
-            f"{path}: JSON without a weight_map of tensor name -> shard file "
-            "(not a sharded-checkpoint index)"
+            f"{path}: JSON without a weight_map of tensor name -> shard file (not a sharded-checkpoint index)"
         )
 
     index_path = Path(path)
@@ -75,16 +72,14 @@ def read_hf_index(
             raise CheckpointError(f"{path}: shard {shard} is itself an index")
         shard_tensors[shard] = {tensor.name: tensor for tensor in checkpoint.tensors}
         security.extend(
-            replace(issue, member=f"{shard}:{issue.member}" if issue.member else shard)
-            for issue in checkpoint.security
+            replace(issue, member=f"{shard}:{issue.member}" if issue.member else shard) for issue in checkpoint.security
         )
         warnings.extend(checkpoint.warnings)
         mapped = {name for name, owner in weight_map.items() if owner == shard}
         extra = sorted(set(shard_tensors[shard] or {}) - mapped)
         if extra:
             warnings.append(
-                f"{path}: shard {shard} holds {len(extra)} tensors the index does not map "
-                f"(first: {extra[0]})"
+                f"{path}: shard {shard} holds {len(extra)} tensors the index does not map (first: {extra[0]})"
             )
 
     tensors: list[TensorInfo] = []

@@ -37,14 +37,8 @@ from envdoctor.ckpt.model import (
     SecurityIssue,
     TensorInfo,
 )
-from envdoctor.ckpt.pickle_vm import (
-    NdArrayRecord,
-    Opaque,
-    OpaqueKey,
-    PickledSet,
-    PickleLimits,
-    TensorRecord,
-)
+from envdoctor.ckpt.pickle_vm import PickleLimits
+from envdoctor.ckpt.records import NdArrayRecord, Opaque, OpaqueKey, PickledSet, TensorRecord
 from envdoctor.errors import CheckpointError
 
 __all__ = [
@@ -93,9 +87,7 @@ EMA_PREFIXES = ("ema.", "model_ema.", "ema_model.", "module_ema.", "ema_")
 """Key prefixes that mark EMA weights stored inside the state dict itself."""
 
 _OPTIMIZER_KEYS = frozenset({"optimizer", "optimizer_states", "optimizers", "optim", "opt"})
-_LIGHTNING_KEYS = frozenset(
-    {"optimizer_states", "lr_schedulers", "callbacks", "loops", "hyper_parameters"}
-)
+_LIGHTNING_KEYS = frozenset({"optimizer_states", "lr_schedulers", "callbacks", "loops", "hyper_parameters"})
 _METADATA_DICTS = ("meta", "hyper_parameters", "hparams", "args", "config", "cfg", "opt")
 _MAX_METADATA = 256
 _MAX_TEXT = 200
@@ -184,8 +176,7 @@ def check_graph(root: object, *, where: str, limits: PickleLimits) -> None:
         open_nodes.add(node_id)
         if len(open_nodes) > limits.max_depth:
             raise CheckpointError(
-                f"{where}: objects nested deeper than {limits.max_depth} levels; "
-                "refusing a likely pickle bomb"
+                f"{where}: objects nested deeper than {limits.max_depth} levels; refusing a likely pickle bomb"
             )
         work.append((obj, True))
         for child in _children(obj):
@@ -218,9 +209,7 @@ def _module_state(module: Opaque) -> dict[str, _TensorLike] | None:
         state = current.state
         skipped = state.get("_non_persistent_buffers_set")
         non_persistent = (
-            {item for item in skipped.items if isinstance(item, str)}
-            if isinstance(skipped, PickledSet)
-            else set()
+            {item for item in skipped.items if isinstance(item, str)} if isinstance(skipped, PickledSet) else set()
         )
         for group in ("_parameters", "_buffers"):
             members = state.get(group)
@@ -424,9 +413,7 @@ def analyse(top: object, *, where: str, limits: PickleLimits) -> Inventory:
     return Inventory(
         layout=_layout(top, chosen_path, ema),
         tensors=tensors,
-        state_dict_path=None
-        if chosen_path is None
-        else ".".join(_key_text(part) for part in chosen_path),
+        state_dict_path=None if chosen_path is None else ".".join(_key_text(part) for part in chosen_path),
         containers=containers,
         top_level_keys=top_keys,
         metadata=MappingProxyType(_metadata(top)),

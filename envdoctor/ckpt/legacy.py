@@ -16,13 +16,8 @@ from typing import IO
 
 from envdoctor.ckpt.layout import checkpoint_from_object
 from envdoctor.ckpt.model import Checkpoint, MetadataValue
-from envdoctor.ckpt.pickle_vm import (
-    PickleLimits,
-    PickleResult,
-    StorageRef,
-    run_pickle,
-    storage_from_persistent_id,
-)
+from envdoctor.ckpt.pickle_vm import PickleLimits, PickleResult, run_pickle
+from envdoctor.ckpt.records import StorageRef, storage_from_persistent_id
 from envdoctor.errors import CheckpointError
 
 __all__ = ["LEGACY_MAGIC", "LEGACY_PROTOCOL", "read_pickle_file"]
@@ -87,8 +82,7 @@ def read_pickle_file(
     missing = sorted(set(storages) - set(keys))
     if missing:
         raise CheckpointError(
-            f"{path}: storages {', '.join(missing[:5])} are used but not in the key list "
-            "(corrupt file)"
+            f"{path}: storages {', '.join(missing[:5])} are used but not in the key list (corrupt file)"
         )
     data_start = handle.tell()
     needed = 0

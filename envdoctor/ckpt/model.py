@@ -22,9 +22,7 @@ __all__ = [
     "Checkpoint",
 ]
 
-CheckpointFormat = Literal[
-    "torch-zip", "torch-legacy", "pickle", "safetensors", "npz", "npy", "hf-index"
-]
+CheckpointFormat = Literal["torch-zip", "torch-legacy", "pickle", "safetensors", "npz", "npy", "hf-index"]
 """How the file is stored. ``pickle`` is a plain pickle that is not a torch legacy file."""
 
 Layout = Literal[
@@ -39,7 +37,6 @@ Layout = Literal[
 """Which container the tensors sit in; see :mod:`envdoctor.ckpt.layout` for the rules."""
 
 MetadataValue = str | int | float | bool | None
-
 
 
 def _no_containers() -> Mapping[str, tuple[TensorInfo, ...]]:

@@ -93,9 +93,7 @@ def _scan_object_array(
     return result.issues
 
 
-def read_npz(
-    path: str, archive: zipfile.ZipFile, *, max_pickle_bytes: int, limits: PickleLimits
-) -> Checkpoint:
+def read_npz(path: str, archive: zipfile.ZipFile, *, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint:
     """Inventory an ``.npz`` archive from each member's ``.npy`` header."""
     tensors: list[TensorInfo] = []
     security: list[SecurityIssue] = []
@@ -112,9 +110,7 @@ def read_npz(
                 tensor = _array_info(name, shape, descr, header_bytes, info.file_size, where)
                 if tensor.dtype == "object":
                     warnings.append(f"{where}: object array; np.load needs allow_pickle=True for it")
-                    security.extend(
-                        _scan_object_array(member, where, info.filename, max_pickle_bytes, limits)
-                    )
+                    security.extend(_scan_object_array(member, where, info.filename, max_pickle_bytes, limits))
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise CheckpointError(f"{where}: cannot read member: {exc} (corrupt archive)") from None
         tensors.append(tensor)
@@ -134,9 +130,7 @@ def read_npz(
     )
 
 
-def read_npy(
-    path: str, handle: IO[bytes], size: int, *, max_pickle_bytes: int, limits: PickleLimits
-) -> Checkpoint:
+def read_npy(path: str, handle: IO[bytes], size: int, *, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint:
     """Inventory a single ``.npy`` file; its one array is named after the file's stem."""
     shape, descr, header_bytes = read_npy_header(handle, path)
     stem = path.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".npy")

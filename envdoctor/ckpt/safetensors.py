@@ -80,9 +80,7 @@ def _parse_entry(path: str, name: str, entry: object, data_size: int) -> tuple[T
     return info, begin, end
 
 
-def read_safetensors(
-    path: str, handle: IO[bytes], *, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
-) -> Checkpoint:
+def read_safetensors(path: str, handle: IO[bytes], *, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> Checkpoint:
     """Inventory a safetensors file from its header alone."""
     file_size = os.fstat(handle.fileno()).st_size
     prefix = handle.read(8)

@@ -14,12 +14,8 @@ import zipfile
 
 from envdoctor.ckpt.layout import checkpoint_from_object
 from envdoctor.ckpt.model import Checkpoint, MetadataValue, SecurityIssue
-from envdoctor.ckpt.pickle_vm import (
-    PickleLimits,
-    StorageRef,
-    run_pickle,
-    storage_from_persistent_id,
-)
+from envdoctor.ckpt.pickle_vm import PickleLimits, run_pickle
+from envdoctor.ckpt.records import StorageRef, storage_from_persistent_id
 from envdoctor.errors import CheckpointError
 
 __all__ = ["find_data_pickle", "read_member", "read_torch_zip"]
@@ -54,9 +50,7 @@ def read_member(archive: zipfile.ZipFile, name: str, cap: int, where: str) -> by
     return data
 
 
-def _check_storages(
-    archive: zipfile.ZipFile, prefix: str, storages: dict[str, StorageRef], where: str
-) -> None:
+def _check_storages(archive: zipfile.ZipFile, prefix: str, storages: dict[str, StorageRef], where: str) -> None:
     for key, storage in storages.items():
         member = f"{prefix}data/{key}"
         try:
@@ -119,8 +113,7 @@ def read_torch_zip(
             security.extend(other.issues)
     if any(name.startswith(f"{prefix}code/") for name in names):
         warnings.append(
-            f"{path}: a TorchScript archive (it has {prefix}code/); "
-            "torch.jit.load runs that code, torch.load does not"
+            f"{path}: a TorchScript archive (it has {prefix}code/); torch.jit.load runs that code, torch.load does not"
         )
 
     metadata: dict[str, MetadataValue] = {}

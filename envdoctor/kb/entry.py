@@ -58,6 +58,7 @@ COLLECTIONS = (
     "ld_shadows",
     "missing_extensions",
     "unknown_facts",
+    "broken_metadata",
 )
 CONDITION_OPS = (
     "present",

@@ -22,7 +22,7 @@ from envdoctor.kb.compat import Compat
 from envdoctor.kb.conditions import as_version
 from envdoctor.model import Distribution, Environment
 
-__all__ = ["FactView", "build_facts"]
+__all__ = ["FactView", "build_facts", "driver_text"]
 
 
 @dataclass(frozen=True)
@@ -68,12 +68,22 @@ def _torch_facts(env: Environment, compat: Compat) -> dict[str, Any]:
         facts["torch.python"] = str(release.python) if release.python is not None else None
     cuda = as_version(torch.cuda)
     if cuda is not None:
-        facts["cuda.min_driver"] = _str(compat.cuda_min_driver(cuda))
+        facts["cuda.min_driver"] = driver_text(compat.cuda_min_driver(cuda))
     return facts
 
 
 def _str(value: object | None) -> str | None:
     return None if value is None else str(value)
+
+
+def driver_text(version: Version | None) -> str | None:
+    """A driver version as NVIDIA writes it: the patch has two digits (530.30.02, not 530.30.2)."""
+    if version is None:
+        return None
+    parts = [str(p) for p in version.release]
+    if len(parts) >= 3:
+        parts[2] = f"{version.release[2]:02d}"
+    return ".".join(parts)
 
 
 def _host_facts(env: Environment, compat: Compat) -> dict[str, Any]:
@@ -369,6 +379,11 @@ def build_facts(env: Environment, compat: Compat) -> FactView:
         "ld_shadows": tuple({"path": p} for p in env.host.ld_shadows),
         "missing_extensions": _extension_items(env, facts),
         "unknown_facts": _unknown_items(env),
+        "broken_metadata": tuple(
+            {"name": d.name, "version": d.version, "location": d.location, "error": d.metadata_error}
+            for d in env.python.distributions
+            if d.metadata_error
+        ),
     }
     facts["gpus.unsupported"] = tuple(g["sm"] for g in collections["gpus"] if g["supported"] is False)
     return FactView(facts, collections)

@@ -35,7 +35,7 @@ def area_summary(area: str, diagnosis: Diagnosis) -> str:
         where = "venv" if env.python.in_venv else "interpreter"
         return (
             f"Python {env.python.version} ({env.python.implementation}, {env.python.platform}) {where} "
-            f"{env.python.prefix}, {len(env.python.distributions)} distributions"
+            f"{env.python.prefix}, {len(env.python.distributions)} distribution{'' if len(env.python.distributions) == 1 else 's'}"
         )
     if area == "torch":
         if not facts.get("torch.installed"):

@@ -122,6 +122,12 @@ add("hub-cached-download-removed",
     "from huggingface_hub import cached_download with huggingface-hub 0.26.5 (API removed in 0.26)",
     ["-c", "from huggingface_hub import cached_download"], ["huggingface-hub"], venv="hub026")
 
+add("sentence-transformers222-cached-download",
+    "import sentence_transformers 2.2.2 with huggingface-hub 0.26.5: ImportError cannot import name "
+    "'cached_download' from 'huggingface_hub' inside SentenceTransformer.py",
+    ["-c", "import sentence_transformers"],
+    ["sentence-transformers", "huggingface-hub", "transformers", "torch"], venv="st222-hub026")
+
 # ------------------------------------------------------------------ 8. numpy
 add("numpy2-pandas214-abi",
     "import pandas 2.1.4 (wheel built against NumPy 1.x) under numpy 2.2.6: "

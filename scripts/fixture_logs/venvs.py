@@ -61,6 +61,16 @@ VENVS: dict[str, dict] = {
         "python": PY311,
         "steps": [{"args": ["huggingface-hub==0.26.5"]}],
     },
+    # sentence-transformers 2.2.2 (imports huggingface_hub.cached_download) with hub 0.26.5
+    "st222-hub026": {
+        "python": PY311,
+        "steps": [
+            {"args": [TORCH, "transformers==4.40.2", "tokenizers==0.19.1", "huggingface-hub==0.26.5",
+                      "numpy==1.26.4", "scikit-learn==1.5.2", "scipy==1.14.1", "nltk==3.9.1",
+                      "sentencepiece==0.2.0", "tqdm"]},
+            {"args": ["--no-deps", "sentence-transformers==2.2.2"]},
+        ],
+    },
     # NumPy 2 with wheels compiled against NumPy 1.x
     "np2-abi": {
         "python": PY311,
@@ -85,7 +95,7 @@ VENVS: dict[str, dict] = {
     "tv-nms": {
         "python": PY311,
         "steps": [
-            {"args": [TORCH]},
+            {"args": [TORCH, "numpy==2.2.6", "pillow==11.3.0"]},  # torchvision's own deps, minus torch
             {"args": ["--no-deps", "torchvision==0.28.0"]},
         ],
     },

@@ -16,7 +16,9 @@ from envdoctor._cli import main
 GOOD_ENTRY = Path(__file__).resolve().parents[2] / "knowledge" / "entries" / "CU001.toml"
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it: a separate process, output through pipes."""
     return subprocess.run(
         [sys.executable, "-m", "envdoctor", *args],
@@ -36,7 +38,10 @@ def test_diagnose_json_describes_the_real_environment() -> None:
     assert document["schema"] == "envdoctor.diagnose/1"
     assert list(document) == ["schema", "environment", "findings", "constraints"]
     environment = document["environment"]
-    assert environment["python"]["executable"] == sys.executable or Path(environment["python"]["executable"]).resolve() == Path(sys.executable).resolve()
+    assert (
+        environment["python"]["executable"] == sys.executable
+        or Path(environment["python"]["executable"]).resolve() == Path(sys.executable).resolve()
+    )
     versions = {d["name"].lower(): d["version"] for d in environment["python"]["distributions"]}
     for name in ("torch", "transformers", "tokenizers", "mmengine", "safetensors"):
         assert versions[name] == importlib.metadata.version(name)
@@ -45,7 +50,17 @@ def test_diagnose_json_describes_the_real_environment() -> None:
     # The test run uses the CPU build: no CUDA, and no GPU arch list to read.
     assert torch["cuda"] is None
     for finding in document["findings"]:
-        assert set(finding) >= {"id", "category", "severity", "benign", "title", "cause", "evidence", "fix", "references"}
+        assert set(finding) >= {
+            "id",
+            "category",
+            "severity",
+            "benign",
+            "title",
+            "cause",
+            "evidence",
+            "fix",
+            "references",
+        }
         assert finding["severity"] in ("error", "warning", "info")
         assert set(finding["fix"]) >= {"constraints", "steps"}
     errors = [f for f in document["findings"] if f["severity"] == "error" and not f["benign"]]
@@ -80,7 +95,13 @@ def test_diagnose_rejects_a_non_interpreter_in_one_line(bad: str) -> None:
 def test_explain_prints_the_entry_sections(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "CU001"]) == 0
     out = capsys.readouterr().out
-    for section in ("CU001 (driver-too-old-for-torch)", "## What it means", "## Why it happens", "## Fix", "## References"):
+    for section in (
+        "CU001 (driver-too-old-for-torch)",
+        "## What it means",
+        "## Why it happens",
+        "## Fix",
+        "## References",
+    ):
         assert section in out
 
 
@@ -106,7 +127,9 @@ def test_usage_error_exits_2() -> None:
 
 def test_broken_knowledge_is_an_internal_error_with_a_report_line(tmp_path: Path) -> None:
     (tmp_path / "entries").mkdir()
-    (tmp_path / "entries" / "CU001.toml").write_text(GOOD_ENTRY.read_text().replace('category = "cuda.driver_too_old"', 'category = "bogus"'))
+    (tmp_path / "entries" / "CU001.toml").write_text(
+        GOOD_ENTRY.read_text().replace('category = "cuda.driver_too_old"', 'category = "bogus"')
+    )
     result = run_cli("explain", "CU001", env={"ENVDOCTOR_KNOWLEDGE": str(tmp_path)})
     assert result.returncode == 3
     assert "Traceback" not in result.stderr

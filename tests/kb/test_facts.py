@@ -11,12 +11,21 @@ from envdoctor.model import Distribution, Environment, Gpu, HostFacts, ImportBou
 COMPAT = load_compat()
 
 
-def _env(*dists: Distribution, torch: TorchBuild | None = None, host: HostFacts | None = None, **python: object) -> Environment:
+def _env(
+    *dists: Distribution, torch: TorchBuild | None = None, host: HostFacts | None = None, **python: object
+) -> Environment:
     facts = PythonFacts(
-        executable="/v/bin/python", version="3.11.7", implementation="cpython", platform="linux-x86_64",
-        machine="x86_64", prefix="/v", base_prefix="/usr", in_venv=True,
+        executable="/v/bin/python",
+        version="3.11.7",
+        implementation="cpython",
+        platform="linux-x86_64",
+        machine="x86_64",
+        prefix="/v",
+        base_prefix="/usr",
+        in_venv=True,
         markers={"python_version": "3.11", "sys_platform": "linux", "platform_machine": "x86_64"},
-        distributions=dists, **python,  # type: ignore[arg-type]
+        distributions=dists,
+        **python,  # type: ignore[arg-type]
     )
     return Environment(python=facts, host=host or HostFacts(), torch=torch)
 
@@ -52,7 +61,9 @@ def test_driver_status_from_driver_version_alone(driver: str, status: str) -> No
 
 def test_requirement_markers_are_evaluated_for_the_target_interpreter() -> None:
     env = _env(
-        Distribution("pkg", "1.0", "/s", ('tomli>=1; python_version < "3.11"', 'colorama; sys_platform == "win32"', "six>=2")),
+        Distribution(
+            "pkg", "1.0", "/s", ('tomli>=1; python_version < "3.11"', 'colorama; sys_platform == "win32"', "six>=2")
+        ),
         Distribution("six", "1.16.0", "/s"),
     )
     violations = build_facts(env, COMPAT).collections["requirement_violations"]
@@ -69,7 +80,9 @@ def test_import_bounds_only_report_version_violations() -> None:
         Distribution("transformers", "4.29.1", "/s"),
         Distribution("tokenizers", "0.13.3", "/s"),
         import_bounds=(
-            ImportBound("transformers", "tokenizers>=0.11.1,!=0.11.3,<0.14", "/s/transformers/dependency_versions_table.py"),
+            ImportBound(
+                "transformers", "tokenizers>=0.11.1,!=0.11.3,<0.14", "/s/transformers/dependency_versions_table.py"
+            ),
             ImportBound("transformers", "huggingface-hub>=0.14.1,<1.0", "/s/transformers/dependency_versions_table.py"),
         ),
     )

@@ -1,0 +1,180 @@
+"""The symbolic values the pickle interpreter builds instead of real objects.
+
+A :class:`Global` is a name, never an imported object; tensors are :class:`TensorRecord`
+(shape, dtype, storage) and NumPy arrays :class:`NdArrayRecord`; anything allowlisted but
+not modelled is an :class:`Opaque`, and anything a non-allowlisted global would have
+produced is :class:`Poisoned`. Sets and unusual dict keys are wrapped so that no pickled
+value is ever hashed (hashing a deeply nested tuple can exhaust the C stack).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from envdoctor.ckpt.dtypes import STORAGE_CLASS_DTYPES, numpy_dtype_name, storage_nbytes
+
+__all__ = [
+    "Global",
+    "StorageRef",
+    "TensorRecord",
+    "NdArrayRecord",
+    "NumpyDtype",
+    "Opaque",
+    "Poisoned",
+    "PickledSet",
+    "OpaqueKey",
+    "describe",
+    "storage_from_persistent_id",
+]
+
+
+@dataclass(frozen=True)
+class Global:
+    """A ``GLOBAL``/``STACK_GLOBAL``/``INST`` reference, never resolved."""
+
+    module: str
+    name: str
+    allowed: bool
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclass(frozen=True)
+class StorageRef:
+    """A tensor storage named by a torch persistent id; the bytes are never read."""
+
+    storage_type: str
+    dtype: str
+    key: str
+    location: str
+    numel: int
+    view_offset: int = 0
+    """Element offset of a legacy storage view inside its root storage."""
+
+    @property
+    def nbytes(self) -> int | None:
+        return storage_nbytes(self.dtype, self.numel)
+
+
+@dataclass(frozen=True)
+class TensorRecord:
+    """What a tensor rebuild call would produce: shape, dtype and where its bytes live."""
+
+    shape: tuple[int, ...] | None
+    dtype: str | None
+    kind: str = "tensor"
+    device: str | None = None
+    storage: StorageRef | None = None
+    storage_offset: int | None = None
+
+
+@dataclass(eq=False)
+class NdArrayRecord:
+    """A NumPy array rebuilt by ``_reconstruct`` + ``BUILD`` or ``_frombuffer``."""
+
+    shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+
+
+@dataclass(eq=False)
+class NumpyDtype:
+    """``numpy.dtype(descr, ...)``; ``BUILD`` supplies the byte order."""
+
+    descr: str
+    byteorder: str = "="
+
+    @property
+    def name(self) -> str:
+        return numpy_dtype_name(self.descr)
+
+
+@dataclass(eq=False)
+class Opaque:
+    """An allowlisted object whose class we do not model (``argparse.Namespace``...)."""
+
+    cls: str
+    args: object = None
+    state: object = None
+
+
+@dataclass(eq=False)
+class Poisoned:
+    """The would-be result of calling a global outside the allowlist."""
+
+    origin: str
+
+
+@dataclass(eq=False)
+class PickledSet:
+    """A ``set``/``frozenset``; kept as a list so no pickled value is ever hashed."""
+
+    items: list[object] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class OpaqueKey:
+    """Stands in for a dict key that is not a plain scalar (hashing it could recurse)."""
+
+    value: object
+
+
+def storage_from_persistent_id(pid: object) -> StorageRef:
+    """Decode torch's ``('storage', storage_type, key, location, numel[, view_metadata])``.
+
+    The zip format has five fields; the legacy format adds ``view_metadata``, either ``None``
+    or ``(view_key, offset, view_size)``. Raises ``ValueError`` when the id is malformed.
+    """
+    if not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] != "storage":
+        raise ValueError(f"unexpected persistent id {describe(pid)}")
+    storage_type, key, location, numel = pid[1:5]
+    if not isinstance(storage_type, Global) or storage_type.qualname not in STORAGE_CLASS_DTYPES:
+        raise ValueError(f"unknown storage type {describe(storage_type)}")
+    if not isinstance(key, str) or not isinstance(location, str):
+        raise ValueError("storage key or location is not a string")
+    if isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
+        raise ValueError("storage size is not a non-negative int")
+    view_offset = 0
+    if len(pid) == 6 and pid[5] is not None:
+        view = pid[5]
+        if (
+            not isinstance(view, tuple)
+            or len(view) != 3
+            or not isinstance(view[1], int)
+            or not isinstance(view[0], str)
+        ):
+            raise ValueError("malformed legacy view metadata")
+        view_offset = view[1]
+    return StorageRef(
+        storage_type=storage_type.qualname,
+        dtype=STORAGE_CLASS_DTYPES[storage_type.qualname],
+        key=key,
+        location=location,
+        numel=numel,
+        view_offset=view_offset,
+    )
+
+
+def describe(value: object) -> str:
+    """A short, non-recursive description of a pickled value for messages."""
+    if isinstance(value, Global):
+        return value.qualname
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    if isinstance(value, tuple):
+        return f"tuple of {len(value)}"
+    return type(value).__name__
+
+
+def describe(value: object) -> str:
+    """A short, non-recursive description of a pickled value for messages."""
+    if isinstance(value, Global):
+        return value.qualname
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    if isinstance(value, tuple):
+        return f"tuple of {len(value)}"
+    return type(value).__name__

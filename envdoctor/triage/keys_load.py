@@ -1,0 +1,193 @@
+"""Build key reports from live objects and files: a torch module, a state dict, a checkpoint, a key list.
+
+:func:`explain_load` compares ``model.state_dict()`` with a checkpoint the way
+``load_state_dict`` does (unexpected = checkpoint keys the model lacks, missing = the
+reverse, size mismatch = same key, other shape) without calling it, so the user's model is
+never touched. :func:`explain_incompatible` explains torch's ``_IncompatibleKeys``. Torch is
+never imported here: modules and tensors are duck-typed (``state_dict()``, ``.shape``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from envdoctor.errors import BadInputError
+from envdoctor.model import Finding, KeyReport, ShapeMismatch
+
+if TYPE_CHECKING:
+    from envdoctor.ckpt.model import Checkpoint
+    from envdoctor.kb.loader import KnowledgeBase
+
+__all__ = [
+    "KeyShapes",
+    "report_from_key_sets",
+    "shapes_of_state_dict",
+    "shapes_of_checkpoint",
+    "parse_expected_keys",
+    "explain_load",
+    "explain_incompatible",
+    "installed_facts",
+]
+
+KeyShapes = Mapping[str, "tuple[int, ...] | None"]
+
+#: Distributions whose versions entries' notes may name (``dist.transformers``...).
+_FACT_DISTRIBUTIONS = ("torch", "transformers", "tokenizers", "mmengine", "mmdet", "mmpretrain", "timm")
+_KEY_LINE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(?:[:=]?\s*\(?\s*((?:\d+\s*,?\s*)*)\)?)?\s*$")
+
+
+def report_from_key_sets(
+    checkpoint: KeyShapes,
+    model: KeyShapes,
+    *,
+    source: str = "comparison",
+    checkpoint_name: str | None = None,
+    model_name: str | None = None,
+) -> KeyReport:
+    """The report ``load_state_dict(checkpoint)`` would produce on ``model`` (keys in file order)."""
+    model_keys = set(model)
+    checkpoint_keys = set(checkpoint)
+    mismatched = []
+    for key, shape in checkpoint.items():
+        other = model.get(key)
+        if key in model_keys and shape is not None and other is not None and tuple(shape) != tuple(other):
+            mismatched.append(ShapeMismatch(key, tuple(shape), tuple(other)))
+    return KeyReport(
+        source=source,
+        unexpected=tuple(k for k in checkpoint if k not in model_keys),
+        missing=tuple(k for k in model if k not in checkpoint_keys),
+        mismatched=tuple(mismatched),
+        checkpoint_keys=tuple(checkpoint),
+        model_keys=tuple(model),
+        checkpoint_shapes={k: tuple(v) for k, v in checkpoint.items() if v is not None},
+        model_shapes={k: tuple(v) for k, v in model.items() if v is not None},
+        checkpoint_name=checkpoint_name,
+        model_name=model_name,
+    )
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return None
+    try:
+        return tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        return None
+
+
+def shapes_of_state_dict(state_dict: Mapping[Any, Any]) -> dict[str, tuple[int, ...] | None]:
+    """Key -> shape of a state dict; values without a shape (``epoch``, nested dicts) map to ``None``."""
+    return {str(k): _shape(v) for k, v in state_dict.items()}
+
+
+def shapes_of_checkpoint(checkpoint: Checkpoint) -> dict[str, tuple[int, ...] | None]:
+    """Key -> shape of the state dict the checkpoint reader chose."""
+    return {t.name: t.shape for t in checkpoint.tensors}
+
+
+def parse_expected_keys(text: str, *, source: str = "<keys>") -> dict[str, tuple[int, ...] | None]:
+    """Read a key list: one key per line, optionally a shape (``w 2304,768`` or ``w (2304, 768)``).
+
+    Blank lines and ``#`` comments are skipped; any other line raises :class:`BadInputError`.
+    """
+    keys: dict[str, tuple[int, ...] | None] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = _KEY_LINE.match(line)
+        if match is None:
+            raise BadInputError(f"{source}:{number}: expected 'KEY' or 'KEY 2304,768', got {raw.strip()!r}")
+        dims = [d for d in re.split(r"[\s,]+", match.group(2) or "") if d]
+        keys[match.group(1)] = tuple(int(d) for d in dims) if dims else None
+    if not keys:
+        raise BadInputError(f"{source}: no keys found")
+    return keys
+
+
+def installed_facts() -> dict[str, Any]:
+    """``dist.<name>`` versions of the libraries whose behaviour the SD entries describe."""
+    facts: dict[str, Any] = {}
+    for name in _FACT_DISTRIBUTIONS:
+        try:
+            facts[f"dist.{name}"] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            facts[f"dist.{name}"] = None
+    return facts
+
+
+def _model_shapes(model: Any) -> dict[str, tuple[int, ...] | None]:
+    state_dict = getattr(model, "state_dict", None)
+    if not callable(state_dict):
+        raise BadInputError(f"{type(model).__name__} has no state_dict(); pass a torch.nn.Module")
+    return shapes_of_state_dict(state_dict())
+
+
+def _checkpoint_shapes(checkpoint: Any) -> tuple[dict[str, tuple[int, ...] | None], str | None]:
+    if isinstance(checkpoint, (str, os.PathLike)):
+        from envdoctor.ckpt import read_checkpoint
+
+        read = read_checkpoint(Path(checkpoint))
+        return shapes_of_checkpoint(read), str(checkpoint)
+    if isinstance(checkpoint, Mapping):
+        return shapes_of_state_dict(checkpoint), None
+    tensors = getattr(checkpoint, "tensors", None)
+    if tensors is not None:
+        return {t.name: t.shape for t in tensors}, getattr(checkpoint, "path", None)
+    raise BadInputError(f"cannot read keys from {type(checkpoint).__name__}; pass a state dict or a path")
+
+
+def explain_load(
+    model: Any, checkpoint: Any, *, knowledge: KnowledgeBase | None = None, facts: Mapping[str, Any] | None = None
+) -> list[Finding]:
+    """Explain loading ``checkpoint`` (state dict, path, or read Checkpoint) into ``model``.
+
+    Compares keys and shapes only; never calls ``load_state_dict`` and never mutates ``model``.
+    """
+    from envdoctor.triage.keys import analyze_keys
+
+    model_shapes = _model_shapes(model)
+    ckpt_shapes, name = _checkpoint_shapes(checkpoint)
+    report = report_from_key_sets(
+        ckpt_shapes, model_shapes, source="explain_load", checkpoint_name=name, model_name=type(model).__name__
+    )
+    return analyze_keys(report, facts={**installed_facts(), **(facts or {})}, knowledge=knowledge)
+
+
+def explain_incompatible(
+    result: Any, *, model: Any = None, knowledge: KnowledgeBase | None = None, facts: Mapping[str, Any] | None = None
+) -> list[Finding]:
+    """Explain what ``load_state_dict(..., strict=False)`` returned (``missing_keys``/``unexpected_keys``).
+
+    With ``model``, its key set and shapes are used too (the checkpoint's are unknown).
+    """
+    from envdoctor.triage.keys import analyze_keys
+
+    try:
+        missing = tuple(str(k) for k in result.missing_keys)
+        unexpected = tuple(str(k) for k in result.unexpected_keys)
+    except AttributeError as exc:
+        raise BadInputError(f"{type(result).__name__} has no missing_keys/unexpected_keys") from exc
+    model_shapes: dict[str, tuple[int, ...]] = {}
+    model_keys: tuple[str, ...] | None = None
+    model_name = None
+    if model is not None:
+        shapes = _model_shapes(model)
+        model_keys = tuple(shapes)
+        model_shapes = {k: v for k, v in shapes.items() if v is not None}
+        model_name = type(model).__name__
+    report = KeyReport(
+        source="load_state_dict",
+        unexpected=unexpected,
+        missing=missing,
+        model_keys=model_keys,
+        model_shapes=model_shapes,
+        model_name=model_name,
+    )
+    return analyze_keys(report, facts={**installed_facts(), **(facts or {})}, knowledge=knowledge)

@@ -1,0 +1,205 @@
+"""Match knowledge entries' ``[match] patterns`` against a normalised log, in one linear pass.
+
+Every pattern is searched (``re.search``) in every logical line; a line that an entry's
+``exclude`` pattern also matches is vetoed for that entry. An entry yields at most one
+finding per log, carrying every line it matched as evidence. Named groups become facts
+``match.<group>`` (the first line that sets a group wins), so an entry can write
+``{match.package}`` in its title, cause, steps and ``fix.constraints``; they sit beside the
+environment facts (``dist.transformers``, ...) in the namespace handed to
+:func:`envdoctor.kb.checks.finding_from_entry`, and also go into ``details["match"]``.
+
+Speed: each pattern is reduced once to literal strings one of which any match must contain
+(read from the compiled regex's parse tree); a line is searched only with patterns whose
+literal it holds, and one combined regex over all literals skips the many lines (progress,
+training logs) that can match nothing. Patterns without a usable literal run on every line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from envdoctor.kb.checks import finding_from_entry
+from envdoctor.kb.entry import Entry
+from envdoctor.model import Evidence, Finding
+from envdoctor.triage.logs import LogText
+
+try:  # the regex parser moved in Python 3.11; it is stable in practice but private
+    import re._constants as _sre_constants
+    import re._parser as _sre_parse
+except ImportError:  # pragma: no cover - older layouts
+    _sre_parse = None  # type: ignore[assignment]
+    _sre_constants = None  # type: ignore[assignment]
+
+__all__ = ["Matcher", "SymptomMatch", "required_literals", "match_symptoms"]
+
+#: Literals shorter than this filter too little to be worth a check.
+_MIN_LITERAL = 3
+
+
+def _sequence_literals(items: Sequence[Any], ignore_case: bool) -> frozenset[str] | None:
+    """The best literal set of a parsed sequence: a run of literal characters, or a group's."""
+    if _sre_constants is None:
+        return None
+    constants = _sre_constants
+    candidates: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            candidates.append(frozenset({"".join(run)}))
+            run.clear()
+
+    for op, arg in items:
+        if op is constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        flush()
+        if op is constants.SUBPATTERN:
+            _group, add_flags, del_flags, sub = arg
+            if (add_flags | del_flags) & re.IGNORECASE and not ignore_case:
+                continue  # a local (?i:...) group: its literals would need case folding
+            found = _sequence_literals(list(sub), ignore_case)
+            if found is not None:
+                candidates.append(found)
+        elif op is constants.BRANCH:
+            union: set[str] = set()
+            for branch in arg[1]:
+                found = _sequence_literals(list(branch), ignore_case)
+                if found is None:
+                    union = set()
+                    break
+                union |= found
+            if union:
+                candidates.append(frozenset(union))
+        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT, constants.POSSESSIVE_REPEAT):
+            low, _high, sub = arg
+            if low >= 1:
+                found = _sequence_literals(list(sub), ignore_case)
+                if found is not None:
+                    candidates.append(found)
+        elif op is constants.ATOMIC_GROUP:
+            found = _sequence_literals(list(arg), ignore_case)
+            if found is not None:
+                candidates.append(found)
+    flush()
+    usable = [c for c in candidates if c and min(len(s) for s in c) >= _MIN_LITERAL]
+    if not usable:
+        return None
+    return max(usable, key=lambda c: (min(len(s) for s in c), -len(c)))
+
+
+def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Strings one of which every match of ``pattern`` contains; ``None`` when none is known.
+
+    Under ``re.IGNORECASE`` the literals are lower-cased and must be looked up in a
+    lower-cased line.
+    """
+    if _sre_parse is None:
+        return None
+    ignore_case = bool(pattern.flags & re.IGNORECASE)
+    try:
+        parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
+    except Exception:  # noqa: BLE001 - a parser quirk only costs speed, never a match
+        return None
+    found = _sequence_literals(list(parsed), ignore_case)
+    if found is None:
+        return None
+    return frozenset(s.lower() for s in found) if ignore_case else found
+
+
+@dataclass(frozen=True)
+class _Rule:
+    entry_index: int
+    pattern: re.Pattern[str]
+    literals: frozenset[str] | None
+    ignore_case: bool
+
+
+@dataclass
+class SymptomMatch:
+    """The lines one entry matched in one log, and the named groups they captured."""
+
+    entry: Entry
+    lines: list[tuple[int, str]] = field(default_factory=list)
+    groups: dict[str, str] = field(default_factory=dict)
+
+
+class Matcher:
+    """Compiled once per knowledge base: rules, literal prefilters and the combined gate."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = tuple(e for e in entries if e.patterns)
+        rules: list[_Rule] = []
+        for index, entry in enumerate(self.entries):
+            for pattern in entry.patterns:
+                rules.append(_Rule(index, pattern, required_literals(pattern), bool(pattern.flags & re.IGNORECASE)))
+        self.always = tuple(r for r in rules if r.literals is None)
+        by_literal: dict[tuple[str, bool], list[_Rule]] = {}
+        for rule in rules:
+            for literal in rule.literals or ():
+                by_literal.setdefault((literal, rule.ignore_case), []).append(rule)
+        self.by_literal = {key: tuple(value) for key, value in by_literal.items()}
+        self.any_ignore_case = any(ic for _lit, ic in by_literal)
+        sensitive = sorted({lit for lit, ic in by_literal if not ic}, key=len, reverse=True)
+        folded = sorted({lit for lit, ic in by_literal if ic}, key=len, reverse=True)
+        parts = [re.escape(s) for s in sensitive] + [f"(?i:{re.escape(s)})" for s in folded]
+        self.gate = re.compile("|".join(parts)) if parts else None
+
+    def _candidates(self, text: str) -> list[_Rule]:
+        rules: list[_Rule] = list(self.always)
+        if self.gate is None or self.gate.search(text) is None:
+            return rules
+        lowered = text.lower() if self.any_ignore_case else text
+        seen: set[int] = set()
+        for (literal, ignore_case), bucket in self.by_literal.items():
+            if literal in (lowered if ignore_case else text):
+                for rule in bucket:
+                    if id(rule) not in seen:
+                        seen.add(id(rule))
+                        rules.append(rule)
+        return rules
+
+    def scan(self, log: LogText) -> list[SymptomMatch]:
+        """Every entry that matched at least one line, in order of its first matching line."""
+        found: dict[int, SymptomMatch] = {}
+        for line in log.lines:
+            text = line.text
+            if not text or line.noise:
+                continue
+            rules = self._candidates(text)
+            if not rules:
+                continue
+            for rule in rules:
+                match = rule.pattern.search(text)
+                if match is None:
+                    continue
+                entry = self.entries[rule.entry_index]
+                if any(ex.search(text) for ex in entry.exclude):
+                    continue
+                symptom = found.setdefault(rule.entry_index, SymptomMatch(entry))
+                if not symptom.lines or symptom.lines[-1][0] != line.number:
+                    symptom.lines.append((line.number, text))
+                for name, value in match.groupdict().items():
+                    if value is not None and name not in symptom.groups:
+                        symptom.groups[name] = value
+        return sorted(found.values(), key=lambda s: s.lines[0][0])
+
+
+def match_symptoms(
+    log: LogText, entries: Iterable[Entry] | Matcher, facts: Mapping[str, Any] | None = None
+) -> list[Finding]:
+    """One finding per entry whose patterns match ``log``, texts filled from facts and groups."""
+    matcher = entries if isinstance(entries, Matcher) else Matcher(entries)
+    findings = []
+    for symptom in matcher.scan(log):
+        namespace = dict(facts or {})
+        namespace.update({f"match.{name}": value for name, value in symptom.groups.items()})
+        evidence = [Evidence(text, line=number, source=log.source) for number, text in symptom.lines]
+        details: dict[str, Any] = {"matched_lines": len(symptom.lines)}
+        if symptom.groups:
+            details["match"] = dict(symptom.groups)
+        findings.append(finding_from_entry(symptom.entry, namespace, evidence=evidence, details=details))
+    return findings
