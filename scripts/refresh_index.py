@@ -12,8 +12,9 @@ Where the data comes from, and why: on the machine this was written on, PyPI's J
 (``/pypi/<name>/json``) answered but the per-version endpoint (``/pypi/<name>/<v>/json``)
 did not (404 through the mirror), so the release list and files come from the simple
 index in its PEP 691 JSON form (``Accept: application/vnd.pypi.simple.v1+json``) and each
-release's metadata from one wheel's PEP 658 ``<wheel-url>.metadata`` file (PyPI serves
-these for every wheel, backfilled). Releases with no wheel (e.g. mmcv 2.x, sdist only on
+release's metadata from one wheel's PEP 658 ``<wheel-url>.metadata`` file; where that
+file is missing (404 for some older wheels here) the wheel's ``METADATA`` is read with
+HTTP range requests on the zip, as pip's lazy-wheel code does. Releases with no wheel (e.g. mmcv 2.x, sdist only on
 PyPI) get ``requires_dist = null``: their metadata is only known by building them.
 
 Usage: ``python scripts/refresh_index.py [--index-url https://pypi.org/simple] [--jobs 16]``.
@@ -24,10 +25,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import sys
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from email.parser import HeaderParser
@@ -40,7 +43,7 @@ from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist
 from packaging.version import InvalidVersion, Version
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from envdoctor.resolve.wheels import wheel_family_tags  # noqa: E402
+from envdoctor.resolve.wheels import wheel_family_tags
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "knowledge" / "index"
@@ -111,6 +114,59 @@ def fetch(url: str, *, accept: str | None = None, retries: int = 3) -> bytes | N
     raise RuntimeError(f"cannot fetch {url}: {last}")
 
 
+class RangeReader(io.RawIOBase):
+    """A remote file read with HTTP range requests, enough for :mod:`zipfile` (pip's lazy wheel idea)."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self.url, self.size, self.pos = url, size, 0
+        self.blocks: dict[int, bytes] = {}
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = offset if whence == 0 else self.pos + offset if whence == 1 else self.size + offset
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        end = self.size if n is None or n < 0 else min(self.size, self.pos + n)
+        if end <= self.pos:
+            return b""
+        start = self.pos
+        headers = {"Range": f"bytes={start}-{end - 1}", "User-Agent": "envdoctor-refresh-index"}
+        with urllib.request.urlopen(urllib.request.Request(self.url, headers=headers), timeout=60) as response:
+            data: bytes = response.read()
+        if len(data) > end - start:  # server ignored the range
+            data = data[start:end]
+        self.pos = start + len(data)
+        return data
+
+
+def metadata_from_wheel(url: str, size: int) -> bytes | None:
+    """The METADATA file of a remote wheel, read through range requests."""
+    try:
+        with zipfile.ZipFile(RangeReader(url, size)) as archive:
+            name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
+            return None if name is None else archive.read(name)
+    except (OSError, zipfile.BadZipFile, urllib.error.URLError) as exc:
+        print(f"  cannot read {url}: {exc}", file=sys.stderr)
+        return None
+
+
+def release_metadata(wheel: dict[str, Any]) -> bytes | None:
+    """PEP 658 ``.metadata`` when the index serves it, else the wheel's METADATA by range requests."""
+    meta = fetch(wheel["url"] + ".metadata")
+    if meta is None:
+        meta = metadata_from_wheel(wheel["url"], int(wheel["size"]))
+    return meta
+
+
 def file_version(name: str, filename: str) -> Version | None:
     try:
         if filename.endswith(".whl"):
@@ -170,9 +226,7 @@ def choose_versions(name: str, files: list[dict[str, Any]], floor: str | None) -
     if floor is not None:
         low = Version(floor)
         return {v: f for v, f in finals.items() if v >= low}
-    recent = {
-        v: f for v, f in finals.items() if max((i.get("upload-time") or "") for i in f)[:10] >= CLOSURE_SINCE
-    }
+    recent = {v: f for v, f in finals.items() if max((i.get("upload-time") or "") for i in f)[:10] >= CLOSURE_SINCE}
     if not recent:
         recent = dict(sorted(finals.items())[-3:])
     return dict(sorted(recent.items())[-CLOSURE_RELEASES:])
@@ -196,7 +250,7 @@ def release_record(name: str, items: list[dict[str, Any]], pool: ThreadPoolExecu
     rp = [i.get("requires-python") for i in items if i.get("requires-python")]
     if rp:
         record["requires_python"] = rp[0]
-    return record, (wheels[0]["url"] + ".metadata" if wheels else None)
+    return record, (wheels[0] if wheels else None)
 
 
 def refresh(index_url: str, jobs: int) -> dict[str, Any]:
@@ -208,9 +262,7 @@ def refresh(index_url: str, jobs: int) -> dict[str, Any]:
     missing: list[str] = []
     with ThreadPoolExecutor(jobs) as pool:
         while pending:
-            pages = list(
-                pool.map(lambda n: fetch(f"{index_url.rstrip('/')}/{n}/", accept=SIMPLE_JSON), pending)
-            )
+            pages = list(pool.map(lambda n: fetch(f"{index_url.rstrip('/')}/{n}/", accept=SIMPLE_JSON), pending))
             next_round: list[str] = []
             for name, page in zip(pending, pages, strict=True):
                 if page is None:
@@ -219,13 +271,13 @@ def refresh(index_url: str, jobs: int) -> dict[str, Any]:
                 files = json.loads(page)["files"]
                 versions = choose_versions(name, files, floors.get(name))
                 records: dict[str, Any] = {}
-                urls: dict[str, str] = {}
+                urls: dict[str, dict[str, Any]] = {}
                 for version, items in versions.items():
                     record, url = release_record(name, items, pool, curated)
                     records[str(version)] = record
                     if url:
                         urls[str(version)] = url
-                metas = dict(zip(urls, pool.map(fetch, urls.values()), strict=True))
+                metas = dict(zip(urls, pool.map(release_metadata, urls.values()), strict=True))
                 deps: set[str] = set()
                 for version, meta in metas.items():
                     if meta is None:
@@ -239,7 +291,9 @@ def refresh(index_url: str, jobs: int) -> dict[str, Any]:
                     deps.update(canonicalize_name(Requirement(r).name) for r in base)
                 document = {
                     "name": name,
-                    "window": f">={floors[name]}" if name in floors else f"newest {CLOSURE_RELEASES} since {CLOSURE_SINCE}",
+                    "window": f">={floors[name]}"
+                    if name in floors
+                    else f"newest {CLOSURE_RELEASES} since {CLOSURE_SINCE}",
                     "source": f"{index_url.rstrip('/')}/{name}/",
                     "releases": dict(sorted(records.items(), key=lambda kv: Version(kv[0]))),
                 }
@@ -269,7 +323,8 @@ def main() -> int:
         f'refreshed = "{started.isoformat()}"',
         f'command = "python scripts/refresh_index.py --index-url {args.index_url}"',
         f'index_url = "{args.index_url}"',
-        'method = "PEP 691 simple JSON for files; PEP 658 <wheel>.metadata for Requires-Dist"',
+        'method = "PEP 691 simple JSON for files; Requires-Dist from PEP 658 <wheel>.metadata, '
+        'else from range requests on the wheel"',
         f"closure_releases = {CLOSURE_RELEASES}",
         f'closure_since = "{CLOSURE_SINCE}"',
         f"missing = {json.dumps(sorted(result['missing']))}",

@@ -78,6 +78,9 @@ def make_env(
 
 def site_packages(env_dir: Path) -> Path:
     """The site-packages directory of a venv made by :func:`make_env`."""
+    found = sorted((env_dir / "lib").glob("python3.*/site-packages"))
+    if found:
+        return found[0]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     return env_dir / "lib" / version / "site-packages"
 

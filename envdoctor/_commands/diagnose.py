@@ -7,7 +7,6 @@ import argparse
 from envdoctor.diagnosis import diagnose
 from envdoctor.errors import EXIT_FINDINGS, EXIT_OK
 from envdoctor.render.console import UI
-from envdoctor.render.diagnose import DiagnoseView
 from envdoctor.render.jsonout import dumps, findings_document
 
 NAME = "diagnose"
@@ -39,7 +38,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     diagnosis = diagnose(args.python, deep=args.deep, timeout=args.timeout)
     if args.json:
         document = findings_document(SCHEMA, diagnosis.findings, environment=diagnosis.environment)
-        ui.out.file.write(dumps(document) + "\n")
+        ui.write(dumps(document) + "\n")
     else:
+        from envdoctor.render.diagnose import DiagnoseView
+
         ui.out.print(DiagnoseView(diagnosis, verbose=args.verbose))
     return EXIT_FINDINGS if diagnosis.has_errors else EXIT_OK

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     knowledge = load_knowledge()
     if args.list or args.id is None:
         if args.json:
-            ui.out.file.write(
+            ui.write(
                 dumps({"schema": "envdoctor.entries/1", "entries": [entry_json(e) for e in knowledge.entries]}) + "\n"
             )
             return EXIT_OK
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         hint = f"; did you mean {', '.join(close)}?" if close else "; `envdoctor explain --list` shows them all"
         raise BadInputError(f"no knowledge entry {args.id!r}{hint}")
     if args.json:
-        ui.out.file.write(dumps(entry_json(entry)) + "\n")
+        ui.write(dumps(entry_json(entry)) + "\n")
     else:
         ui.out.print(EntryView(entry))
     return EXIT_OK

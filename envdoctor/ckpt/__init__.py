@@ -41,6 +41,7 @@ from envdoctor.errors import CheckpointError, UnsafeCheckpointError
 __all__ = [
     "DEFAULT_MAX_PICKLE_BYTES",
     "DEFAULT_MAX_HEADER_BYTES",
+    "DEFAULT_LIMITS",
     "EMA_KEYS",
     "EMA_PREFIXES",
     "STATE_DICT_KEYS",
@@ -58,6 +59,8 @@ __all__ = [
 
 DEFAULT_MAX_PICKLE_BYTES = 256 * 1024 * 1024
 """Largest pickle read (a 7B-parameter state dict's data.pkl is well under 1 MB)."""
+
+DEFAULT_LIMITS = PickleLimits()
 
 _HEAD_BYTES = 512
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -154,7 +157,7 @@ def read_checkpoint(
     *,
     max_pickle_bytes: int = DEFAULT_MAX_PICKLE_BYTES,
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
-    limits: PickleLimits = PickleLimits(),
+    limits: PickleLimits = DEFAULT_LIMITS,
     strict: bool = False,
 ) -> Checkpoint:
     """Read the tensor inventory of the checkpoint at ``path`` without executing it.

@@ -36,6 +36,11 @@ never allowed):
   ``lightning_fabric.utilities.data``), and OmegaConf's ``DictConfig``, ``ListConfig``,
   ``base.ContainerMetadata``, ``base.Metadata`` and ``nodes.*Node`` value nodes.
 
+``builtins.getattr`` is dangerous in general (``getattr(os, "system")``), but mmengine's
+``HistoryBuffer`` pickles its statistics methods as ``getattr(HistoryBuffer, "mean")``;
+those exact lookups (:data:`SAFE_GETATTR`) are not reported, any other use of ``getattr``
+in the same pickle is.
+
 Every other global is reported. Those known to run commands or code are marked dangerous:
 anything in :data:`DANGEROUS_MODULES` (``os``, ``posix``, ``nt``, ``subprocess``, ``sys``,
 ``runpy``, ``importlib``, ``shutil``, ``socket``, ``pty``, ``webbrowser``, ``functools``,
@@ -50,8 +55,11 @@ it imports that module and runs its ``__setstate__``.
 from __future__ import annotations
 
 import _compat_pickle
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from envdoctor.ckpt.dtypes import STORAGE_CLASS_DTYPES, torch_dtype_name
+from envdoctor.ckpt.records import Global
 
 __all__ = [
     "DANGEROUS_BUILTINS",
@@ -63,6 +71,8 @@ __all__ = [
     "REBUILDERS",
     "is_allowed_global",
     "is_dangerous_global",
+    "is_safe_getattr",
+    "SAFE_GETATTR",
     "normalise",
 ]
 
@@ -293,6 +303,25 @@ DANGEROUS_PREFIXES = (
     "numpy.f2py.",
     "numpy.distutils.",
 )
+
+
+SAFE_GETATTR: Mapping[str, frozenset[str]] = MappingProxyType(
+    {"mmengine.logging.history_buffer.HistoryBuffer": frozenset({"min", "max", "mean", "current"})}
+)
+"""``getattr(cls, name)`` lookups known to be harmless: class -> attribute names."""
+
+
+def is_safe_getattr(args: object) -> bool:
+    """True for ``getattr`` arguments listed in :data:`SAFE_GETATTR`."""
+    if not isinstance(args, tuple) or len(args) != 2:
+        return False
+    target, name = args
+    return (
+        isinstance(target, Global)
+        and target.allowed
+        and isinstance(name, str)
+        and name in SAFE_GETATTR.get(target.qualname, ())
+    )
 
 
 def normalise(module: str, name: str) -> tuple[str, str]:

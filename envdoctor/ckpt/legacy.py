@@ -16,7 +16,7 @@ from typing import IO
 
 from envdoctor.ckpt.layout import checkpoint_from_object
 from envdoctor.ckpt.model import Checkpoint, MetadataValue
-from envdoctor.ckpt.pickle_vm import PickleLimits, PickleResult, run_pickle
+from envdoctor.ckpt.pickle_vm import CappedReader, PickleLimits, PickleResult, run_pickle
 from envdoctor.ckpt.records import StorageRef, storage_from_persistent_id
 from envdoctor.errors import CheckpointError
 
@@ -42,16 +42,14 @@ def read_pickle_file(
         storages.setdefault(storage.key, storage)
         return storage
 
+    reader = CappedReader(handle, max_pickle_bytes, path)
+
     def next_pickle(what: str, load: bool) -> PickleResult:
-        remaining = max_pickle_bytes - handle.tell()
-        if remaining <= 0:
-            raise CheckpointError(f"{path}: pickles exceed the {max_pickle_bytes:,}-byte limit")
         return run_pickle(
-            handle,
+            reader,
             where=f"{path} ({what})",
             limits=limits,
             persistent_load=persistent_load if load else None,
-            max_bytes=remaining,
         )
 
     first = next_pickle("first pickle", load=True)

@@ -19,7 +19,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, cast
 
-from envdoctor.ckpt.allowlist import DICT_CLASSES, is_allowed_global, is_dangerous_global, normalise
+from envdoctor.ckpt.allowlist import (
+    DICT_CLASSES,
+    is_allowed_global,
+    is_dangerous_global,
+    is_safe_getattr,
+    normalise,
+)
 from envdoctor.ckpt.model import SecurityIssue
 from envdoctor.ckpt.rebuild import HANDLERS, MalformedCallError, as_shape
 from envdoctor.ckpt.records import (
@@ -34,7 +40,7 @@ from envdoctor.ckpt.records import (
 )
 from envdoctor.errors import CheckpointError
 
-__all__ = ["PickleLimits", "PickleResult", "PersistentLoad", "run_pickle"]
+__all__ = ["CappedReader", "PickleLimits", "PickleResult", "PersistentLoad", "run_pickle"]
 
 _SCALAR_KEY_TYPES = (str, bytes, int, float, complex, bool, type(None), Global)
 
@@ -88,6 +94,8 @@ class _Machine:
         self.warnings: list[str] = []
         self.offset = 0
         self.call_depth = 0
+        self.deferred: dict[int, tuple[Global, SecurityIssue]] = {}
+        self.deferred_safe: set[int] = set()
 
     # -- errors and accounting
 
@@ -130,9 +138,8 @@ class _Machine:
         """A dict key that is safe to hash: scalars and shallow tuples of them, else wrapped."""
         if isinstance(value, _SCALAR_KEY_TYPES):
             return value
-        if isinstance(value, tuple) and len(value) <= 16:
-            if all(isinstance(item, _SCALAR_KEY_TYPES) for item in value):
-                return value
+        if isinstance(value, tuple) and len(value) <= 16 and all(isinstance(item, _SCALAR_KEY_TYPES) for item in value):
+            return value
         return OpaqueKey(value)
 
     # -- globals and calls
@@ -140,31 +147,59 @@ class _Machine:
     def reference(self, module: str, name: str, opcode: str) -> Global:
         module, name = normalise(module, name)
         allowed = is_allowed_global(module, name)
-        if not allowed:
-            dangerous = is_dangerous_global(module, name)
-            self.issues.append(
-                SecurityIssue(
-                    global_name=f"{module}.{name}",
-                    offset=self.offset,
-                    opcode=opcode,
-                    member=self.member,
-                    dangerous=dangerous,
-                    reason="runs commands or code when loaded"
-                    if dangerous
-                    else "not on the allowlist: loading imports and calls it",
-                )
-            )
-        return Global(module, name, allowed)
+        symbol = Global(module, name, allowed)
+        if allowed:
+            return symbol
+        dangerous = is_dangerous_global(module, name)
+        issue = SecurityIssue(
+            global_name=f"{module}.{name}",
+            offset=self.offset,
+            opcode=opcode,
+            member=self.member,
+            dangerous=dangerous,
+            reason="runs commands or code when loaded"
+            if dangerous
+            else "not on the allowlist: loading imports and calls it",
+        )
+        if symbol.qualname == "builtins.getattr":
+            # Reported only if some call is not a known-harmless lookup (see SAFE_GETATTR);
+            # every way a pickle can invoke it goes through call().
+            self.deferred[id(symbol)] = (symbol, issue)
+        else:
+            self.issues.append(issue)
+        return symbol
+
+    def is_deferred(self, value: object) -> bool:
+        return id(value) in self.deferred and self.deferred[id(value)][0] is value
+
+    def report_deferred(self, value: object) -> None:
+        symbol, issue = self.deferred.pop(id(value))
+        self.issues.append(issue)
+        self.deferred_safe.discard(id(symbol))
+
+    def finish(self) -> None:
+        """Report deferred globals that were never used in a known-harmless way."""
+        for key, (_, issue) in list(self.deferred.items()):
+            if key not in self.deferred_safe:
+                self.issues.append(issue)
+        self.deferred.clear()
+        self.issues.sort(key=lambda issue: issue.offset)
 
     def call(self, func: object, args: object) -> object:
         """What ``func(*args)`` would be, computed symbolically."""
         if isinstance(func, Poisoned):
-            return Poisoned(func.origin)
+            return Poisoned(func.cls, args)
         if not isinstance(func, Global):
             self.warn(f"call on a non-global {describe(func)}")
             return Opaque("<call>", args)
+        if self.is_deferred(func):
+            if is_safe_getattr(args):
+                self.deferred_safe.add(id(func))
+                return Opaque(f"getattr{describe(args)}")
+            self.report_deferred(func)
+            return Poisoned(func.qualname, args)
         if not func.allowed:
-            return Poisoned(func.qualname)
+            return Poisoned(func.qualname, args)
         handler = HANDLERS.get(func.qualname)
         if handler is None:
             return Opaque(func.qualname, args)
@@ -191,9 +226,9 @@ class _Machine:
                 return self.call(cls, args)
             return Opaque(cls.qualname, args)
         if isinstance(cls, Global):
-            return Poisoned(cls.qualname)
+            return Poisoned(cls.qualname, args)
         if isinstance(cls, Poisoned):
-            return Poisoned(cls.origin)
+            return Poisoned(cls.cls, args)
         self.warn(f"instantiating a non-class {describe(cls)}")
         return Opaque("<new>", args)
 
@@ -210,10 +245,9 @@ class _Machine:
                     self.warn(f"malformed ndarray state: {exc}")
                 if isinstance(state[2], NumpyDtype):
                     obj.dtype = state[2].name
-        elif isinstance(obj, NumpyDtype):
+        elif isinstance(obj, NumpyDtype) and isinstance(state, tuple) and len(state) >= 2 and isinstance(state[1], str):
             # dtype.__setstate__((version, byteorder, ...))
-            if isinstance(state, tuple) and len(state) >= 2 and isinstance(state[1], str):
-                obj.byteorder = state[1]
+            obj.byteorder = state[1]
 
     # -- the loop
 
@@ -459,14 +493,17 @@ def _op_newobj_ex(m: _Machine, arg: object) -> None:
 def _op_inst(m: _Machine, arg: object) -> None:
     module, name = _split_pair(m, arg)
     cls = m.reference(module, name, "INST")
-    m.push(m.instantiate(cls, tuple(m.pop_mark())))
+    args = tuple(m.pop_mark())
+    # pickle's INST/OBJ call a non-class directly (klass(*args)).
+    m.push(m.call(cls, args) if m.is_deferred(cls) else m.instantiate(cls, args))
 
 
 def _op_obj(m: _Machine, arg: object) -> None:
     items = m.pop_mark()
     if not items:
         raise m.fail("malformed pickle: OBJ without a class")
-    m.push(m.instantiate(items[0], tuple(items[1:])))
+    cls, args = items[0], tuple(items[1:])
+    m.push(m.call(cls, args) if m.is_deferred(cls) else m.instantiate(cls, args))
 
 
 def _op_build(m: _Machine, arg: object) -> None:
@@ -549,8 +586,12 @@ _DISPATCH: dict[str, Callable[[_Machine, object], None]] = {
 }
 
 
-class _CappedReader:
-    """A file view that refuses to hand out more than ``cap`` bytes (for streamed pickles)."""
+class CappedReader:
+    """A file view that refuses to hand out more than ``cap`` bytes in all.
+
+    The legacy torch format chains several pickles in one file; sharing one reader across
+    them makes ``max_pickle_bytes`` a bound on all of them together.
+    """
 
     def __init__(self, raw: IO[bytes], cap: int, where: str) -> None:
         self.raw = raw
@@ -580,11 +621,11 @@ class _CappedReader:
 
 
 def run_pickle(
-    source: bytes | IO[bytes],
+    source: bytes | IO[bytes] | CappedReader,
     *,
     where: str,
     member: str | None = None,
-    limits: PickleLimits = PickleLimits(),
+    limits: PickleLimits | None = None,
     persistent_load: PersistentLoad | None = None,
     max_bytes: int | None = None,
 ) -> PickleResult:
@@ -595,12 +636,13 @@ def run_pickle(
     read and the file is left just past the ``STOP`` opcode. ``where`` names the input in
     error messages. Raises :class:`CheckpointError` for corrupt input or an exceeded limit.
     """
-    machine = _Machine(where, member, limits, persistent_load)
-    stream: bytes | _CappedReader
-    if isinstance(source, bytes):
+    machine = _Machine(where, member, limits or PickleLimits(), persistent_load)
+    stream: bytes | CappedReader
+    if isinstance(source, (bytes, CappedReader)):
         stream = source
     else:
-        stream = _CappedReader(source, max_bytes if max_bytes is not None else 1 << 62, where)
-    # genops only needs read/readline/tell, which _CappedReader provides.
+        stream = CappedReader(source, max_bytes if max_bytes is not None else 1 << 62, where)
+    # genops only needs read/readline/tell, which CappedReader provides.
     value = machine.run(pickletools.genops(cast("IO[bytes]", stream)))
+    machine.finish()
     return PickleResult(value, tuple(machine.issues), tuple(machine.warnings))

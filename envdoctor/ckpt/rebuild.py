@@ -133,7 +133,7 @@ def _rebuild_from_type(machine: CallContext, args: tuple[object, ...]) -> object
 def _rebuild_sparse_tensor(machine: CallContext, args: tuple[object, ...]) -> object:
     if len(args) != 2 or not isinstance(args[1], tuple):
         raise MalformedCallError("expected (layout, data)")
-    layout, data = args
+    layout, data = args[0], args[1]
     if layout == "torch.sparse_coo" and len(data) in (3, 4):
         values, size = data[1], data[2]
     elif len(data) == 4:
@@ -252,7 +252,7 @@ _SCALAR_FORMATS = {
 def _numpy_scalar(machine: CallContext, args: tuple[object, ...]) -> object:
     if len(args) != 2 or not isinstance(args[0], NumpyDtype):
         raise MalformedCallError("expected (dtype, data)")
-    dtype, data = args
+    dtype, data = args[0], args[1]
     descr = dtype.descr.lstrip("<>|=")
     if isinstance(data, bytes) and len(descr) >= 2 and descr[1:].isdigit():
         code = _SCALAR_FORMATS.get((descr[0], int(descr[1:])))

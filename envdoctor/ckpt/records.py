@@ -100,10 +100,12 @@ class Opaque:
 
 
 @dataclass(eq=False)
-class Poisoned:
-    """The would-be result of calling a global outside the allowlist."""
+class Poisoned(Opaque):
+    """The would-be result of calling a global outside the allowlist.
 
-    origin: str
+    ``cls`` names the global. It still takes ``BUILD`` state, so the tensors inside a
+    pickled ``nn.Module`` (an unknown class, hence poisoned) are found all the same.
+    """
 
 
 @dataclass(eq=False)
@@ -154,18 +156,6 @@ def storage_from_persistent_id(pid: object) -> StorageRef:
         numel=numel,
         view_offset=view_offset,
     )
-
-
-def describe(value: object) -> str:
-    """A short, non-recursive description of a pickled value for messages."""
-    if isinstance(value, Global):
-        return value.qualname
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        text = repr(value)
-        return text if len(text) <= 60 else text[:57] + "..."
-    if isinstance(value, tuple):
-        return f"tuple of {len(value)}"
-    return type(value).__name__
 
 
 def describe(value: object) -> str:

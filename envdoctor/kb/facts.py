@@ -9,6 +9,8 @@ Knowledge entries name these facts; README "Fact names" lists them.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -199,6 +201,20 @@ def _marker_env(env: Environment) -> dict[str, str]:
     return markers
 
 
+# A requirement whose whole marker is `extra == "name"` never applies to a plain install.
+# Most Requires-Dist lines look like that (transformers declares hundreds), and skipping
+# them by text avoids parsing each one: parsing is the probe's most expensive step.
+_EXTRA_ONLY = re.compile(r"""^[^;]*;\s*extra\s*==\s*(['"])[^'"]*\1\s*$""")
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse(text: str) -> Requirement | None:
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
 def _applies(requirement: Requirement, markers: dict[str, str]) -> bool:
     if requirement.marker is None:
         return True
@@ -209,23 +225,21 @@ def _applies(requirement: Requirement, markers: dict[str, str]) -> bool:
 
 
 def _violation(
-    owner: str,
-    owner_version: str,
+    owner: Distribution,
     requirement_text: str,
     installed: Mapping[str, Distribution],
     markers: dict[str, str],
     source: str,
 ) -> dict[str, Any] | None:
-    try:
-        requirement = Requirement(requirement_text)
-    except InvalidRequirement:
+    if _EXTRA_ONLY.match(requirement_text):
         return None
-    if not _applies(requirement, markers):
+    requirement = _parse(requirement_text)
+    if requirement is None or not _applies(requirement, markers):
         return None
     dependency = installed.get(canonicalize_name(requirement.name))
     base = {
-        "package": owner,
-        "package_version": owner_version,
+        "package": owner.name,
+        "package_version": owner.version,
         "requirement": requirement_text,
         "dependency": requirement.name,
         "specifier": str(requirement.specifier) or "any version",
@@ -239,16 +253,17 @@ def _violation(
     return None
 
 
-def _required_by(installed: Mapping[str, Distribution]) -> dict[str, list[str]]:
-    reverse: dict[str, list[str]] = {}
+def _required_by(key: str, installed: Mapping[str, Distribution]) -> str | None:
+    """Who declares a dependency on distribution ``key`` (for the chain in a finding)."""
+    owners = []
     for dist in installed.values():
         for text in dist.requires:
-            try:
-                name = canonicalize_name(Requirement(text).name)
-            except InvalidRequirement:
+            if _EXTRA_ONLY.match(text):
                 continue
-            reverse.setdefault(name, []).append(f"{dist.name} {dist.version}")
-    return reverse
+            requirement = _parse(text)
+            if requirement is not None and canonicalize_name(requirement.name) == key:
+                owners.append(f"{dist.name} {dist.version}")
+    return ", ".join(owners) or None
 
 
 def _requirement_items(env: Environment) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
@@ -256,22 +271,21 @@ def _requirement_items(env: Environment) -> tuple[tuple[dict[str, Any], ...], tu
     for dist in env.python.distributions:
         installed.setdefault(dist.key, dist)  # first on sys.path wins, as at import time
     markers = _marker_env(env)
-    reverse = _required_by(installed)
     metadata = []
     for dist in installed.values():
         for text in dist.requires:
-            item = _violation(dist.name, dist.version, text, installed, markers, "metadata")
+            item = _violation(dist, text, installed, markers, "metadata")
             if item is not None:
-                item["required_by"] = ", ".join(reverse.get(dist.key, [])) or None
+                item["required_by"] = _required_by(dist.key, installed)
                 metadata.append(item)
     import_time = []
     for bound in env.python.import_bounds:
         owner = installed.get(canonicalize_name(bound.package))
         if owner is None:
             continue
-        item = _violation(owner.name, owner.version, bound.requirement, installed, markers, bound.source)
+        item = _violation(owner, bound.requirement, installed, markers, bound.source)
         if item is not None and item["problem"] == "version":
-            item["required_by"] = ", ".join(reverse.get(owner.key, [])) or None
+            item["required_by"] = _required_by(owner.key, installed)
             import_time.append(item)
     return tuple(metadata), tuple(import_time)
 

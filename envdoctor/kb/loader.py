@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from envdoctor.errors import KnowledgeError
 from envdoctor.kb.entry import Entry, parse_entry
 
-__all__ = ["KnowledgeBase", "knowledge_root", "load_knowledge", "lint_knowledge"]
+__all__ = ["KnowledgeBase", "knowledge_root", "load_checks", "load_knowledge", "lint_knowledge"]
 
 
 def knowledge_root() -> Path:
@@ -55,7 +56,13 @@ class KnowledgeBase:
         return tuple(e for e in self.entries if e.is_symptom)
 
 
-def lint_knowledge(root: Path) -> tuple[list[Entry], list[str]]:
+# A diagnose check has a top-level `when`/`each` key or a `[[when]]` table. Any TOML
+# spelling of those starts a line this way, so files without such a line cannot be checks
+# and need no parsing when only checks are wanted (a sound over-approximation).
+_CHECK_MARKER = re.compile(r"^[ \t]*(?:(?:when|each)[ \t]*=|\[\[[ \t]*when[ \t]*\]\])", re.MULTILINE)
+
+
+def lint_knowledge(root: Path, *, checks_only: bool = False) -> tuple[list[Entry], list[str]]:
     """Parse every entry under ``root/entries``; return the usable ones and all problems."""
     entries: list[Entry] = []
     problems: list[str] = []
@@ -64,7 +71,10 @@ def lint_knowledge(root: Path) -> tuple[list[Entry], list[str]]:
     for path in sorted((root / "entries").glob("*.toml")):
         label = path.name
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            if checks_only and not _CHECK_MARKER.search(text):
+                continue
+            data = tomllib.loads(text)
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             problems.append(f"{label}: cannot be read as TOML: {exc}")
             continue
@@ -85,11 +95,18 @@ def lint_knowledge(root: Path) -> tuple[list[Entry], list[str]]:
 
 
 @functools.cache
-def _load(root: Path) -> KnowledgeBase:
-    entries, problems = lint_knowledge(root)
+def _load(root: Path, checks_only: bool = False) -> KnowledgeBase:
+    entries, problems = lint_knowledge(root, checks_only=checks_only)
     if problems:
         raise KnowledgeError(f"{len(problems)} problem(s) in {root}: " + "; ".join(problems[:5]))
+    if checks_only:
+        entries = [e for e in entries if e.is_check]
     return KnowledgeBase(root, tuple(entries))
+
+
+def load_checks(root: Path | None = None) -> KnowledgeBase:
+    """Only the diagnose checks (skips parsing symptom entries; what ``diagnose`` needs)."""
+    return _load((root or knowledge_root()).resolve(), checks_only=True)
 
 
 def load_knowledge(root: Path | None = None) -> KnowledgeBase:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from envdoctor.model import DeepTorch, Environment
+from envdoctor.probe._tasks import Task
 from envdoctor.probe.deep import probe_deep
 from envdoctor.probe.host import probe_host, start_host_probe
 from envdoctor.probe.interpreter import probe_python, resolve_interpreter
@@ -66,35 +66,26 @@ def collect(
     environ = os.environ if environ is None else environ
     root = host_root if host_root is not None else Path("/")
     executable = resolve_interpreter(python)
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="envdoctor-probe") as pool:
-        host_future = start_host_probe(
-            pool, runner=runner, timeout=timeout, host_root=root, environ=environ, nvml=nvml
-        )
-        try:
-            python_facts, package_dirs = probe_python(
-                executable, runner=runner, timeout=timeout, environ=environ
-            )
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        torch_dirs = package_dirs.get("torch", ())
-        has_torch = bool(torch_dirs) or python_facts.distribution("torch") is not None
-        deep_future = (
-            pool.submit(
-                probe_deep, executable, runner=runner, timeout=deep_timeout, environ=environ
-            )
-            if deep and has_torch
-            else None
-        )
-        torch_build = probe_torch_build(
-            torch_dirs,
-            python_facts.distributions,
-            runner=runner,
-            timeout=timeout,
-            path_env=environ.get("PATH"),
-        )
-        host = host_future.result()
-        deep_torch = deep_future.result() if deep_future is not None else None
+    host_task = start_host_probe(runner=runner, timeout=timeout, host_root=root, environ=environ, nvml=nvml)
+    # An InterpreterError propagates at once; the host threads are daemons and end
+    # within their own timeouts.
+    python_facts, package_dirs = probe_python(executable, runner=runner, timeout=timeout, environ=environ)
+    torch_dirs = package_dirs.get("torch", ())
+    has_torch = bool(torch_dirs) or python_facts.distribution("torch") is not None
+    deep_task = (
+        Task(lambda: probe_deep(executable, runner=runner, timeout=deep_timeout, environ=environ))
+        if deep and has_torch
+        else None
+    )
+    torch_build = probe_torch_build(
+        torch_dirs,
+        python_facts.distributions,
+        runner=runner,
+        timeout=timeout,
+        path_env=environ.get("PATH"),
+    )
+    host = host_task.result()
+    deep_torch = deep_task.result() if deep_task is not None else None
     if deep and not has_torch:
         deep_torch = DeepTorch(status="not-installed", error="torch is not installed")
     return Environment(
@@ -102,13 +93,13 @@ def collect(
         host=host,
         torch=torch_build,
         deep=deep_torch,
-        collected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        collected_at=datetime.now(UTC).isoformat(timespec="seconds"),
         envdoctor_version=_envdoctor_version(),
     )
 
 
 def _envdoctor_version() -> str | None:
-    import envdoctor  # noqa: PLC0415  (the parent package is already imported)
+    import envdoctor  # the parent package: already imported, so this is free
 
     version = getattr(envdoctor, "__version__", None)
     return version if isinstance(version, str) else None

@@ -9,6 +9,9 @@ Usage: ``python -B _interpreter_script.py [MODULE ...]`` where each MODULE is a 
 name whose package directories should be reported.
 """
 
+from __future__ import annotations
+
+import contextlib
 import json
 import os
 import platform
@@ -16,6 +19,7 @@ import re
 import site
 import sys
 import sysconfig
+from typing import Any
 
 MARKER = "@@ENVDOCTOR-JSON@@"
 SCHEMA = 1
@@ -43,15 +47,28 @@ EXTENSIONS = {
 EXTENSION_SUFFIXES = (".so", ".pyd", ".dylib")
 
 # Top-level names that several distributions legitimately share (namespace packages).
-SHARED_TOP_LEVEL = {"nvidia", "google", "jaraco", "azure", "mpl_toolkits", "sphinxcontrib",
-                    "zope", "backports", "_distutils_hack", "tests", "test", "docs", "examples"}
+SHARED_TOP_LEVEL = {
+    "nvidia",
+    "google",
+    "jaraco",
+    "azure",
+    "mpl_toolkits",
+    "sphinxcontrib",
+    "zope",
+    "backports",
+    "_distutils_hack",
+    "tests",
+    "test",
+    "docs",
+    "examples",
+}
 
 HEADER_FIELDS = ("name", "version", "requires-dist")
 
 
-def parse_headers(text):
+def parse_headers(text: str) -> dict[str, list[str]]:
     """Parse an RFC 822 style METADATA header block (the body is ignored)."""
-    fields = {"name": [], "version": [], "requires-dist": []}
+    fields: dict[str, list[str]] = {"name": [], "version": [], "requires-dist": []}
     current = None
     for line in text.splitlines():
         if not line.strip():
@@ -62,7 +79,7 @@ def parse_headers(text):
             continue
         key, sep, value = line.partition(":")
         if not sep:
-            raise ValueError("malformed header line %r" % line[:80])
+            raise ValueError(f"malformed header line {line[:80]!r}")
         key = key.strip().lower()
         current = key if key in fields else None
         if current is not None:
@@ -70,12 +87,12 @@ def parse_headers(text):
     return fields
 
 
-def read_text(path):
+def read_text(path: str) -> str:
     with open(path, "rb") as handle:
         return handle.read().decode("utf-8")
 
 
-def requires_from_egg(text):
+def requires_from_egg(text: str) -> list[str]:
     """Turn an egg-info ``requires.txt`` into PEP 508 strings (as importlib.metadata does)."""
     result = []
     section = ""
@@ -89,14 +106,14 @@ def requires_from_egg(text):
         extra, _, markers = section.partition(":")
         conditions = []
         if extra:
-            conditions.append('extra == "%s"' % extra)
+            conditions.append(f'extra == "{extra}"')
         if markers:
-            conditions.append("(%s)" % markers)
+            conditions.append(f"({markers})")
         result.append(line + ("; " + " and ".join(conditions) if conditions else ""))
     return result
 
 
-def top_level_from_record(text):
+def top_level_from_record(text: str) -> list[str]:
     names = []
     for line in text.splitlines():
         path = line.split(",", 1)[0].strip().strip('"')
@@ -108,7 +125,7 @@ def top_level_from_record(text):
             continue
         if len(first) == 1:
             stem = head.split(".", 1)[0]
-            if head.endswith((".py",) + EXTENSION_SUFFIXES) and stem.isidentifier():
+            if head.endswith((".py", *EXTENSION_SUFFIXES)) and stem.isidentifier():
                 names.append(stem)
         elif head.isidentifier():
             names.append(head)
@@ -119,13 +136,13 @@ def top_level_from_record(text):
     return seen
 
 
-def describe_distribution(meta_dir, location, kind):
+def describe_distribution(meta_dir: str, location: str, kind: str) -> dict[str, Any]:
     """One distribution from its ``.dist-info``/``.egg-info`` directory or PKG-INFO file."""
     base = os.path.basename(meta_dir)
     stem = base.rsplit(".", 1)[0]
     dir_name, _, dir_version = stem.partition("-")
     dir_version = dir_version.split("-", 1)[0]
-    info = {
+    info: dict[str, Any] = {
         "name": dir_name,
         "version": dir_version,
         "location": location,
@@ -150,41 +167,35 @@ def describe_distribution(meta_dir, location, kind):
         info["version"] = fields["version"][0]
         info["requires"] = fields["requires-dist"]
     except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-        info["metadata_error"] = "%s: %s" % (os.path.basename(meta_file), exc)
+        info["metadata_error"] = f"{os.path.basename(meta_file)}: {exc}"
     if not is_dir:
         return info
     if kind != "dist-info":
-        try:
+        with contextlib.suppress(OSError, ValueError):
             info["requires"] = requires_from_egg(read_text(os.path.join(meta_dir, "requires.txt")))
-        except (OSError, ValueError):
-            pass
     try:
         text = read_text(os.path.join(meta_dir, "top_level.txt"))
         info["top_level"] = [n.strip() for n in text.splitlines() if n.strip()]
     except (OSError, ValueError):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             info["top_level"] = top_level_from_record(read_text(os.path.join(meta_dir, "RECORD")))
-        except (OSError, ValueError):
-            pass
-    try:
+    with contextlib.suppress(OSError, ValueError):
         info["installer"] = read_text(os.path.join(meta_dir, "INSTALLER")).strip() or None
-    except (OSError, ValueError):
-        pass
     return info
 
 
-def list_dir(path, unknown):
+def list_dir(path: str, unknown: dict[str, str]) -> list[str]:
     try:
         return sorted(os.listdir(path))
     except PermissionError as exc:
-        unknown["sys_path:" + path] = "cannot list: %s" % exc
+        unknown["sys_path:" + path] = f"cannot list: {exc}"
     except OSError:
         pass  # a missing sys.path entry is normal
     return []
 
 
-def collect_distributions(paths, listings):
-    found = []
+def collect_distributions(paths: list[str], listings: dict[str, list[str]]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     for location in paths:
         for entry in listings.get(location, ()):
             full = os.path.join(location, entry)
@@ -201,13 +212,13 @@ def collect_distributions(paths, listings):
     return found
 
 
-def canonical(name):
+def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def find_duplicates(distributions):
-    duplicates = []
-    by_name = {}
+def find_duplicates(distributions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    duplicates: list[dict[str, Any]] = []
+    by_name: dict[str, list[dict[str, Any]]] = {}
     for dist in distributions:
         by_name.setdefault(canonical(dist["name"]), []).append(dist)
     for key, dists in by_name.items():
@@ -215,13 +226,15 @@ def find_duplicates(distributions):
             locations = [d["location"] for d in dists]
             # Two metadata dirs in one directory: which one import sees is undefined.
             ambiguous = locations.count(locations[0]) > 1
-            duplicates.append({
-                "kind": "same-distribution",
-                "name": key,
-                "installs": [d["path"] for d in dists],
-                "active": None if ambiguous else dists[0]["path"],
-            })
-    providers = {}
+            duplicates.append(
+                {
+                    "kind": "same-distribution",
+                    "name": key,
+                    "installs": [d["path"] for d in dists],
+                    "active": None if ambiguous else dists[0]["path"],
+                }
+            )
+    providers: dict[str, list[dict[str, Any]]] = {}
     for dists in by_name.values():
         active = dists[0]
         for module in active["top_level"]:
@@ -235,18 +248,20 @@ def find_duplicates(distributions):
             os.path.exists(os.path.join(d["location"], module, "__init__.py")) for d in dists
         ):
             continue
-        duplicates.append({
-            "kind": "same-module",
-            "name": module,
-            "installs": [d["path"] for d in dists],
-            "active": None,
-        })
+        duplicates.append(
+            {
+                "kind": "same-module",
+                "name": module,
+                "installs": [d["path"] for d in dists],
+                "active": None,
+            }
+        )
     return duplicates
 
 
-def package_dirs(modules, paths, listings):
+def package_dirs(modules: list[str], paths: list[str], listings: dict[str, list[str]]) -> dict[str, list[str]]:
     """Directories (in sys.path order) that hold a top-level package of each name."""
-    result = {}
+    result: dict[str, list[str]] = {}
     for module in modules:
         dirs = []
         for location in paths:
@@ -257,8 +272,8 @@ def package_dirs(modules, paths, listings):
     return result
 
 
-def extension_files(paths, listings, unknown):
-    result = {}
+def extension_files(paths: list[str], listings: dict[str, list[str]], unknown: dict[str, str]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
     for key, (package, prefix) in EXTENSIONS.items():
         files = []
         present = False
@@ -285,7 +300,7 @@ def extension_files(paths, listings, unknown):
     return result
 
 
-def glibc_version():
+def glibc_version() -> tuple[int, int] | None:
     try:
         text = os.confstr("CS_GNU_LIBC_VERSION")
     except (AttributeError, ValueError, OSError):
@@ -294,23 +309,22 @@ def glibc_version():
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def platform_tags():
+def platform_tags() -> list[str]:
     plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
     if plat.startswith("linux_"):
-        arch = plat[len("linux_"):]
-        if arch == "x86_64" and sys.maxsize <= 2 ** 32:
+        arch = plat[len("linux_") :]
+        if arch == "x86_64" and sys.maxsize <= 2**32:
             arch = "i686"
             plat = "linux_i686"
         glibc = glibc_version()
-        tags = []
+        tags = [plat]  # packaging >= 26 ranks the plain linux tag (local builds) first
         if glibc is not None and glibc[0] == 2:
             oldest = 5 if arch in ("x86_64", "i686") else 17
             legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
             for minor in range(glibc[1], oldest - 1, -1):
-                tags.append("manylinux_2_%d_%s" % (minor, arch))
+                tags.append(f"manylinux_2_{minor}_{arch}")
                 if minor in legacy:
-                    tags.append("%s_%s" % (legacy[minor], arch))
-        tags.append(plat)
+                    tags.append(f"{legacy[minor]}_{arch}")
         return tags
     if plat.startswith("macosx_"):
         parts = plat.split("_")
@@ -318,19 +332,19 @@ def platform_tags():
         tags = []
         if major >= 11:
             for version in range(major, 10, -1):
-                tags.append("macosx_%d_0_%s" % (version, arch))
+                tags.append(f"macosx_{version}_0_{arch}")
         else:
             for version in range(minor, 3, -1):
-                tags.append("macosx_10_%d_%s" % (version, arch))
+                tags.append(f"macosx_10_{version}_{arch}")
         return tags
     return [plat]
 
 
-def compatible_tags():
+def compatible_tags() -> list[str]:
     """The most specific wheel tags this interpreter accepts, best first (no packaging)."""
     major, minor = sys.version_info[:2]
     impl = {"cpython": "cp", "pypy": "pp"}.get(sys.implementation.name, sys.implementation.name)
-    interpreter = "%s%d%d" % (impl, major, minor)
+    interpreter = f"{impl}{major}{minor}"
     soabi = sysconfig.get_config_var("SOABI") or ""
     abi = None
     match = re.match(r"cpython-(\d+)([a-z]*)", soabi)
@@ -339,26 +353,26 @@ def compatible_tags():
     elif soabi:
         abi = re.sub(r"[-.]", "_", "-".join(soabi.split("-")[:2]))
     plats = platform_tags()
-    tags = []
+    tags: list[str] = []
     if abi:
-        tags.extend("%s-%s-%s" % (interpreter, abi, p) for p in plats)
+        tags.extend(f"{interpreter}-{abi}-{p}" for p in plats)
     if impl == "cp" and abi and not abi.endswith("t"):  # no stable ABI when free-threaded
-        tags.extend("%s-abi3-%s" % (interpreter, p) for p in plats)
-    tags.extend("%s-none-%s" % (interpreter, p) for p in plats)
-    tags.extend("py%d-none-%s" % (major, p) for p in plats)
-    tags.append("%s-none-any" % interpreter)
-    tags.append("py%d-none-any" % major)
+        tags.extend(f"{interpreter}-abi3-{p}" for p in plats)
+    tags.extend(f"{interpreter}-none-{p}" for p in plats)
+    tags.extend(f"py{major}-none-{p}" for p in plats)
+    tags.append(f"{interpreter}-none-any")
+    tags.append(f"py{major}-none-any")
     return tags
 
 
-def full_version(info):
-    text = "%d.%d.%d" % (info.major, info.minor, info.micro)
+def full_version(info: Any) -> str:
+    text = f"{info.major}.{info.minor}.{info.micro}"
     if info.releaselevel != "final":
         text += info.releaselevel[0] + str(info.serial)
     return text
 
 
-def marker_environment():
+def marker_environment() -> dict[str, str]:
     """PEP 508 marker values, computed as packaging.markers.default_environment() does."""
     return {
         "implementation_name": sys.implementation.name,
@@ -375,13 +389,13 @@ def marker_environment():
     }
 
 
-def main(argv):
-    unknown = {}
+def main(argv: list[str]) -> int:
+    unknown: dict[str, str] = {}
     here = os.path.dirname(os.path.abspath(__file__))
     # Running a file puts its own directory first on sys.path: that is envdoctor's, not
     # the environment's, so it is dropped (``python -P`` exists only from 3.11).
     paths = [p for p in sys.path if p and os.path.abspath(p) != here]
-    listings = {}
+    listings: dict[str, list[str]] = {}
     for location in paths:
         if location not in listings:
             listings[location] = list_dir(location, unknown)

@@ -75,9 +75,7 @@ def collect_import_bounds(
     return tuple(bounds), unknown
 
 
-def dependency_table_bounds(
-    package_dir: Path, package: str, python_version: tuple[int, ...]
-) -> list[ImportBound]:
+def dependency_table_bounds(package_dir: Path, package: str, python_version: tuple[int, ...]) -> list[ImportBound]:
     """transformers-style bounds: ``deps[name]`` for each name checked at import."""
     table_file = package_dir / "dependency_versions_table.py"
     check_file = package_dir / "dependency_versions_check.py"
@@ -124,11 +122,11 @@ def openmmlab_bounds(init_file: Path, package: str) -> list[ImportBound]:
             if resolved is not None:
                 strings[target.id] = resolved
     clauses: dict[str, list[str]] = {}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Compare):
+    for compare in ast.walk(tree):
+        if not isinstance(compare, ast.Compare):
             continue
-        operands = [node.left, *node.comparators]
-        for left, op, right in zip(operands, node.ops, operands[1:], strict=False):
+        operands = [compare.left, *compare.comparators]
+        for left, op, right in zip(operands, compare.ops, operands[1:], strict=False):
             symbol = _OPS.get(type(op))
             if symbol is None:
                 continue
@@ -185,21 +183,18 @@ def _parse(path: Path) -> ast.Module:
 
 def _literal_assignment(tree: ast.Module, name: str) -> object:
     for node in tree.body:
-        targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
-            targets = node.targets
+            targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets = [node.target]
+            targets, value = [node.target], node.value
+        else:
+            continue
         if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            value = node.value
-            assert value is not None
             return ast.literal_eval(value)
     return None
 
 
-def _runtime_list(
-    body: Sequence[ast.stmt], name: str, python_version: tuple[int, ...]
-) -> list[str]:
+def _runtime_list(body: Sequence[ast.stmt], name: str, python_version: tuple[int, ...]) -> list[str]:
     """Evaluate the few statement shapes transformers uses to build its check list.
 
     ``x = [...]``, ``x = "a b".split()``, ``x.append("c")``, ``x.extend([...])``,

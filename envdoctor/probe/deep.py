@@ -68,9 +68,7 @@ def probe_deep(
 ) -> DeepTorch:
     """Import torch in ``executable`` and report what happened."""
     start = time.monotonic()
-    result = runner.run(
-        [executable, "-B", "-c", DEEP_SCRIPT], timeout=timeout, env=child_environment(environ)
-    )
+    result = runner.run([executable, "-B", "-c", DEEP_SCRIPT], timeout=timeout, env=child_environment(environ))
     seconds = round(time.monotonic() - start, 3)
     if result.timed_out:
         return DeepTorch(
@@ -103,8 +101,11 @@ def probe_deep(
         )
     status = data.get("status")
     if status != "ok":
-        kind = "not-installed" if status == "not-installed" else "import-error"
-        return DeepTorch(status=kind, error=str(data.get("error")), seconds=seconds)
+        return DeepTorch(
+            status="not-installed" if status == "not-installed" else "import-error",
+            error=str(data.get("error")),
+            seconds=seconds,
+        )
     cudnn = data.get("cudnn_version")
     arch_list = data.get("arch_list")
     return DeepTorch(

@@ -85,7 +85,7 @@ def _read_fatbin(view: mmap.mmap, pos: int, end: int, found: set[str]) -> int | 
     if pos + _FATBIN_HEADER.size > end:
         return None
     _, version, header_size, payload = _FATBIN_HEADER.unpack_from(view, pos)
-    stop = pos + header_size + payload
+    stop: int = pos + header_size + payload
     if version != 1 or header_size < _FATBIN_HEADER.size or stop > end:
         return None
     entry = pos + header_size

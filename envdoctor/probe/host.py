@@ -16,11 +16,11 @@ import platform
 import re
 import sys
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from envdoctor.model import Gpu, HostFacts
+from envdoctor.probe._tasks import Task
 from envdoctor.probe.nvml import NvmlLibrary, load_pynvml, query_nvml
 from envdoctor.probe.parsers import (
     SMI_FIELDS,
@@ -61,30 +61,30 @@ class _Part:
 
 
 def start_host_probe(
-    pool: ThreadPoolExecutor,
     *,
     runner: Runner,
     timeout: float,
     host_root: Path,
     environ: Mapping[str, str],
     nvml: NvmlLibrary | None,
-) -> Future[HostFacts]:
-    """Start the host probes on ``pool``; the future's result is the :class:`HostFacts`."""
-    gpu = pool.submit(_gpu_facts, runner, timeout, host_root, environ, nvml)
-    toolkit = pool.submit(_toolkit_facts, runner, timeout, host_root, environ)
+) -> Task[HostFacts]:
+    """Start the host probes in threads; the task's result is the :class:`HostFacts`."""
+    gpu = Task(lambda: _gpu_facts(runner, timeout, host_root, environ, nvml), "envdoctor-gpu")
+    toolkit = Task(lambda: _toolkit_facts(runner, timeout, host_root, environ), "envdoctor-nvcc")
 
     def finish() -> HostFacts:
         part = _system_facts(host_root, environ, runner, timeout)
         part.merge(gpu.result())
         part.merge(toolkit.result())
         values = part.values
+        gpus = values.get("gpus", ())
         return HostFacts(
             os=_str(values.get("os")),
             kernel=_str(values.get("kernel")),
             libc=_str(values.get("libc")),
             driver_version=_str(values.get("driver_version")),
             driver_max_cuda=_str(values.get("driver_max_cuda")),
-            gpus=tuple(g for g in values.get("gpus", ()) if isinstance(g, Gpu)),  # type: ignore[attr-defined]
+            gpus=tuple(g for g in gpus if isinstance(g, Gpu)) if isinstance(gpus, list) else (),
             nvcc_version=_str(values.get("nvcc_version")),
             nvcc_path=_str(values.get("nvcc_path")),
             cuda_home=_str(values.get("cuda_home")),
@@ -95,7 +95,7 @@ def start_host_probe(
             unknown=part.unknown,
         )
 
-    return pool.submit(finish)
+    return Task(finish, "envdoctor-host")
 
 
 def probe_host(
@@ -107,16 +107,13 @@ def probe_host(
     nvml: NvmlLibrary | None = None,
 ) -> HostFacts:
     """Collect :class:`HostFacts` (blocking; :func:`start_host_probe` overlaps them)."""
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="envdoctor-host") as pool:
-        future = start_host_probe(
-            pool,
-            runner=runner,
-            timeout=timeout,
-            host_root=host_root,
-            environ=os.environ if environ is None else environ,
-            nvml=nvml,
-        )
-        return future.result()
+    return start_host_probe(
+        runner=runner,
+        timeout=timeout,
+        host_root=host_root,
+        environ=os.environ if environ is None else environ,
+        nvml=nvml,
+    ).result()
 
 
 def _str(value: object) -> str | None:
@@ -137,9 +134,7 @@ def _read(root: Path, path: str) -> str | None:
 # --------------------------------------------------------------------------- system
 
 
-def _system_facts(
-    host_root: Path, environ: Mapping[str, str], runner: Runner, timeout: float
-) -> _Part:
+def _system_facts(host_root: Path, environ: Mapping[str, str], runner: Runner, timeout: float) -> _Part:
     part = _Part()
     for path in ("/etc/os-release", "/usr/lib/os-release"):
         text = _read(host_root, path)
@@ -207,17 +202,17 @@ def _ld_shadows(entries: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- toolkit
 
 
-def _toolkit_facts(
-    runner: Runner, timeout: float, host_root: Path, environ: Mapping[str, str]
-) -> _Part:
+def _toolkit_facts(runner: Runner, timeout: float, host_root: Path, environ: Mapping[str, str]) -> _Part:
     part = _Part()
     path_env = environ.get("PATH")
     on_path = runner.which("nvcc", path_env)
     # torch.utils.cpp_extension's order: CUDA_HOME, CUDA_PATH, nvcc on PATH, /usr/local/cuda.
     cuda_home: str | None = None
+    cuda_home_on_disk: Path | None = None  # environment paths are real; defaults sit in root
     for variable in ("CUDA_HOME", "CUDA_PATH"):
         if environ.get(variable):
             cuda_home, part.sources["cuda_home"] = environ[variable], f"env:{variable}"
+            cuda_home_on_disk = Path(cuda_home)
             break
     else:
         if on_path:
@@ -225,14 +220,13 @@ def _toolkit_facts(
             part.sources["cuda_home"] = "nvcc on PATH"
         elif (host_root / "usr/local/cuda").is_dir():
             cuda_home, part.sources["cuda_home"] = "/usr/local/cuda", "/usr/local/cuda"
+            cuda_home_on_disk = host_root / "usr/local/cuda"
         else:
             part.unknown["cuda_home"] = "CUDA_HOME/CUDA_PATH unset, no nvcc, no /usr/local/cuda"
     part.values["cuda_home"] = cuda_home
     nvcc = on_path
-    if nvcc is None and cuda_home:
-        candidate = Path(cuda_home, "bin", "nvcc")
-        if host_root != Path("/") and candidate.is_absolute():
-            candidate = host_root / str(candidate).lstrip("/")
+    if nvcc is None and cuda_home_on_disk is not None:
+        candidate = cuda_home_on_disk / "bin" / "nvcc"
         nvcc = str(candidate) if candidate.is_file() else None
     if nvcc is None:
         reason = "nvcc is not on PATH" + (f" nor in {cuda_home}/bin" if cuda_home else "")
@@ -311,9 +305,7 @@ def _nvidia_smi(
         return
     fields: tuple[str, ...] = SMI_FIELDS
     for _attempt in range(2):
-        query = runner.run(
-            [smi, f"--query-gpu={','.join(fields)}", "--format=csv,nounits"], timeout=timeout
-        )
+        query = runner.run([smi, f"--query-gpu={','.join(fields)}", "--format=csv,nounits"], timeout=timeout)
         text = query.stdout + query.stderr
         failure = smi_failure(text)
         if failure and "compute_cap" in failure and "compute_cap" in fields:
@@ -360,15 +352,13 @@ def _table_max_cuda(part: _Part, driver_version: str) -> None:
 def _driver_max_cuda_from_table(driver_version: str) -> tuple[str | None, str]:
     builtin = driver_branch_max_cuda(driver_version), "builtin driver-branch table"
     try:
-        from packaging.version import InvalidVersion, Version  # noqa: PLC0415
+        from packaging.version import InvalidVersion, Version
 
-        from envdoctor.kb.compat import load_compat  # noqa: PLC0415  (slow path only)
+        from envdoctor.kb.compat import load_compat  # slow path only: loads TOML tables
     except ImportError:
         return builtin
     try:
-        value = load_compat().driver_max_cuda(
-            Version(driver_version), windows=sys.platform == "win32"
-        )
+        value = load_compat().driver_max_cuda(Version(driver_version), windows=sys.platform == "win32")
     except (InvalidVersion, OSError, ValueError):
         return builtin
     if value is None:

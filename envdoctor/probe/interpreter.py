@@ -60,9 +60,7 @@ def resolve_interpreter(python: str | os.PathLike[str] | None) -> str:
                 path = path / candidate
                 break
         else:
-            raise InterpreterError(
-                f"--python {given}: directory has no bin/python (not a venv or conda environment)"
-            )
+            raise InterpreterError(f"--python {given}: directory has no bin/python (not a venv or conda environment)")
     if not path.is_file():
         raise InterpreterError(f"--python {given}: not a regular file")
     if not os.access(path, os.X_OK):
@@ -110,7 +108,7 @@ def _decode(executable: str, result: RunResult) -> dict[str, Any]:
     if result.returncode:
         detail = _last_line(stderr) or _last_line(stdout) or "no output"
         raise InterpreterError(f"{name}: exited with status {result.returncode}: {detail}")
-    head, marker, tail = stdout.rpartition(MARKER)
+    _, marker, tail = stdout.rpartition(MARKER)
     if not marker:
         shown = _last_line(stdout) or _last_line(stderr)
         detail = f"it printed {shown[:60]!r}" if shown else "it printed nothing"
@@ -179,4 +177,3 @@ def _build(data: Mapping[str, Any]) -> tuple[PythonFacts, dict[str, tuple[str, .
         unknown=unknown,
     )
     return facts, package_dirs
-

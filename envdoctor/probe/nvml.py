@@ -49,10 +49,11 @@ class NvmlReport:
 def load_pynvml() -> NvmlLibrary | str:
     """The ``pynvml`` module, or the reason it cannot be imported."""
     try:
-        import pynvml  # noqa: PLC0415  (lazy: ~20 ms, and only the host probe needs it)
+        import pynvml  # lazy: ~20 ms, and only the host probe needs it
     except ImportError as exc:
         return f"pynvml (nvidia-ml-py) is not importable: {exc}"
-    return pynvml  # type: ignore[return-value]
+    library: NvmlLibrary = pynvml
+    return library
 
 
 def cuda_version_text(value: int) -> str:
@@ -88,7 +89,7 @@ def query_nvml(library: NvmlLibrary) -> NvmlReport:
     finally:
         try:
             library.nvmlShutdown()
-        except Exception as exc:  # noqa: BLE001  (shutdown trouble must not hide facts)
+        except Exception as exc:  # shutdown trouble must not hide facts
             problems.append(f"nvmlShutdown: {_describe(exc)}")
     return NvmlReport(
         driver_version=driver,
@@ -101,7 +102,7 @@ def query_nvml(library: NvmlLibrary) -> NvmlReport:
 def _attempt(call: Callable[[], T], problems: list[str], what: str) -> T | None:
     try:
         return call()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # one failing query must not hide the others
         problems.append(f"NVML {what}: {_describe(exc)}")
         return None
 
@@ -109,7 +110,7 @@ def _attempt(call: Callable[[], T], problems: list[str], what: str) -> T | None:
 def _gpu(library: NvmlLibrary, index: int, problems: list[str]) -> Gpu | None:
     try:
         handle = library.nvmlDeviceGetHandleByIndex(index)
-    except Exception as exc:  # noqa: BLE001  (e.g. NVML_ERROR_GPU_IS_LOST for one board)
+    except Exception as exc:  # e.g. NVML_ERROR_GPU_IS_LOST for one board
         problems.append(f"NVML GPU {index}: {_describe(exc)}")
         return None
     name = _attempt(lambda: _text(library.nvmlDeviceGetName(handle)), problems, f"GPU {index} name")

@@ -136,9 +136,7 @@ class SubprocessRunner:
                 timed_out=True,
                 seconds=time.monotonic() - start,
             )
-        return RunResult(
-            args, proc.returncode, _decode(out), _decode(err), seconds=time.monotonic() - start
-        )
+        return RunResult(args, proc.returncode, _decode(out), _decode(err), seconds=time.monotonic() - start)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -153,9 +153,7 @@ def _library_versions(
                 found[fact] = name[len(_BUNDLED_PREFIX[fact]) :]
                 sources[fact] = f"torch/lib:{name}"
             else:
-                unknown[fact] = (
-                    f"no {stem}-cu{major} wheel and no {_BUNDLED_PREFIX[fact]}* in torch/lib"
-                )
+                unknown[fact] = f"no {stem}-cu{major} wheel and no {_BUNDLED_PREFIX[fact]}* in torch/lib"
     return found
 
 

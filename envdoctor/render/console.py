@@ -1,19 +1,25 @@
-"""The consoles every command prints through, honouring NO_COLOR and plain pipes."""
+"""The consoles every command prints through, honouring NO_COLOR and plain pipes.
+
+rich is imported only when a console is first used, so ``--json`` runs never pay for it.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["UI", "make_console", "make_ui"]
 
 
 def make_console(file: IO[str], *, color: bool | None = None, width: int | None = None) -> Console:
     """A console for ``file``: colour only on a terminal and never under ``NO_COLOR``."""
+    from rich.console import Console
+
     no_color = bool(os.environ.get("NO_COLOR")) or color is False
     console = Console(
         file=file,
@@ -30,20 +36,40 @@ def make_console(file: IO[str], *, color: bool | None = None, width: int | None 
     return console
 
 
-@dataclass(frozen=True)
 class UI:
-    """Where a command writes: results to ``out``, messages to ``err``."""
+    """Where a command writes: results to ``out``, messages to ``err``, raw text via ``write``."""
 
-    out: Console
-    err: Console
-    stdin: IO[str]
+    def __init__(
+        self,
+        *,
+        color: bool | None = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+        stdin: IO[str] | None = None,
+    ) -> None:
+        self.color = color
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.stdin = stdin or sys.stdin
+
+    @functools.cached_property
+    def out(self) -> Console:
+        return make_console(self.stdout, color=self.color)
+
+    @functools.cached_property
+    def err(self) -> Console:
+        return make_console(self.stderr, color=self.color)
+
+    def write(self, text: str) -> None:
+        """Write text to stdout as is (JSON documents, constraints files)."""
+        self.stdout.write(text)
 
     @property
     def plain(self) -> bool:
         """True when stdout is not a terminal: no spinners, no box art."""
-        return not self.out.is_terminal
+        return not self.stdout.isatty()
 
 
 def make_ui(color: bool | None = None) -> UI:
     """The UI of a real run (stdout, stderr, stdin)."""
-    return UI(make_console(sys.stdout, color=color), make_console(sys.stderr, color=color), sys.stdin)
+    return UI(color=color)

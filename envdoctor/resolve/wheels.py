@@ -29,23 +29,45 @@ __all__ = [
 
 #: Family name -> the PEP 508 marker values of a typical host of that family.
 PLATFORM_FAMILIES: dict[str, dict[str, str]] = {
-    "manylinux_x86_64": {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
-                         "os_name": "posix"},
-    "manylinux_aarch64": {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "aarch64",
-                          "os_name": "posix"},
-    "musllinux_x86_64": {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
-                         "os_name": "posix"},
-    "musllinux_aarch64": {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "aarch64",
-                          "os_name": "posix"},
-    "macosx_arm64": {"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "arm64",
-                     "os_name": "posix"},
-    "macosx_x86_64": {"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "x86_64",
-                      "os_name": "posix"},
-    "win_amd64": {"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "AMD64",
-                  "os_name": "nt"},
+    "manylinux_x86_64": {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+    },
+    "manylinux_aarch64": {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "aarch64",
+        "os_name": "posix",
+    },
+    "musllinux_x86_64": {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+    },
+    "musllinux_aarch64": {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "aarch64",
+        "os_name": "posix",
+    },
+    "macosx_arm64": {
+        "sys_platform": "darwin",
+        "platform_system": "Darwin",
+        "platform_machine": "arm64",
+        "os_name": "posix",
+    },
+    "macosx_x86_64": {
+        "sys_platform": "darwin",
+        "platform_system": "Darwin",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+    },
+    "win_amd64": {"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "AMD64", "os_name": "nt"},
     "win32": {"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "x86", "os_name": "nt"},
-    "win_arm64": {"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "ARM64",
-                  "os_name": "nt"},
+    "win_arm64": {"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "ARM64", "os_name": "nt"},
 }
 
 _LINUX = re.compile(r"^(?:manylinux_\d+_\d+|manylinux\d+|linux)_(?P<arch>.+)$")

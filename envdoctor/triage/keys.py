@@ -79,6 +79,7 @@ class _Group:
     values: dict[str, Any] = field(default_factory=dict)
     steps: list[str] = field(default_factory=list)
     evidence_first: list[Evidence] = field(default_factory=list)
+    keys_in_evidence: bool = True
 
     def count(self) -> int:
         return sum(len(v) for v in self.keys.values())
@@ -182,6 +183,12 @@ def _renames(state: _State, entries: list[Entry]) -> None:
         targets = [t for _, t in rename.pairs]
         state.claim(group, "unexpected", sources)
         state.claim(group, "missing", targets)
+        lines = report.lines
+        group.evidence_first = [
+            Evidence(f"renamed: {source} -> {target}", lines.get(source, lines.get(target)), report.source)
+            for source, target in rename.pairs
+        ]
+        group.keys_in_evidence = False
         changed_shape = []
         for source, target in rename.pairs:
             a, b = report.checkpoint_shapes.get(source), report.model_shapes.get(target)
@@ -221,7 +228,9 @@ def _renames(state: _State, entries: list[Entry]) -> None:
         group.values["rename.remaining_missing"] = remaining["missing"]
 
 
-def _shape_values(group: _Group, kind: str, mismatches: list[ShapeMismatch], report: KeyReport, facts: Mapping[str, Any]) -> None:
+def _shape_values(
+    group: _Group, kind: str, mismatches: list[ShapeMismatch], report: KeyReport, facts: Mapping[str, Any]
+) -> None:
     entry = group.entry
     if kind in ("classes", "vocab"):
         counts = [c for c in (count_change(m) for m in mismatches) if c is not None]
@@ -236,7 +245,12 @@ def _shape_values(group: _Group, kind: str, mismatches: list[ShapeMismatch], rep
                     f"{kind}.model_known": known.get(str(new), "no common preset"),
                 }
             )
-            group.details["decoded"] = {"checkpoint": old, "model": new, "checkpoint_known": known.get(str(old)), "model_known": known.get(str(new))}
+            group.details["decoded"] = {
+                "checkpoint": old,
+                "model": new,
+                "checkpoint_known": known.get(str(old)),
+                "model_known": known.get(str(new)),
+            }
     elif kind == "grid":
         patch = facts.get("model.patch_size")
         if not isinstance(patch, int):
@@ -264,8 +278,18 @@ def _shape_values(group: _Group, kind: str, mismatches: list[ShapeMismatch], rep
             group.details["decoded"] = {
                 "key": mismatch.key,
                 "patch_size": patch,
-                "checkpoint": {"tokens": ckpt_grid.tokens, "grid": [ckpt_grid.side, ckpt_grid.side], "extra_tokens": ckpt_grid.extra, "image_size": ckpt_grid.image},
-                "model": {"tokens": model_grid.tokens, "grid": [model_grid.side, model_grid.side], "extra_tokens": model_grid.extra, "image_size": model_grid.image},
+                "checkpoint": {
+                    "tokens": ckpt_grid.tokens,
+                    "grid": [ckpt_grid.side, ckpt_grid.side],
+                    "extra_tokens": ckpt_grid.extra,
+                    "image_size": ckpt_grid.image,
+                },
+                "model": {
+                    "tokens": model_grid.tokens,
+                    "grid": [model_grid.side, model_grid.side],
+                    "extra_tokens": model_grid.extra,
+                    "image_size": model_grid.image,
+                },
             }
             if patch is not None and "image_note" in entry.extra:
                 group.steps.append(fill(str(entry.extra["image_note"]), {**facts, **group.values}))
@@ -285,7 +309,8 @@ def _shape_values(group: _Group, kind: str, mismatches: list[ShapeMismatch], rep
             )
             group.details["decoded"] = {"checkpoint": old, "model": new}
     group.details["mismatches"] = [
-        {"key": m.key, "checkpoint": list(m.checkpoint_shape or ()), "model": list(m.model_shape or ())} for m in mismatches
+        {"key": m.key, "checkpoint": list(m.checkpoint_shape or ()), "model": list(m.model_shape or ())}
+        for m in mismatches
     ]
 
 
@@ -305,7 +330,10 @@ def _shapes(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> No
                 chosen = [
                     k
                     for k, m in state.mismatched.items()
-                    if any((x, y) == (old, new) or (x % old == 0 and y % new == 0 and x // old == y // new) for x, y in _pairs(m))
+                    if any(
+                        (x, y) == (old, new) or (x % old == 0 and y % new == 0 and x // old == y // new)
+                        for x, y in _pairs(m)
+                    )
                 ]
         else:
             chosen = list(state.mismatched)
@@ -420,7 +448,9 @@ def _variants(state: _State, entries: list[Entry]) -> None:
         ]
         group.details["submodules"] = {"missing": submodules(rest_missing), "unexpected": submodules(rest_unexpected)}
         group.values["variant.patterns"] = tuple(r.pattern for r in runs)
-        group.values["variant.submodules"] = tuple(m for m in submodules(rest_missing + rest_unexpected) if m) or ("none",)
+        group.values["variant.submodules"] = tuple(m for m in submodules(rest_missing + rest_unexpected) if m) or (
+            "none",
+        )
         state.groups.append(group)
         return
 
@@ -443,7 +473,7 @@ def _residual(state: _State, entries: list[Entry]) -> None:
 
 def _evidence(group: _Group, report: KeyReport, mismatches: Mapping[str, ShapeMismatch]) -> list[Evidence]:
     evidence = list(group.evidence_first)
-    for side in _EVIDENCE_SIDES:
+    for side in _EVIDENCE_SIDES if group.keys_in_evidence else ("mismatch",):
         keys = group.keys[side]
         if side == "mismatch":
             for key in keys:
@@ -455,7 +485,9 @@ def _evidence(group: _Group, report: KeyReport, mismatches: Mapping[str, ShapeMi
             continue
         for collapsed in collapse_keys(keys):
             lines = [report.lines[k] for k in collapsed.keys if k in report.lines]
-            evidence.append(Evidence(f"{_SIDE_LABEL[side]}: {collapsed.text}", min(lines) if lines else None, report.source))
+            evidence.append(
+                Evidence(f"{_SIDE_LABEL[side]}: {collapsed.text}", min(lines) if lines else None, report.source)
+            )
     return evidence
 
 

@@ -8,8 +8,9 @@ Python logging's ``WARNING:root:``, bracketed or ISO timestamps (``[2024-03-01
 12:00:00,123]``), loguru's ``| WARNING  | mod:fn:12 - `` and torchrun's ``[rank0]:``.
 :func:`normalize` removes them, one physical line at a time, keeping the 1-based physical
 line number for evidence. Bare ``ERROR: `` (pip) is *not* a prefix: patterns may rely on it.
-Wrapped key lists are repaired later, by the state-dict report parser, which knows where a
-list ends; a line is never joined here, so line numbers stay exact.
+Terminal wrapping is repaired here: a run of lines cut at one width is joined back into one
+logical line (numbered by its first physical line). Lists a program itself split over lines
+are joined later, by the state-dict report parser, which knows where a list ends.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ _PREFIXES = (
     # mmengine MMLogger: "11/22 10:31:02 - mmengine - WARNING - "
     re.compile(rf"^\d{{2}}/\d{{2}} \d{{2}}:\d{{2}}:\d{{2}} - [\w.\-]+ - {_LEVEL} - "),
     # loguru default: "2024-03-01 12:00:00.123 | WARNING  | module:function:12 - "
-    re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}}:\d{{2}}(?:[.,]\d+)? \| {_LEVEL}\s*\| [\w.<>\-]+:[\w.<>\-]+:\d+ - "),
+    re.compile(
+        rf"^\d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}}:\d{{2}}(?:[.,]\d+)? \| {_LEVEL}\s*\| [\w.<>\-]+:[\w.<>\-]+:\d+ - "
+    ),
     # "[2024-03-01 12:00:00,123] [WARNING] [name] ", "[2024-03-01 12:00:00,123] WARNING name: "
     re.compile(
         r"^\[\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]"
@@ -64,27 +67,29 @@ _PREFIXES = (
 
 @dataclass(frozen=True)
 class LogLine:
-    """One line after normalisation. ``number`` is its 1-based physical line in the log."""
+    """One logical line after normalisation.
+
+    ``number`` is its first 1-based physical line in the log and ``last`` its last: a line
+    the terminal wrapped spans several physical lines and is joined back into one.
+    """
 
     number: int
     text: str
     raw: str
     noise: bool = False
     prefixed: bool = False
+    last: int = 0
 
 
 @dataclass(frozen=True)
 class LogText:
-    """A normalised log: its lines, where it came from, and notes about how it was read."""
+    """A normalised log: its logical lines, where it came from, and notes on how it was read."""
 
     source: str
     lines: tuple[LogLine, ...]
     notes: tuple[str, ...] = ()
     ends_with_newline: bool = True
-
-    @property
-    def physical_lines(self) -> int:
-        return len(self.lines)
+    physical_lines: int = 0
 
 
 def is_progress(text: str) -> bool:
@@ -92,8 +97,14 @@ def is_progress(text: str) -> bool:
     return "|" in text and _PROGRESS.search(text) is not None
 
 
+#: One regex for "does any prefix apply", so most lines cost a single match.
+_ANY_PREFIX = re.compile("|".join(f"(?:{p.pattern})" for p in _PREFIXES))
+
+
 def strip_prefixes(text: str) -> str:
     """Remove logger, timestamp and rank prefixes from the start of one line."""
+    if _ANY_PREFIX.match(text) is None:
+        return text
     changed = True
     while changed and text:
         changed = False
@@ -105,12 +116,11 @@ def strip_prefixes(text: str) -> str:
     return text
 
 
-def normalize_line(raw: str) -> tuple[str, bool, bool]:
-    """The text a pattern sees for one physical line, whether it is only progress noise, and
-    whether a logger prefix was removed (the line starts a new log record).
+def _visible(raw: str) -> tuple[str, bool]:
+    """What a terminal shows of one physical line, and whether that is only progress noise.
 
-    A line redrawn with carriage returns shows, on a terminal, its last segment; progress
-    bar segments are dropped first, so a message printed after a bar survives.
+    A line redrawn with carriage returns shows its last segment; progress bar segments are
+    dropped first, so a message printed after a bar survives.
     """
     text = raw
     if "\x1b" in text:
@@ -121,27 +131,113 @@ def normalize_line(raw: str) -> tuple[str, bool, bool]:
         segments = [s for s in text.split("\r") if s.strip()]
         kept = [s for s in segments if not is_progress(s)]
         if not kept:
-            return "", bool(segments), False
-        text = kept[-1]
-    elif is_progress(text):
+            return "", bool(segments)
+        return kept[-1], False
+    if is_progress(text):
+        return "", True
+    return text, False
+
+
+def normalize_line(raw: str) -> tuple[str, bool, bool]:
+    """The text a pattern sees for one physical line, whether it is only progress noise, and
+    whether a logger prefix was removed (the line starts a new log record)."""
+    text, noise = _visible(raw)
+    if noise:
         return "", True, False
     text = text.rstrip()
     stripped = strip_prefixes(text)
     return stripped, False, len(stripped) != len(text)
 
 
+#: Narrowest terminal whose wrapping we repair; shorter equal-length lines are coincidence.
+_MIN_WRAP_WIDTH = 40
+#: Terminal widths common enough that one cut at them (two pieces) is taken as a wrap; at
+#: any other width, two full-width pieces in a row (three or more pieces) are needed.
+COMMON_WIDTHS = frozenset({80, 100, 120, 132, 140, 150, 160, 180, 200, 220, 240, 250, 256})
+_TABLE_ROW = re.compile(r" \| |-\+-|\|\s*$")
+
+
+#: Beginnings of messages and traceback lines: a piece starting so is a new line, not a wrap
+#: (a line exactly W or 2W wide is followed by a fresh line that a copy cannot tell apart).
+_LINE_STARTS = re.compile(
+    r"Traceback |During handling|The above exception|  File \"|\w*(?:Error|Exception|Warning)\b:|"
+    r"(?:size mismatch for|unexpected key in source|missing keys in source|Missing key\(s\)|Unexpected key\(s\)|"
+    r"Some weights |All the weights |You should probably|- This IS|Error\(s\) in loading|_IncompatibleKeys\()"
+)
+
+
+def _wraps_into(first: str, current: str, following: str, width: int) -> bool:
+    """Whether ``following`` continues ``current`` (a run that began with ``first``), a line
+    the terminal cut at ``width``."""
+    if len(current) != width or not following.strip():
+        return False
+    if _TABLE_ROW.search(current) and _TABLE_ROW.search(following):
+        return False  # rows of one padded table share a width
+    if _LINE_STARTS.match(following.lstrip()):
+        return False
+    if not first[:1].isalnum() and following[:2] == first[:2]:
+        return False  # sibling lines ("- key: ...", indented lines) that happen to be W wide
+    if first[:1].isspace() and following[:1] == first[:1]:
+        return False
+    return _ANY_PREFIX.match(following) is None  # a new log record is never a wrap
+
+
 def normalize(text: str, *, source: str = "<text>", notes: tuple[str, ...] = ()) -> LogText:
-    """Split ``text`` into normalised :class:`LogLine` values (one per physical line)."""
+    """Split ``text`` into normalised logical :class:`LogLine` values.
+
+    Terminal wrapping is repaired: a line of width W (at least :data:`_MIN_WRAP_WIDTH`,
+    not a padded table row) is joined, without a separator, with the
+    next non-noise line, and so on while the joined pieces are exactly W wide; the last
+    piece may be shorter. W must be a :data:`COMMON_WIDTHS` width, or the run must hold at
+    least two full-width pieces. A piece that starts with a logger prefix starts a new record.
+    """
     ends_with_newline = text.endswith("\n")
     physical = text.split("\n")
     if ends_with_newline:
         physical.pop()
-    lines = []
-    for number, raw in enumerate(physical, start=1):
+    visible = []
+    for raw in physical:
         raw = raw.removesuffix("\r")
-        clean, noise, prefixed = normalize_line(raw)
-        lines.append(LogLine(number, clean, raw, noise, prefixed))
-    return LogText(source, tuple(lines), notes, ends_with_newline)
+        shown, noise = _visible(raw)
+        visible.append((raw, shown, noise))
+    lines = []
+    index = 0
+    while index < len(visible):
+        raw, shown, noise = visible[index]
+        number = index + 1
+        if noise:
+            lines.append(LogLine(number, "", raw, True, False, number))
+            index += 1
+            continue
+        width = len(shown)
+        joined, last = shown, index
+        if width >= _MIN_WRAP_WIDTH:
+            pieces = [index]
+            cursor = index + 1
+            current = shown
+            while cursor < len(visible):
+                if visible[cursor][2]:
+                    cursor += 1
+                    continue
+                following = visible[cursor][1]
+                if not _wraps_into(shown, current, following, width):
+                    break
+                pieces.append(cursor)
+                current = following
+                cursor += 1
+            full_width = sum(1 for p in pieces[:-1] if len(visible[p][1]) == width)
+            if len(pieces) > 1 and (width in COMMON_WIDTHS or full_width >= 2):
+                joined = "".join(visible[p][1] for p in pieces)
+                last = pieces[-1]
+        cleaned = joined.rstrip()
+        stripped = strip_prefixes(cleaned)
+        lines.append(LogLine(number, stripped, raw, False, len(stripped) != len(cleaned), last + 1))
+        # progress lines inside a wrapped run are kept as noise, in order
+        for skipped in range(index + 1, last + 1):
+            if visible[skipped][2]:
+                lines.append(LogLine(skipped + 1, "", visible[skipped][0], True, False, skipped + 1))
+        index = last + 1
+    return LogText(source, tuple(lines), notes, ends_with_newline, len(physical))
 
 
 def decode_log(data: bytes, source: str) -> tuple[str, tuple[str, ...]]:
@@ -151,7 +247,9 @@ def decode_log(data: bytes, source: str) -> tuple[str, tuple[str, ...]]:
         try:
             return data.decode("utf-16"), ()
         except UnicodeDecodeError as exc:
-            raise BadInputError(f"{source}: starts with a UTF-16 byte-order mark but is not UTF-16 ({exc.reason})") from None
+            raise BadInputError(
+                f"{source}: starts with a UTF-16 byte-order mark but is not UTF-16 ({exc.reason})"
+            ) from None
     if b"\x00" in data[:65536]:
         raise BadInputError(
             f"{source}: looks like a binary file (it contains NUL bytes), not a text log; "

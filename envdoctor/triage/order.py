@@ -8,7 +8,9 @@ The rule, applied in this order:
    causes, a NumPy ABI break before the ImportError chain it triggers, a config/weights
    mismatch before the buffer drift and unused weights that come with it. The causal links
    are :data:`CAUSAL_CATEGORIES` (category to categories) plus an entry's own
-   ``extra.explains`` list of entry ids or categories;
+   ``extra.explains`` list of entry ids or categories, plus the order in which the key
+   analyser returned the findings of one state-dict report (it orders its groups by cause:
+   a config mismatch before the buffer drift and unused weights it comes with);
 3. otherwise by severity (error, warning, info), then entry ``priority`` (higher first,
    default 50), then the first log line the finding rests on (earlier first: in a
    traceback chain the first error is the cause), then the order findings were produced
@@ -50,11 +52,11 @@ CAUSAL_CATEGORIES: Mapping[str, tuple[str, ...]] = {
 }
 
 
-def _explains(cause: Finding, effect: Finding, extra_links: Mapping[str, tuple[str, ...]]) -> bool:
+def _explains(cause: Finding, effect: Finding, extra_links: Mapping[str, list[str]]) -> bool:
     if cause.id == effect.id:
         return False
-    targets = CAUSAL_CATEGORIES.get(cause.category, ()) + extra_links.get(cause.id, ())
-    return effect.category in targets or effect.id in targets
+    targets = (*CAUSAL_CATEGORIES.get(cause.category, ()), *extra_links.get(cause.id, ()))
+    return effect.category in targets or effect.id in targets or f"#{effect.id}" in targets
 
 
 def _first_line(finding: Finding) -> float:
@@ -63,7 +65,7 @@ def _first_line(finding: Finding) -> float:
 
 
 def _tier(
-    findings: Sequence[tuple[int, Finding]], priorities: Mapping[str, int], extra_links: Mapping[str, tuple[str, ...]]
+    findings: Sequence[tuple[int, Finding]], priorities: Mapping[str, int], extra_links: Mapping[str, list[str]]
 ) -> list[Finding]:
     def base(item: tuple[int, Finding]) -> tuple[int, int, float, int]:
         index, finding = item
@@ -72,18 +74,21 @@ def _tier(
     remaining = sorted(findings, key=base)
     placed: list[Finding] = []
     while remaining:
-        for position, (_index, candidate) in enumerate(remaining):
-            blocked = any(
-                _explains(other, candidate, extra_links) and not _explains(candidate, other, extra_links)
-                for _j, other in remaining
-                if other is not candidate
-            )
-            if not blocked:
-                break
-        else:  # every candidate is explained by another: a cycle, keep the base order
-            position = 0
-        placed.append(remaining.pop(position)[1])
+        placed.append(remaining.pop(_first_unexplained(remaining, extra_links))[1])
     return placed
+
+
+def _first_unexplained(remaining: Sequence[tuple[int, Finding]], extra_links: Mapping[str, list[str]]) -> int:
+    """The first finding no other remaining finding explains (0 inside a cycle)."""
+    for index, (_order, candidate) in enumerate(remaining):
+        blocked = any(
+            _explains(other, candidate, extra_links) and not _explains(candidate, other, extra_links)
+            for _j, other in remaining
+            if other is not candidate
+        )
+        if not blocked:
+            return index
+    return 0
 
 
 def order_findings(
@@ -91,14 +96,19 @@ def order_findings(
     *,
     priorities: Mapping[str, int] | None = None,
     explains: Mapping[str, Iterable[str]] | None = None,
+    sequences: Iterable[Sequence[str]] = (),
 ) -> list[Finding]:
     """Findings in the documented order (module docstring).
 
     ``priorities`` maps entry id to its ``priority``; ``explains`` maps an entry id to the
-    ids or categories it explains (its ``extra.explains``).
+    ids or categories it explains (its ``extra.explains``); each of ``sequences`` is a list
+    of finding ids whose relative order is kept (one key report's findings, as analysed).
     """
     indexed = list(enumerate(findings))
-    links = {key: tuple(value) for key, value in (explains or {}).items()}
+    links = {key: list(value) for key, value in (explains or {}).items()}
+    for sequence in sequences:
+        for position, cause in enumerate(sequence):
+            links.setdefault(cause, []).extend(f"#{effect}" for effect in sequence[position + 1 :])
     weights = dict(priorities or {})
     harmful = [(i, f) for i, f in indexed if not f.benign]
     harmless = [(i, f) for i, f in indexed if f.benign]

@@ -126,7 +126,7 @@ def expand_collapsed(key: str) -> list[str]:
 # --------------------------------------------------------------------------- joining wrapped lists
 
 #: A physical line that can continue a key list: key characters, separators and quotes only.
-_CONTINUATION = re.compile(r"^\s*[\w.\-:/'\"\[\](){}#@+*~…]+(?:,\s*[\w.\-:/'\"\[\](){}#@+*~…]*)*[,.]?\s*$")
+_CONTINUATION = re.compile(r"^\s*,?\s*[\w.\-:/'\"\[\](){}#@+*~=…]+(?:,\s*[\w.\-:/'\"\[\](){}#@+*~=…]*)*[,.]?\s*$")
 _KEY = re.compile(r"^[^\s,'\"]+$")
 
 
@@ -236,19 +236,21 @@ _TF4_UNUSED = re.compile(
     r"initializing (?:the (?:PyTorch|TF 2\.0) model )?(?P<model>[\w.]+): (?=\[)"
 )
 _TF4_NEW = re.compile(
-    r"Some weights (?:or buffers )?of (?:the (?:PyTorch|TF 2\.0) model )?(?P<model>[\w.]+) were not initialized from the "
-    r"(?:model checkpoint at (?P<ckpt>.+?)|PyTorch model|TF 2\.0 model) and are newly initialized: (?=\[)"
+    r"Some weights (?:or buffers )?of (?:the (?:PyTorch|TF 2\.0) model )?(?P<model>[\w.]+) "
+    r"were not initialized from the (?:model checkpoint at (?P<ckpt>.+?)|PyTorch model|TF 2\.0 model) "
+    r"and are newly initialized: (?=\[)"
 )
 _TF4_SHAPES = re.compile(
     r"Some weights of (?P<model>[\w.]+) were not initialized from the model checkpoint at (?P<ckpt>.+?) "
     r"and are newly initialized because the shapes did not match:"
 )
 _TF4_SHAPE_LINE = re.compile(
-    rf"^\s*- (?P<key>\S+): found shape (?P<ckpt>{_SHAPE}) in the checkpoint and (?P<model>{_SHAPE}) in the model instantiated"
+    rf"^\s*- (?P<key>\S+): found shape (?P<ckpt>{_SHAPE}) in the checkpoint and "
+    rf"(?P<model>{_SHAPE}) in the model instantiated"
 )
 _TF5_HEADER = re.compile(r"(?P<model>[\w.]+) LOAD REPORT from: (?P<ckpt>.*)$")
 _TF5_ROW = re.compile(
-    r"^\s*(?P<key>\S+?)\s*\|\s*(?P<status>UNEXPECTED|MISSING|MISMATCH|CONVERSION|OWNED|SKIPPED)\s*(?:\|(?P<details>.*))?$"
+    r"^\s*(?P<key>[^\s|](?:[^|]*?[^\s|])?)\s*\|\s*(?P<status>UNEXPECTED|MISSING|MISMATCH|CONVERSION|OWNED|SKIPPED)\s*(?:\|(?P<details>.*))?$"
 )
 _TF5_MISMATCH = re.compile(rf"ckpt:\s*(?P<ckpt>{_SHAPE})\s*vs\s*model:\s*(?P<model>{_SHAPE})")
 _TIMM_MISSING = re.compile(r"Missing keys \(")
@@ -270,8 +272,11 @@ _KEYWORDS = (
 )  # fmt: skip
 
 
+_KEYWORD_GATE = re.compile("|".join(re.escape(k) for k in _KEYWORDS))
+
+
 def _starts_section(text: str) -> bool:
-    return any(k in text for k in _KEYWORDS) and any(p.search(text) for p in _SECTION_STARTS)
+    return _KEYWORD_GATE.search(text) is not None and any(p.search(text) for p in _SECTION_STARTS)
 
 
 def _bracket_closed(text: str) -> bool:
@@ -287,9 +292,7 @@ def _shape_mismatch(match: re.Match[str]) -> ShapeMismatch:
     return ShapeMismatch(match.group("key"), parse_shape(match.group("ckpt")), parse_shape(match.group("model")))
 
 
-def _list_section(
-    lines: tuple[LogLine, ...], index: int, kind: str, fmt: str, rest: str, style: str
-) -> _Section:
+def _list_section(lines: tuple[LogLine, ...], index: int, kind: str, fmt: str, rest: str, style: str) -> _Section:
     """A key-list section whose list starts at ``rest`` on line ``index``."""
     if style == "plain":
         joined = _join(lines, index, rest, lambda _t: False, open_ended=True)
@@ -378,7 +381,11 @@ def _tf5_table(lines: tuple[LogLine, ...], index: int, match: re.Match[str]) -> 
             continue
         candidate = buffer + text.strip() if buffer else text
         row = _TF5_ROW.match(candidate)
-        if row is not None and row.group("status") == "MISMATCH" and not _TF5_MISMATCH.search(row.group("details") or ""):
+        if (
+            row is not None
+            and row.group("status") == "MISMATCH"
+            and not _TF5_MISMATCH.search(row.group("details") or "")
+        ):
             row = None  # details wrapped onto the next line
         if row is None:
             if not buffer:
@@ -419,7 +426,7 @@ def _tf5_table(lines: tuple[LogLine, ...], index: int, match: re.Match[str]) -> 
 def _sections_at(lines: tuple[LogLine, ...], index: int) -> list[_Section]:
     """Every section that starts on line ``index``."""
     text = lines[index].text
-    if not any(k in text for k in _KEYWORDS):
+    if _KEYWORD_GATE.search(text) is None:
         return []
     if (m := _TORCH_HEADER.search(text)) is not None:
         return [_Section("header", "torch", index, index, model_name=m.group("model"))]
@@ -473,11 +480,13 @@ def _scan(log: LogText) -> Iterator[_Section]:
 # --------------------------------------------------------------------------- grouping
 
 
-def _compatible(group: list[_Section], section: _Section) -> bool:
+def _compatible(group: list[_Section], section: _Section, content: list[int]) -> bool:
+    """Whether ``section`` belongs to the load attempt ``group`` (``content[i]`` counts the
+    non-noise lines before line ``i``, so progress bars do not widen the gap)."""
     if not group:
         return True
     previous = group[-1]
-    if section.first - previous.last > _MAX_GAP:
+    if content[section.first] - content[previous.last] > _MAX_GAP:
         return False
     if section.kind == "header":
         return False
@@ -502,14 +511,18 @@ def _build(group: list[_Section], log: LogText) -> ParsedReport:
     missing: list[str] = []
     mismatched: list[ShapeMismatch] = []
     where: dict[str, int] = {}
+    seen: dict[str, set[str]] = {"unexpected": set(), "missing": set(), "mismatch": set()}
     for section in group:
         for key, number in section.keys:
             target = unexpected if section.kind == "unexpected" else missing
-            if key not in target:
+            side = "unexpected" if section.kind == "unexpected" else "missing"
+            if key not in seen[side]:
+                seen[side].add(key)
                 target.append(key)
             where.setdefault(key, number)
         for mismatch, number in section.mismatches:
-            if all(m.key != mismatch.key for m in mismatched):
+            if mismatch.key not in seen["mismatch"]:
+                seen["mismatch"].add(mismatch.key)
                 mismatched.append(mismatch)
             where.setdefault(mismatch.key, number)
     model_name = next((s.model_name for s in group if s.model_name), None)
@@ -533,8 +546,11 @@ def _build(group: list[_Section], log: LogText) -> ParsedReport:
 def extract_reports(log: LogText) -> list[ParsedReport]:
     """Every state-dict load report in ``log``, in log order; empty ones (a lone header) are dropped."""
     groups: list[list[_Section]] = []
+    content = [0]
+    for line in log.lines:
+        content.append(content[-1] + (not line.noise))
     for section in _scan(log):
-        if groups and _compatible(groups[-1], section):
+        if groups and _compatible(groups[-1], section, content):
             groups[-1].append(section)
         else:
             groups.append([section])

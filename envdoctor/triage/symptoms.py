@@ -16,6 +16,7 @@ training logs) that can match nothing. Patterns without a usable literal run on 
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,12 +27,13 @@ from envdoctor.kb.entry import Entry
 from envdoctor.model import Evidence, Finding
 from envdoctor.triage.logs import LogText
 
-try:  # the regex parser moved in Python 3.11; it is stable in practice but private
-    import re._constants as _sre_constants
-    import re._parser as _sre_parse
-except ImportError:  # pragma: no cover - older layouts
-    _sre_parse = None  # type: ignore[assignment]
-    _sre_constants = None  # type: ignore[assignment]
+_sre_parse: Any
+_sre_constants: Any
+try:  # the regex parser (re._parser since Python 3.11) is private but stable in practice
+    _sre_parse = importlib.import_module("re._parser")
+    _sre_constants = importlib.import_module("re._constants")
+except ImportError:  # pragma: no cover - another layout: patterns then run on every line
+    _sre_parse = _sre_constants = None
 
 __all__ = ["Matcher", "SymptomMatch", "required_literals", "match_symptoms"]
 
@@ -102,7 +104,7 @@ def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
     ignore_case = bool(pattern.flags & re.IGNORECASE)
     try:
         parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
-    except Exception:  # noqa: BLE001 - a parser quirk only costs speed, never a match
+    except Exception:
         return None
     found = _sequence_literals(list(parsed), ignore_case)
     if found is None:

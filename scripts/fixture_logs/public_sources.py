@@ -1,3 +1,4 @@
+# ruff: noqa: E501, W291  (excerpts are verbatim log lines)
 """Hand-copied excerpts of public reports for failures that cannot be produced on
 this CPU-only machine (no GPU, no driver, no CUDA toolkit).  Each excerpt is the
 error output as posted in the cited GitHub thread, trimmed to the relevant lines

@@ -43,7 +43,8 @@ for case, desc in [
     ("training-dict", "full training checkpoint {'epoch','state_dict','optimizer'} passed straight to load_state_dict"),
     ("bn-missing-num-batches-tracked", "state dict without bn1.num_batches_tracked loaded strictly "
                                        "(this torch reports it as a missing key)"),
-    ("bn-unexpected-running-stats", "checkpoint with BN running stats loaded into BatchNorm2d(track_running_stats=False)"),
+    ("bn-unexpected-running-stats",
+     "checkpoint with BN running stats loaded into BatchNorm2d(track_running_stats=False)"),
     ("pos-embed-257", "ViT pos_embed (1,197,768) checkpoint into a model expecting (1,257,768): size mismatch"),
     ("pos-embed-4097", "ViT pos_embed (1,197,768) checkpoint into a model expecting (1,4097,768): size mismatch"),
     ("cuda-not-compiled", "torch.zeros(1).cuda() on a CPU-only torch build: 'Torch not compiled with CUDA enabled'"),
@@ -107,7 +108,7 @@ add("transformers440-load-state-dict-position-ids-strict",
 add("transformers440-mmengine-position-ids",
     "same 4.29.1-saved checkpoint through mmengine load_state_dict(strict=False, logger='current') "
     "into a 4.40.2 BertModel: 'unexpected key in source state_dict: embeddings.position_ids'",
-    ["tf_load.py", "mmengine-position-ids"], TF_PKGS + ["mmengine"], venv="tf440", files=["tf_load.py"],
+    ["tf_load.py", "mmengine-position-ids"], [*TF_PKGS, "mmengine"], venv="tf440", files=["tf_load.py"],
     setup=_FROM_429)
 
 # ------------------------------------------------------------------ 3. version conflicts at import
@@ -153,7 +154,7 @@ add("protobuf4-descriptors-tensorboard28",
 
 # ------------------------------------------------------------------ 10. torchvision
 add("torchvision-nms-missing",
-    "import torchvision 0.28.0 (PyPI wheel) beside the local torch 2.13.0+cpu: "
+    "import torchvision 0.28.0 (PyPI wheel; its _C.so does not load) beside the local torch 2.13.0+cpu: "
     "'RuntimeError: operator torchvision::nms does not exist'",
     ["-c", "import torchvision"], ["torch", "torchvision"], venv="tv-nms")
 

@@ -96,7 +96,7 @@ def test_explain_prints_the_entry_sections(capsys: pytest.CaptureFixture[str]) -
     assert main(["explain", "CU001"]) == 0
     out = capsys.readouterr().out
     for section in (
-        "CU001 (driver-too-old-for-torch)",
+        "CU001 (torch-cuda-newer-than-driver)",
         "## What it means",
         "## Why it happens",
         "## Fix",
@@ -106,7 +106,7 @@ def test_explain_prints_the_entry_sections(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_explain_by_name_and_list(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["explain", "driver-too-old-for-torch"]) == 0
+    assert main(["explain", "torch-cuda-newer-than-driver"]) == 0
     assert "CU001" in capsys.readouterr().out
     assert main(["explain", "--list"]) == 0
     listing = capsys.readouterr().out

@@ -69,3 +69,10 @@ def test_shipped_knowledge_has_no_problems() -> None:
     root = load_knowledge().root
     _, problems = lint_knowledge(root)
     assert problems == [], "\n".join(problems)
+
+
+def test_checks_only_loading_finds_exactly_the_checks() -> None:
+    from envdoctor.kb.loader import load_checks
+
+    everything = load_knowledge()
+    assert {e.id for e in load_checks().entries} == {e.id for e in everything.entries if e.is_check}

@@ -55,9 +55,7 @@ class ReplayRunner:
     def which(self, program: str, path: str | None = None) -> str | None:
         return f"/replay/bin/{program}" if program in self.programs else None
 
-    def run(
-        self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None
-    ) -> RunResult:
+    def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None) -> RunResult:
         args = tuple(argv)
         name = Path(args[0]).name
         if not args[0].startswith("/replay/bin/"):
@@ -65,9 +63,7 @@ class ReplayRunner:
         self.calls.append(args)
         for matcher, recording in self.programs.get(name, ()):
             if matcher(args):
-                return RunResult(
-                    args, recording.returncode, recording.stdout, recording.stderr
-                )
+                return RunResult(args, recording.returncode, recording.stdout, recording.stderr)
         return RunResult(args, None, error="no recording for this call")
 
 

@@ -1,9 +1,9 @@
 """Lightning checkpoint with non-matching keys. Usage: python lightning_load.py save|strict|strict-false"""
 import sys
 
+import lightning as L
 import torch
 import torch.nn as nn
-import lightning as L
 
 
 class LitClassifier(L.LightningModule):

@@ -5,15 +5,13 @@ dn_query_generator, a BERT language backbone built with add_pooling_layer=False)
 loading a checkpoint from the other variant (no log_scale, no dn_query_generator,
 a BERT pooler and a persistent embeddings.position_ids buffer).
 """
-import logging
 import sys
 
 import torch
 import torch.nn as nn
+from mmengine.runner.checkpoint import load_checkpoint, load_state_dict
 from transformers import BertConfig, BertModel
 from transformers.utils import logging as hf_logging
-
-from mmengine.runner.checkpoint import load_checkpoint, load_state_dict
 
 BERT_CFG = dict(vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                 intermediate_size=37, max_position_embeddings=64)

@@ -12,9 +12,7 @@ import shutil
 import sys
 
 import torch
-import transformers
-from transformers import (BertConfig, BertForPreTraining, BertForSequenceClassification,
-                          BertModel)
+from transformers import BertConfig, BertForPreTraining, BertForSequenceClassification, BertModel
 
 CFG = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
            intermediate_size=37, max_position_embeddings=64)

@@ -77,10 +77,10 @@ elif case == "cuda-not-compiled":
     x = torch.zeros(1).cuda()
 elif case == "cuda-map-location":
     # checkpoint whose tensors are tagged as CUDA tensors, loaded on a CPU-only build
-    import io, pickle
     sd = {"weight": torch.zeros(2)}
     torch.save(sd, "cuda_checkpoint.pth")
-    import zipfile, shutil
+    import shutil
+    import zipfile
     # rewrite the storage location tag 'cpu' -> 'cuda:0' in the pickle (as if saved on a GPU)
     with zipfile.ZipFile("cuda_checkpoint.pth") as zin, zipfile.ZipFile("tmp.pth", "w") as zout:
         for item in zin.infolist():

@@ -1,0 +1,224 @@
+"""Triage one log: extract state-dict reports, match symptom patterns, order the findings.
+
+The steps: normalise the log (:mod:`.logs`); parse every state-dict load report into a
+:class:`~envdoctor.model.KeyReport` (:mod:`.reports`) and hand each to the key analyser
+(``envdoctor.triage.keys.analyze_keys``); match every entry's ``[match] patterns``
+(:mod:`.symptoms`); merge findings of one entry into one; order them (:mod:`.order`).
+Facts come from a probed :class:`~envdoctor.model.Environment` (or a ``diagnose --json``
+report) through :func:`envdoctor.kb.facts.build_facts`; without them findings still come,
+only without their version-dependent notes. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from envdoctor.errors import BadInputError, InterpreterError
+from envdoctor.kb.loader import KnowledgeBase, load_knowledge
+from envdoctor.model import Constraint, Environment, Evidence, Finding, KeyReport, from_jsonable, gather_constraints
+from envdoctor.triage.logs import LogText, normalize
+from envdoctor.triage.order import order_findings
+from envdoctor.triage.reports import ParsedReport, extract_reports
+from envdoctor.triage.symptoms import Matcher, match_symptoms
+
+__all__ = [
+    "TriageResult",
+    "triage_log",
+    "triage_text",
+    "environment_facts",
+    "probe_environment",
+    "read_environment",
+]
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """What one log says: its reports, the ordered findings, their pins, and reading notes."""
+
+    log: LogText
+    reports: tuple[ParsedReport, ...]
+    findings: tuple[Finding, ...]
+    constraints: tuple[Constraint, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def has_problems(self) -> bool:
+        """True when a non-benign finding is present (exit code 1)."""
+        return any(not f.benign for f in self.findings)
+
+
+_MATCHERS: dict[int, tuple[KnowledgeBase, Matcher]] = {}
+
+
+def _matcher(knowledge: KnowledgeBase) -> Matcher:
+    cached = _MATCHERS.get(id(knowledge))
+    if cached is None or cached[0] is not knowledge:
+        cached = (knowledge, Matcher(knowledge.symptoms))
+        _MATCHERS[id(knowledge)] = cached
+    return cached[1]
+
+
+def environment_facts(
+    environment: Environment, knowledge: KnowledgeBase | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """The fact namespace of ``environment`` and, if it could not be built, why not."""
+    knowledge = knowledge or load_knowledge()
+    try:
+        from envdoctor.kb.compat import load_compat
+        from envdoctor.kb.facts import build_facts
+
+        return dict(build_facts(environment, load_compat(knowledge.root)).scalars), None
+    except Exception as exc:
+        return {}, f"environment facts unavailable ({type(exc).__name__}: {exc}); findings carry no version notes"
+
+
+def probe_environment(python: str | None = None) -> tuple[Environment | None, str | None]:
+    """Probe ``python`` (default: this interpreter); on failure, ``None`` and the reason.
+
+    A ``--python`` that is no interpreter is the user's input and raises
+    :class:`InterpreterError`; any other failure is recorded and triage goes on.
+    """
+    try:
+        from envdoctor.probe import collect
+    except ImportError as exc:
+        return None, f"environment not probed: the probe is unavailable ({exc})"
+    try:
+        return collect(python), None
+    except InterpreterError:
+        raise
+    except Exception as exc:
+        return None, f"environment not probed ({type(exc).__name__}: {exc}); findings carry no version notes"
+
+
+def read_environment(path: str) -> Environment:
+    """The environment of a ``diagnose --json`` report (or a bare environment object) at ``path``."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInputError(f"--env {path}: no such file") from None
+    except IsADirectoryError:
+        raise BadInputError(f"--env {path}: is a directory, not a report") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"--env {path}: cannot be read ({exc})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"--env {path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(document, dict):
+        raise BadInputError(f"--env {path}: expected a JSON object from `envdoctor diagnose --json`")
+    schema = document.get("schema")
+    if schema is not None and not (isinstance(schema, str) and schema.startswith("envdoctor.diagnose/")):
+        raise BadInputError(f"--env {path}: schema {schema!r} is not a diagnose report (envdoctor.diagnose/1)")
+    data = document.get("environment", document if schema is None else None)
+    if not isinstance(data, dict) or "python" not in data or "host" not in data:
+        raise BadInputError(f'--env {path}: no "environment" object; write it with `envdoctor diagnose --json`')
+    try:
+        return from_jsonable(Environment, data)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise BadInputError(f"--env {path}: malformed environment ({exc})") from None
+
+
+def _analyze(parsed: ParsedReport, facts: Mapping[str, Any], knowledge: KnowledgeBase) -> list[Finding]:
+    from envdoctor.triage.keys import analyze_keys
+
+    findings = analyze_keys(parsed.report, facts=facts, knowledge=knowledge)
+    report = parsed.report
+    anchored = []
+    for finding in findings:
+        if not any(e.line is not None for e in finding.evidence) and report.header_line is not None:
+            header = Evidence(report.header_text or "", line=report.header_line, source="log")
+            finding = dataclasses.replace(finding, evidence=(header, *finding.evidence))
+        anchored.append(finding)
+    return anchored
+
+
+def _merge(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding per entry: later duplicates add their evidence lines to the first."""
+    merged: dict[str, Finding] = {}
+    for finding in findings:
+        first = merged.get(finding.id)
+        if first is None:
+            merged[finding.id] = finding
+            continue
+        seen = {(e.line, e.text) for e in first.evidence}
+        extra = tuple(e for e in finding.evidence if (e.line, e.text) not in seen)
+        merged[finding.id] = dataclasses.replace(first, evidence=first.evidence + extra)
+    return list(merged.values())
+
+
+def _explains(knowledge: KnowledgeBase) -> dict[str, tuple[str, ...]]:
+    links = {}
+    for entry in knowledge.entries:
+        value = entry.extra.get("explains")
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            links[entry.id] = tuple(value)
+    return links
+
+
+def triage_log(
+    log: LogText,
+    *,
+    facts: Mapping[str, Any] | None = None,
+    knowledge: KnowledgeBase | None = None,
+    notes: Sequence[str] = (),
+) -> TriageResult:
+    """Triage an already normalised log against ``knowledge`` with the fact namespace ``facts``."""
+    knowledge = knowledge or load_knowledge()
+    namespace = dict(facts or {})
+    all_notes = list(log.notes) + list(notes)
+    reports = tuple(extract_reports(log))
+    findings: list[Finding] = []
+    sequences: list[list[str]] = []
+    if reports:
+        try:
+            for parsed in reports:
+                analysed = _analyze(parsed, namespace, knowledge)
+                sequences.append([f.id for f in analysed])
+                findings.extend(analysed)
+        except ImportError as exc:
+            all_notes.append(
+                f"state-dict key analysis unavailable ({exc}); {len(reports)} load report(s) not explained"
+            )
+    for parsed in reports:
+        if parsed.truncated:
+            all_notes.append(
+                f"the key list of the load report at line {parsed.report.header_line} is cut short "
+                "('...' or the end of the paste); findings rest on the keys shown"
+            )
+    findings.extend(match_symptoms(log, _matcher(knowledge), namespace))
+    ordered = order_findings(
+        _merge(findings),
+        priorities={e.id: e.priority for e in knowledge.entries},
+        explains=_explains(knowledge),
+        sequences=sequences,
+    )
+    return TriageResult(log, reports, tuple(ordered), gather_constraints(ordered), tuple(all_notes))
+
+
+def triage_text(
+    text: str,
+    *,
+    source: str = "<text>",
+    facts: Mapping[str, Any] | None = None,
+    environment: Environment | None = None,
+    knowledge: KnowledgeBase | None = None,
+) -> TriageResult:
+    """Triage log ``text``. Facts come from ``facts``, else from ``environment``, else none."""
+    knowledge = knowledge or load_knowledge()
+    notes: list[str] = []
+    if facts is None and environment is not None:
+        facts, note = environment_facts(environment, knowledge)
+        if note:
+            notes.append(note)
+    return triage_log(normalize(text, source=source), facts=facts, knowledge=knowledge, notes=notes)
+
+
+def key_reports(result: TriageResult) -> tuple[KeyReport, ...]:
+    """The plain :class:`KeyReport` values of a result (for JSON and tests)."""
+    return tuple(p.report for p in result.reports)
