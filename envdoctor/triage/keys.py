@@ -40,6 +40,7 @@ from envdoctor.triage.keys_prefix import find_renames, rename_regex
 from envdoctor.triage.keys_shapes import (
     count_change,
     decode_grid,
+    differing_dims,
     dominant_width_change,
     patch_size_from_shapes,
     token_count,
@@ -321,7 +322,7 @@ def _shapes(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> No
             continue
         kind = str(entry.extra.get("shape_kind", "any"))
         if entry.keys.patterns:
-            chosen = [k for k in state.mismatched if _matches(entry, k)]
+            chosen = [k for k, m in state.mismatched.items() if _matches(entry, k) and _kind_fits(kind, m)]
         elif kind == "hidden":
             change = dominant_width_change(list(state.mismatched.values()))
             chosen = []
@@ -344,6 +345,18 @@ def _shapes(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> No
         state.claim(group, "mismatch", chosen)
         _shape_values(group, kind, mismatches, state.report, facts)
         state.groups.append(group)
+
+
+def _kind_fits(kind: str, mismatch: ShapeMismatch) -> bool:
+    """Whether the differing axis is the one the kind decodes (a width change is not a class change)."""
+    axes = [axis for axis, _, _ in differing_dims(mismatch)]
+    if kind in ("classes", "vocab"):
+        return 0 in axes
+    if kind == "grid":
+        shape = mismatch.model_shape or ()
+        token_axis = 1 if len(shape) == 3 else 0
+        return token_axis in axes
+    return True
 
 
 def _pairs(mismatch: ShapeMismatch) -> list[tuple[int, int]]:

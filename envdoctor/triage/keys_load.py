@@ -38,7 +38,7 @@ KeyShapes = Mapping[str, "tuple[int, ...] | None"]
 
 #: Distributions whose versions entries' notes may name (``dist.transformers``...).
 _FACT_DISTRIBUTIONS = ("torch", "transformers", "tokenizers", "mmengine", "mmdet", "mmpretrain", "timm")
-_KEY_LINE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(?:[:=]?\s*\(?\s*((?:\d+\s*,?\s*)*)\)?)?\s*$")
+_KEY_LINE = re.compile(r"^\s*([\w][\w.\-]*)\s*(?:[:=]?\s*\(?\s*((?:\d+\s*,?\s*)*)\)?)?\s*$")
 
 
 def report_from_key_sets(

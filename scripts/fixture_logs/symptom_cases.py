@@ -121,12 +121,14 @@ FIXTURES: list[dict[str, Any]] = [
     {"id": "VR111", "file": "hit-numpy2-np-product.log", "venv": "dev",
      "run": ["python", "-c", "import numpy as np; np.product([1, 2])"]},
     {"id": "VR111", "file": "miss-numpy2-np-float.log", "copy": "numpy2-np-float.log"},
-    # --- VR112 huggingface_hub removed APIs ----------------------------------------
+    # --- VR112 huggingface_hub 0.26 removed APIs ----------------------------------------
     {"id": "VR112", "file": "hit-hub026-cached-download.log", "copy": "hub-cached-download-removed.log"},
-    {"id": "VR112", "file": "hit-hub24-hffolder.log", "venv": "dev",
-     "run": ["python", "-c", "from huggingface_hub import HfFolder"]},
     {"id": "VR112", "file": "miss-hub020-too-old.log", "venv": "hub020",
      "run": ["python", "-c", "from huggingface_hub import split_torch_state_dict_into_shards"]},
+    # --- VR123 huggingface_hub 1.0 removed APIs --------------------------------------
+    {"id": "VR123", "file": "hit-hub24-hffolder.log", "venv": "dev",
+     "run": ["python", "-c", "from huggingface_hub import HfFolder"]},
+    {"id": "VR123", "file": "miss-hub026-cached-download.log", "copy": "hub-cached-download-removed.log"},
     # --- VR113 protobuf 4 with old generated code ----------------------------------
     {"id": "VR113", "file": "hit-tensorboard28-protobuf4.log", "copy": "protobuf4-descriptors-tensorboard28.log"},
     {"id": "VR113", "file": "miss-protobuf-gencode-warning.log", "public": "authzed-gencode"},
