@@ -184,11 +184,18 @@ class Compat:
         return row.minor_compat_windows if windows else row.minor_compat_linux
 
     def driver_max_cuda(self, driver: Version, *, windows: bool = False) -> Version | None:
-        """Newest CUDA ``major.minor`` the driver fully supports (``nvidia-smi``'s figure)."""
+        """Newest CUDA ``major.minor`` the driver supports (``nvidia-smi``'s "CUDA Version").
+
+        The CUDA version a driver's libcuda implements is fixed per driver branch (the
+        major number): every 520.x reports 11.8, although the 11.8 toolkit's release floor
+        is 520.61.05. So branches are compared, taken from the release-notes floors.
+        """
         best: Version | None = None
         for row in self.cuda_drivers:
             floor = row.min_driver_windows if windows else row.min_driver_linux
-            if floor is not None and driver >= floor and (best is None or row.cuda > best):
+            if floor is None or driver.release[0] < floor.release[0]:
+                continue
+            if best is None or row.cuda > best:
                 best = row.cuda
         return best
 

@@ -24,7 +24,6 @@ from envdoctor.probe._tasks import Task
 from envdoctor.probe.nvml import NvmlLibrary, load_pynvml, query_nvml
 from envdoctor.probe.parsers import (
     SMI_FIELDS,
-    driver_branch_max_cuda,
     parse_nvcc_version,
     parse_os_release,
     parse_proc_driver_version,
@@ -350,17 +349,13 @@ def _table_max_cuda(part: _Part, driver_version: str) -> None:
 
 
 def _driver_max_cuda_from_table(driver_version: str) -> tuple[str | None, str]:
-    builtin = driver_branch_max_cuda(driver_version), "builtin driver-branch table"
-    try:
-        from packaging.version import InvalidVersion, Version
+    from packaging.version import InvalidVersion, Version
 
-        from envdoctor.kb.compat import load_compat  # slow path only: loads TOML tables
-    except ImportError:
-        return builtin
+    from envdoctor.kb.compat import load_compat  # slow path only: loads TOML tables
+
+    source = "knowledge/compat/cuda_driver.toml"
     try:
         value = load_compat().driver_max_cuda(Version(driver_version), windows=sys.platform == "win32")
-    except (InvalidVersion, OSError, ValueError):
-        return builtin
-    if value is None:
-        return None, "knowledge/compat/cuda_driver.toml"
-    return str(value), "knowledge/compat/cuda_driver.toml"
+    except InvalidVersion:
+        return None, source
+    return (None if value is None else str(value)), source

@@ -16,7 +16,6 @@ from envdoctor.model import Gpu
 __all__ = [
     "SMI_FIELDS",
     "SmiBanner",
-    "driver_branch_max_cuda",
     "parse_nvcc_version",
     "parse_os_release",
     "parse_proc_driver_version",
@@ -43,51 +42,6 @@ _FAILURE_MARKERS = (
     "is not a valid field to query",
     "Unable to determine the device handle",
 )
-
-# Driver branch -> the CUDA version its libcuda implements (what nvidia-smi prints as
-# "CUDA Version"), from NVIDIA's CUDA Toolkit release notes, table "CUDA Toolkit and
-# Corresponding Driver Versions". Only a fallback for envdoctor.kb.compat.
-_BRANCH_CUDA = (
-    (580, "13.0"),
-    (575, "12.9"),
-    (570, "12.8"),
-    (565, "12.7"),
-    (560, "12.6"),
-    (555, "12.5"),
-    (550, "12.4"),
-    (545, "12.3"),
-    (535, "12.2"),
-    (530, "12.1"),
-    (525, "12.0"),
-    (520, "11.8"),
-    (515, "11.7"),
-    (510, "11.6"),
-    (495, "11.5"),
-    (470, "11.4"),
-    (465, "11.3"),
-    (460, "11.2"),
-    (455, "11.1"),
-    (450, "11.0"),
-    (440, "10.2"),
-    (418, "10.1"),
-    (410, "10.0"),
-    (396, "9.2"),
-    (390, "9.1"),
-    (384, "9.0"),
-)
-
-
-def driver_branch_max_cuda(driver_version: str) -> str | None:
-    """Newest CUDA a Linux driver supports natively, by its branch (``535.x`` -> 12.2)."""
-    match = re.match(r"(\d+)\.", driver_version)
-    if not match:
-        return None
-    branch = int(match.group(1))
-    for first, cuda in _BRANCH_CUDA:
-        if branch >= first:
-            return cuda
-    return None
-
 
 def parse_proc_driver_version(text: str) -> str | None:
     """The driver version in ``/proc/driver/nvidia/version`` (proprietary or open module)."""

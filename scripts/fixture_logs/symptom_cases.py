@@ -48,6 +48,8 @@ VENVS: dict[str, dict[str, Any]] = {
     "pip311": {"python": PY311, "steps": [], "dev_path": False},
     "pip312": {"python": PY312, "steps": [], "dev_path": False},
     "tf429-pip": {"python": PY311, "steps": [["transformers==4.29.1", "tokenizers==0.13.3"]], "dev_path": False},
+    # torch from this machine's configured wheel source (the local 2.13.0+cpu wheel), no numpy
+    "torch-nonumpy": {"python": PY311, "steps": [["torch==2.13.0"]], "dev_path": False, "pip_config": "machine"},
     "hub020": {"python": PY311, "steps": [["huggingface-hub==0.20.3"]], "dev_path": False},
     "mmdet-mmengine070": {
         "python": PY311,
@@ -103,8 +105,8 @@ FIXTURES: list[dict[str, Any]] = [
      "run": ["python", "-m", "pip", "install", "tokenizers==0.15.2"]},
     # --- VR107 torchvision built for another torch ----------------------------------
     {"id": "VR107", "file": "hit-torchvision-nms.log", "copy": "torchvision-nms-missing.log"},
-    {"id": "VR107", "file": "miss-torch-numpy-missing-warning.log", "copy": "torchvision-nms-missing.log",
-     "lines": [1, 2]},
+    {"id": "VR107", "file": "miss-torch-numpy-missing-warning.log", "venv": "torch-nonumpy",
+     "run": ["python", "-c", "import torch"]},
     # --- VR108 no matching distribution (no wheel for this Python) ------------------
     {"id": "VR108", "file": "hit-pip-torch1131-py312.log", "venv": "pip312",
      "run": ["python", "-m", "pip", "install", "--dry-run", "torch==1.13.1"]},
@@ -243,8 +245,8 @@ FIXTURES: list[dict[str, Any]] = [
      "run": ["python", "-c", "import torch; torch.empty(2**45)"]},
     {"id": "EN104", "file": "miss-cuda-oom.log", "public": "cuda-out-of-memory"},
     # --- EN105 torch without NumPy ----------------------------------------------------------
-    {"id": "EN105", "file": "hit-torch-numpy-missing-warning.log", "copy": "torchvision-nms-missing.log",
-     "lines": [1, 2]},
+    {"id": "EN105", "file": "hit-torch-numpy-missing-warning.log", "venv": "torch-nonumpy",
+     "run": ["python", "-c", "import torch"]},
     {"id": "EN105", "file": "miss-numpy2-opencv4881.log", "copy": "numpy2-opencv4881-abi.log"},
 ]
 
@@ -386,8 +388,10 @@ def ensure_venv(name: str) -> Path:
     if marker.exists() and marker.read_text() == json.dumps(spec):
         return python
     subprocess.run([spec["python"], "-m", "venv", "--clear", str(VENV_ROOT / name)], check=True)
+    # "machine": install with this machine's pip configuration (its local torch wheel), not PyPI.
+    step_env = dict(os.environ) if spec.get("pip_config") == "machine" else _env(name)
     for step in spec["steps"]:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *step], check=True, env=_env(name))
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *step], check=True, env=step_env)
     if spec["dev_path"]:
         dev_site = subprocess.run(
             [str(DEV_VENV / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],

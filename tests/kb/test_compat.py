@@ -98,7 +98,10 @@ def test_loader_builds_everything(compat: Compat) -> None:
 def test_driver_to_max_cuda(compat: Compat) -> None:
     assert compat.driver_max_cuda(Version("535.104.05")) == Version("12.2")
     assert compat.driver_max_cuda(Version("535.54.03")) == Version("12.2")
-    assert compat.driver_max_cuda(Version("535.54.02")) == Version("12.1")
+    # The CUDA a driver implements is fixed per branch: any 535.x is 12.2, as nvidia-smi
+    # shows for 535.247.01 (tests/fixtures/host/nvidia-smi/banner-dcgm-232.txt).
+    assert compat.driver_max_cuda(Version("535.247.01")) == Version("12.2")
+    assert compat.driver_max_cuda(Version("520.56.06")) == Version("11.8")
     assert compat.driver_max_cuda(Version("470.82.01")) == Version("11.4")
     assert compat.driver_max_cuda(Version("550.54.14")) == Version("12.4")
     assert compat.driver_max_cuda(Version("580.65.06")) == Version("13.0")
