@@ -46,7 +46,7 @@ ID_PATTERN = re.compile(r"^[A-Z]{2,5}[0-9]{3}$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 KEY_SIDES = ("unexpected", "missing", "mismatch", "any")
 #: Built-in state-dict analyzers an entry may name; the algorithm is code, the text is data.
-ANALYZERS = ("prefix", "wrapped", "config-variant", "shape", "tied")
+ANALYZERS = ("prefix", "wrapped", "config-variant", "shape", "tied", "residual")
 #: Collections a diagnose check may iterate over with ``each``.
 COLLECTIONS = (
     "gpus",
@@ -105,6 +105,10 @@ class KeyMatch:
     side: str = "any"
     patterns: tuple[re.Pattern[str], ...] = ()
     analyzer: str | None = None
+    unless_siblings: tuple[str, ...] = ()
+    """Leaf names: a key does not match when a sibling (same module) with one of these
+    names is on the same side, e.g. ``num_batches_tracked`` is only drift when the
+    module's ``running_mean`` loads normally."""
 
 
 @dataclass(frozen=True)
@@ -279,7 +283,11 @@ def parse_entry(data: Mapping[str, Any], source_path: str = "") -> tuple[Entry |
             )
             if not key_patterns and analyzer is None:
                 problems.append("match.keys needs patterns or an analyzer")
-            keys = KeyMatch(side=side, patterns=key_patterns, analyzer=analyzer)
+            siblings = _strings(table.get("unless_siblings"), "match.keys.unless_siblings", problems)
+            keys = KeyMatch(side=side, patterns=key_patterns, analyzer=analyzer, unless_siblings=siblings)
+            unknown_keys = set(table) - {"side", "patterns", "analyzer", "unless_siblings"}
+            if unknown_keys:
+                problems.append(f"unknown match.keys fields {sorted(unknown_keys)}")
     unknown_match = set(match) - {"patterns", "exclude", "keys"}
     if unknown_match:
         problems.append(f"unknown match fields {sorted(unknown_match)}")

@@ -116,13 +116,16 @@ def state_dict_entries(knowledge: KnowledgeBase) -> list[Entry]:
     return sorted(entries, key=lambda e: (e.priority, e.id))
 
 
-def _role(entry: Entry) -> str:
-    return str(entry.extra.get("role", ""))
-
-
 def _matches(entry: Entry, key: str) -> bool:
     assert entry.keys is not None
     return any(p.search(key) for p in entry.keys.patterns)
+
+
+def _sibling_on_side(entry: Entry, key: str, pool: Mapping[str, Any]) -> bool:
+    """Whether a sibling named in ``unless_siblings`` differs on the same side as ``key``."""
+    assert entry.keys is not None
+    module = key.rpartition(".")[0]
+    return any((f"{module}.{leaf}" if module else leaf) in pool for leaf in entry.keys.unless_siblings)
 
 
 def _sides(entry: Entry) -> tuple[str, ...]:
@@ -427,12 +430,12 @@ def _output_note(group: _Group, report: KeyReport, facts: Mapping[str, Any]) -> 
 def _patterns(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> None:
     for entry in entries:
         assert entry.keys is not None
-        if entry.keys.analyzer is not None or not entry.keys.patterns or _role(entry) == "residual":
+        if entry.keys.analyzer is not None or not entry.keys.patterns:
             continue
         group = _Group(entry)
         for side in _sides(entry):
             pool = state.unexpected if side == "unexpected" else state.missing
-            state.claim(group, side, [k for k in pool if _matches(entry, k)])
+            state.claim(group, side, [k for k in pool if _matches(entry, k) and not _sibling_on_side(entry, k, pool)])
         if not group.count():
             continue
         if entry.category == "state_dict.new_head":
@@ -471,7 +474,7 @@ def _variants(state: _State, entries: list[Entry]) -> None:
 def _residual(state: _State, entries: list[Entry]) -> None:
     if not (state.unexpected or state.missing or state.mismatched):
         return
-    entry = next((e for e in entries if _role(e) == "residual"), None)
+    entry = next((e for e in entries if e.keys is not None and e.keys.analyzer == "residual"), None)
     if entry is None:
         return
     group = _Group(entry)

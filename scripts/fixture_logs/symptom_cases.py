@@ -2,7 +2,7 @@
 
 Every fixture under ``tests/fixtures/knowledge/{VR1,CU1,EN1}*/`` comes from one of three
 sources, declared in :data:`FIXTURES` below, and is recorded in that entry's
-``SOURCE.toml``:
+``SOURCE.txt``:
 
 * ``run``: the byte-exact combined stdout+stderr of a command run here with the real
   libraries, in the dev venv or in a throwaway venv under ``$ENVDOCTOR_SYMPTOM_VENVS``
@@ -19,6 +19,7 @@ Never installs a torch: venvs that need torch see the dev venv's (2.13.0+cpu) th
 ``.pth`` file, and packages that would pull torch are installed with ``--no-deps``.
 """
 
+# ruff: noqa: E501  (the public excerpts below are verbatim log lines and must not be wrapped)
 from __future__ import annotations
 
 import argparse
@@ -74,84 +75,174 @@ PIP_ENV = {"PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_NO_INPUT": 
 # One row per fixture file: entry id, file name, and exactly one of run / copy / public.
 FIXTURES: list[dict[str, Any]] = [
     # --- VR101 transformers import-time dependency range ---------------------------
-    {"id": "VR101", "file": "hit-transformers429-tokenizers015.log",
-     "copy": "transformers429-tokenizers-conflict.log"},
+    {"id": "VR101", "file": "hit-transformers429-tokenizers015.log", "copy": "transformers429-tokenizers-conflict.log"},
     {"id": "VR101", "file": "miss-transformers440-hub1.log", "copy": "transformers440-hub1.log"},
     # --- VR102 huggingface-hub range refused by transformers 4.x -------------------
     {"id": "VR102", "file": "hit-transformers440-hub1.log", "copy": "transformers440-hub1.log"},
-    {"id": "VR102", "file": "miss-transformers429-tokenizers015.log",
-     "copy": "transformers429-tokenizers-conflict.log"},
+    {
+        "id": "VR102",
+        "file": "miss-transformers429-tokenizers015.log",
+        "copy": "transformers429-tokenizers-conflict.log",
+    },
     # --- VR103 mmcv version assert in mmdet / mmseg / mmpretrain -------------------
     {"id": "VR103", "file": "hit-mmdet330-mmcv220.log", "copy": "mmdet330-mmcv220-incompatible.log"},
-    {"id": "VR103", "file": "hit-mmseg122-mmcv220.log", "venv": "mmseg-mmcv220",
-     "run": ["python", "-c", "import mmseg"]},
-    {"id": "VR103", "file": "miss-mmdet330-mmengine070.log", "venv": "mmdet-mmengine070",
-     "run": ["python", "-c", "import mmdet"]},
+    {
+        "id": "VR103",
+        "file": "hit-mmseg122-mmcv220.log",
+        "venv": "mmseg-mmcv220",
+        "run": ["python", "-c", "import mmseg"],
+    },
+    {
+        "id": "VR103",
+        "file": "miss-mmdet330-mmengine070.log",
+        "venv": "mmdet-mmengine070",
+        "run": ["python", "-c", "import mmdet"],
+    },
     # --- VR104 mmengine version assert ----------------------------------------------
-    {"id": "VR104", "file": "hit-mmdet330-mmengine070.log", "venv": "mmdet-mmengine070",
-     "run": ["python", "-c", "import mmdet"]},
+    {
+        "id": "VR104",
+        "file": "hit-mmdet330-mmengine070.log",
+        "venv": "mmdet-mmengine070",
+        "run": ["python", "-c", "import mmdet"],
+    },
     {"id": "VR104", "file": "miss-mmdet330-mmcv220.log", "copy": "mmdet330-mmcv220-incompatible.log"},
     # --- VR105 pip's after-install conflict report ----------------------------------
-    {"id": "VR105", "file": "hit-pip-tokenizers015-breaks-transformers429.log", "venv": "tf429-pip",
-     "setup": [["python", "-m", "pip", "install", "-q", "tokenizers==0.13.3"]],
-     "run": ["python", "-m", "pip", "install", "tokenizers==0.15.2"]},
-    {"id": "VR105", "file": "miss-pip-resolution-impossible.log", "venv": "pip311",
-     "run": ["python", "-m", "pip", "install", "--dry-run", "transformers==4.29.1", "tokenizers==0.15.2"]},
+    {
+        "id": "VR105",
+        "file": "hit-pip-tokenizers015-breaks-transformers429.log",
+        "venv": "tf429-pip",
+        "setup": [["python", "-m", "pip", "install", "-q", "tokenizers==0.13.3"]],
+        "run": ["python", "-m", "pip", "install", "tokenizers==0.15.2"],
+    },
+    {
+        "id": "VR105",
+        "file": "miss-pip-resolution-impossible.log",
+        "venv": "pip311",
+        "run": ["python", "-m", "pip", "install", "--dry-run", "transformers==4.29.1", "tokenizers==0.15.2"],
+    },
     # --- VR106 ResolutionImpossible -------------------------------------------------
-    {"id": "VR106", "file": "hit-pip-transformers429-tokenizers015.log", "venv": "pip311",
-     "run": ["python", "-m", "pip", "install", "--dry-run", "transformers==4.29.1", "tokenizers==0.15.2"]},
-    {"id": "VR106", "file": "miss-pip-conflict-report.log", "venv": "tf429-pip",
-     "setup": [["python", "-m", "pip", "install", "-q", "tokenizers==0.13.3"]],
-     "run": ["python", "-m", "pip", "install", "tokenizers==0.15.2"]},
+    {
+        "id": "VR106",
+        "file": "hit-pip-transformers429-tokenizers015.log",
+        "venv": "pip311",
+        "run": ["python", "-m", "pip", "install", "--dry-run", "transformers==4.29.1", "tokenizers==0.15.2"],
+    },
+    {
+        "id": "VR106",
+        "file": "miss-pip-conflict-report.log",
+        "venv": "tf429-pip",
+        "setup": [["python", "-m", "pip", "install", "-q", "tokenizers==0.13.3"]],
+        "run": ["python", "-m", "pip", "install", "tokenizers==0.15.2"],
+    },
     # --- VR107 torchvision built for another torch ----------------------------------
     {"id": "VR107", "file": "hit-torchvision-nms.log", "copy": "torchvision-nms-missing.log"},
-    {"id": "VR107", "file": "miss-torch-numpy-missing-warning.log", "venv": "torch-nonumpy",
-     "run": ["python", "-c", "import torch"]},
+    {
+        "id": "VR107",
+        "file": "miss-torch-numpy-missing-warning.log",
+        "venv": "torch-nonumpy",
+        "run": ["python", "-c", "import torch"],
+    },
     # --- VR108 no matching distribution (no wheel for this Python) ------------------
-    {"id": "VR108", "file": "hit-pip-torch1131-py312.log", "venv": "pip312",
-     "run": ["python", "-m", "pip", "install", "--dry-run", "torch==1.13.1"]},
-    {"id": "VR108", "file": "miss-pip-no-index.log", "venv": "pip312",
-     "run": ["python", "-m", "pip", "install", "--dry-run", "--no-index", "torch==1.13.1"]},
+    {
+        "id": "VR108",
+        "file": "hit-pip-torch1131-py312.log",
+        "venv": "pip312",
+        "run": ["python", "-m", "pip", "install", "--dry-run", "torch==1.13.1"],
+    },
+    {
+        "id": "VR108",
+        "file": "miss-pip-no-index.log",
+        "venv": "pip312",
+        "run": ["python", "-m", "pip", "install", "--dry-run", "--no-index", "torch==1.13.1"],
+    },
     # --- VR110 NumPy 1.24 removed aliases (np.float, np.int, ...) --------------------
     {"id": "VR110", "file": "hit-numpy126-np-float.log", "copy": "numpy126-np-float.log"},
     {"id": "VR110", "file": "hit-numpy2-np-float.log", "copy": "numpy2-np-float.log"},
-    {"id": "VR110", "file": "miss-numpy2-np-product.log", "venv": "dev",
-     "run": ["python", "-c", "import numpy as np; np.product([1, 2])"]},
+    {
+        "id": "VR110",
+        "file": "miss-numpy2-np-product.log",
+        "venv": "dev",
+        "run": ["python", "-c", "import numpy as np; np.product([1, 2])"],
+    },
     # --- VR111 NumPy 2 removed names (np.NaN, np.product, ...) -----------------------
-    {"id": "VR111", "file": "hit-numpy2-np-nan.log", "venv": "dev",
-     "run": ["python", "-c", "import numpy as np; x = np.NaN"]},
-    {"id": "VR111", "file": "hit-numpy2-np-product.log", "venv": "dev",
-     "run": ["python", "-c", "import numpy as np; np.product([1, 2])"]},
+    {
+        "id": "VR111",
+        "file": "hit-numpy2-np-nan.log",
+        "venv": "dev",
+        "run": ["python", "-c", "import numpy as np; x = np.NaN"],
+    },
+    {
+        "id": "VR111",
+        "file": "hit-numpy2-np-product.log",
+        "venv": "dev",
+        "run": ["python", "-c", "import numpy as np; np.product([1, 2])"],
+    },
     {"id": "VR111", "file": "miss-numpy2-np-float.log", "copy": "numpy2-np-float.log"},
     # --- VR112 huggingface_hub 0.26 removed APIs ----------------------------------------
     {"id": "VR112", "file": "hit-hub026-cached-download.log", "copy": "hub-cached-download-removed.log"},
-    {"id": "VR112", "file": "miss-hub020-too-old.log", "venv": "hub020",
-     "run": ["python", "-c", "from huggingface_hub import split_torch_state_dict_into_shards"]},
+    {
+        "id": "VR112",
+        "file": "miss-hub020-too-old.log",
+        "venv": "hub020",
+        "run": ["python", "-c", "from huggingface_hub import split_torch_state_dict_into_shards"],
+    },
     # --- VR123 huggingface_hub 1.0 removed APIs --------------------------------------
-    {"id": "VR123", "file": "hit-hub24-hffolder.log", "venv": "dev",
-     "run": ["python", "-c", "from huggingface_hub import HfFolder"]},
+    {
+        "id": "VR123",
+        "file": "hit-hub24-hffolder.log",
+        "venv": "dev",
+        "run": ["python", "-c", "from huggingface_hub import HfFolder"],
+    },
     {"id": "VR123", "file": "miss-hub026-cached-download.log", "copy": "hub-cached-download-removed.log"},
     # --- VR113 protobuf 4 with old generated code ----------------------------------
     {"id": "VR113", "file": "hit-tensorboard28-protobuf4.log", "copy": "protobuf4-descriptors-tensorboard28.log"},
     {"id": "VR113", "file": "miss-protobuf-gencode-warning.log", "public": "authzed-gencode"},
     # --- VR114 torch._six removed --------------------------------------------------
-    {"id": "VR114", "file": "hit-torch213-six.log", "venv": "dev",
-     "run": ["python", "-c", "from torch._six import inf"]},
-    {"id": "VR114", "file": "miss-torch213-utils-ffi.log", "venv": "dev",
-     "run": ["python", "-c", "from torch.utils.ffi import create_extension"]},
+    {
+        "id": "VR114",
+        "file": "hit-torch213-six.log",
+        "venv": "dev",
+        "run": ["python", "-c", "from torch._six import inf"],
+    },
+    {
+        "id": "VR114",
+        "file": "miss-torch213-utils-ffi.log",
+        "venv": "dev",
+        "run": ["python", "-c", "from torch.utils.ffi import create_extension"],
+    },
     # --- VR115 torch.utils.ffi removed ---------------------------------------------
-    {"id": "VR115", "file": "hit-torch213-utils-ffi.log", "venv": "dev",
-     "run": ["python", "-c", "from torch.utils.ffi import create_extension"]},
-    {"id": "VR115", "file": "miss-torch213-six.log", "venv": "dev",
-     "run": ["python", "-c", "from torch._six import inf"]},
+    {
+        "id": "VR115",
+        "file": "hit-torch213-utils-ffi.log",
+        "venv": "dev",
+        "run": ["python", "-c", "from torch.utils.ffi import create_extension"],
+    },
+    {
+        "id": "VR115",
+        "file": "miss-torch213-six.log",
+        "venv": "dev",
+        "run": ["python", "-c", "from torch._six import inf"],
+    },
     # --- VR116 transformers removed AdamW -------------------------------------------
-    {"id": "VR116", "file": "hit-transformers5-adamw.log", "venv": "dev",
-     "run": ["python", "-c", "from transformers import AdamW"]},
-    {"id": "VR116", "file": "miss-hub24-hffolder.log", "venv": "dev",
-     "run": ["python", "-c", "from huggingface_hub import HfFolder"]},
+    {
+        "id": "VR116",
+        "file": "hit-transformers5-adamw.log",
+        "venv": "dev",
+        "run": ["python", "-c", "from transformers import AdamW"],
+    },
+    {
+        "id": "VR116",
+        "file": "miss-hub24-hffolder.log",
+        "venv": "dev",
+        "run": ["python", "-c", "from huggingface_hub import HfFolder"],
+    },
     # --- VR117 module built for NumPy 1.x under NumPy 2 -----------------------------
-    {"id": "VR117", "file": "hit-numpy2-opencv4881.log", "copy": "numpy2-opencv4881-abi.log",
-     "expect": {"top": "VR117", "also": ["VR119"]}},
+    {
+        "id": "VR117",
+        "file": "hit-numpy2-opencv4881.log",
+        "copy": "numpy2-opencv4881-abi.log",
+        "expect": {"top": "VR117", "also": ["VR119"]},
+    },
     {"id": "VR117", "file": "miss-numpy2-pandas214.log", "copy": "numpy2-pandas214-abi.log"},
     # --- VR118 dtype/ndarray size changed ---------------------------------------------
     {"id": "VR118", "file": "hit-numpy2-pandas214.log", "copy": "numpy2-pandas214-abi.log"},
@@ -160,14 +251,26 @@ FIXTURES: list[dict[str, Any]] = [
     {"id": "VR119", "file": "hit-api-version-0x10-0xf.log", "public": "numpy-api-version"},
     {"id": "VR119", "file": "miss-numpy2-pandas214.log", "copy": "numpy2-pandas214-abi.log"},
     # --- VR120 Rust compiler missing (tokenizers sdist) ------------------------------
-    {"id": "VR120", "file": "hit-pip-tokenizers0133-py312.log", "copy": "pip-tokenizers0133-py312-no-rust.log",
-     "expect": {"top": "VR120", "also": ["VR121"]}},
+    {
+        "id": "VR120",
+        "file": "hit-pip-tokenizers0133-py312.log",
+        "copy": "pip-tokenizers0133-py312-no-rust.log",
+        "expect": {"top": "VR120", "also": ["VR121"]},
+    },
     {"id": "VR120", "file": "miss-pip-mmcv220-pkg-resources.log", "copy": "pip-mmcv220-sdist-no-pkg-resources.log"},
     # --- VR121 generic wheel build failure -----------------------------------------
-    {"id": "VR121", "file": "hit-pip-wheel-build-failed.log", "copy": "pip-tokenizers0133-py312-no-rust.log",
-     "lines": [84, 87]},
-    {"id": "VR121", "file": "miss-pip-no-index.log", "venv": "pip312",
-     "run": ["python", "-m", "pip", "install", "--dry-run", "--no-index", "torch==1.13.1"]},
+    {
+        "id": "VR121",
+        "file": "hit-pip-wheel-build-failed.log",
+        "copy": "pip-tokenizers0133-py312-no-rust.log",
+        "lines": [84, 87],
+    },
+    {
+        "id": "VR121",
+        "file": "miss-pip-no-index.log",
+        "venv": "pip312",
+        "run": ["python", "-m", "pip", "install", "--dry-run", "--no-index", "torch==1.13.1"],
+    },
     # --- VR122 protobuf gencode older than runtime (benign warning) ------------------
     {"id": "VR122", "file": "hit-protobuf-gencode-warning.log", "public": "authzed-gencode"},
     {"id": "VR122", "file": "miss-tensorboard28-protobuf4.log", "copy": "protobuf4-descriptors-tensorboard28.log"},
@@ -194,8 +297,12 @@ FIXTURES: list[dict[str, Any]] = [
     {"id": "CU107", "file": "hit-detectron2-c-undefined-symbol.log", "public": "detectron2-undefined-symbol"},
     {"id": "CU107", "file": "miss-mmcv-ext-undefined-symbol.log", "public": "mmcv-ext-undefined-symbol"},
     # --- CU108 mmcv without compiled ops -------------------------------------------------
-    {"id": "CU108", "file": "hit-mmcv-lite220-no-ext.log", "venv": "mmseg-mmcv220",
-     "run": ["python", "-c", "from mmcv.ops import nms"]},
+    {
+        "id": "CU108",
+        "file": "hit-mmcv-lite220-no-ext.log",
+        "venv": "mmseg-mmcv220",
+        "run": ["python", "-c", "from mmcv.ops import nms"],
+    },
     {"id": "CU108", "file": "miss-mmcv-ext-undefined-symbol.log", "public": "mmcv-ext-undefined-symbol"},
     # --- CU109 GroundingDINO _C not built -------------------------------------------------
     {"id": "CU109", "file": "hit-groundingdino-c-not-defined.log", "public": "groundingdino-c"},
@@ -211,8 +318,12 @@ FIXTURES: list[dict[str, Any]] = [
     {"id": "CU112", "file": "miss-flash-attn-undefined-symbol.log", "public": "flash-attn-undefined-symbol"},
     # --- CU113 CUDA out of memory -----------------------------------------------------------
     {"id": "CU113", "file": "hit-cuda-oom.log", "public": "cuda-out-of-memory"},
-    {"id": "CU113", "file": "miss-cpu-oom.log", "venv": "dev",
-     "run": ["python", "-c", "import torch; torch.empty(2**45)"]},
+    {
+        "id": "CU113",
+        "file": "miss-cpu-oom.log",
+        "venv": "dev",
+        "run": ["python", "-c", "import torch; torch.empty(2**45)"],
+    },
     # --- CU114 CUDA toolkit missing for an extension build -----------------------------------
     {"id": "CU114", "file": "hit-pip-bmtrain-cuda-home.log", "public": "cuda-home-not-set"},
     {"id": "CU114", "file": "miss-cuda-version-mismatch.log", "public": "cuda-version-mismatch"},
@@ -241,19 +352,28 @@ FIXTURES: list[dict[str, Any]] = [
     {"id": "EN103", "file": "hit-pip-mmcv220-sdist.log", "copy": "pip-mmcv220-sdist-no-pkg-resources.log"},
     {"id": "EN103", "file": "miss-pip-tokenizers0133-py312.log", "copy": "pip-tokenizers0133-py312-no-rust.log"},
     # --- EN104 CPU out of memory ----------------------------------------------------------
-    {"id": "EN104", "file": "hit-cpu-oom.log", "venv": "dev",
-     "run": ["python", "-c", "import torch; torch.empty(2**45)"]},
+    {
+        "id": "EN104",
+        "file": "hit-cpu-oom.log",
+        "venv": "dev",
+        "run": ["python", "-c", "import torch; torch.empty(2**45)"],
+    },
     {"id": "EN104", "file": "miss-cuda-oom.log", "public": "cuda-out-of-memory"},
     # --- EN105 torch without NumPy ----------------------------------------------------------
-    {"id": "EN105", "file": "hit-torch-numpy-missing-warning.log", "venv": "torch-nonumpy",
-     "run": ["python", "-c", "import torch"]},
+    {
+        "id": "EN105",
+        "file": "hit-torch-numpy-missing-warning.log",
+        "venv": "torch-nonumpy",
+        "run": ["python", "-c", "import torch"],
+    },
     {"id": "EN105", "file": "miss-numpy2-opencv4881.log", "copy": "numpy2-opencv4881-abi.log"},
 ]
 
 # Public excerpts not shared with generate.py: error output as posted, reporter prose left out.
 EXTRA_PUBLIC: dict[str, dict[str, Any]] = {
     "authzed-gencode": {
-        "repo": "authzed/authzed-py", "issue": 201,
+        "repo": "authzed/authzed-py",
+        "issue": 201,
         "url": "https://github.com/authzed/authzed-py/issues/201",
         "where": "issue description, 2024-09-10 (first two warnings)",
         "excerpt": """/.venv/lib64/python3.11/site-packages/google/protobuf/runtime_version.py:112: UserWarning: Protobuf gencode version 5.27.3 is older than the runtime version 5.28.0 at authzed/api/v1/core.proto. Please avoid checked-in Protobuf gencode that can be obsolete.
@@ -263,7 +383,8 @@ EXTRA_PUBLIC: dict[str, dict[str, Any]] = {
 """,
     },
     "numpy-api-version": {
-        "repo": "dillonalaird/shared_numpy", "issue": 10,
+        "repo": "dillonalaird/shared_numpy",
+        "issue": 10,
         "url": "https://github.com/dillonalaird/shared_numpy/issues/10",
         "where": "issue description, 2023-10-06 (IPython output; Python 3.8.3, numpy 1.22.4)",
         "excerpt": """---------------------------------------------------------------------------
@@ -278,7 +399,8 @@ ImportError: numpy.core.multiarray failed to import
 """,
     },
     "detectron2-undefined-symbol": {
-        "repo": "facebookresearch/detectron2", "issue": 593,
+        "repo": "facebookresearch/detectron2",
+        "issue": 593,
         "url": "https://github.com/facebookresearch/detectron2/issues/593",
         "where": "issue description, 2019-12-30 (traceback tail as posted)",
         "excerpt": """  File "/root/detectron2/detectron2/layers/__init__.py", line 3, in <module>
@@ -289,7 +411,8 @@ ImportError: /root/detectron2/detectron2/_C.cpython-37m-x86_64-linux-gnu.so: und
 """,
     },
     "groundingdino-c": {
-        "repo": "IDEA-Research/Grounded-Segment-Anything", "issue": 436,
+        "repo": "IDEA-Research/Grounded-Segment-Anything",
+        "issue": 436,
         "url": "https://github.com/IDEA-Research/Grounded-Segment-Anything/issues/436",
         "where": "issue description, 2024-01-18 (torch 2.0.1, CUDA 11.6; output as posted)",
         "excerpt": """NameError: name '_C' is not defined
@@ -298,7 +421,8 @@ ImportError: /root/detectron2/detectron2/_C.cpython-37m-x86_64-linux-gnu.so: und
 """,
     },
     "cublaslt-undefined-symbol": {
-        "repo": "hcnoh/gail-pytorch", "issue": 5,
+        "repo": "hcnoh/gail-pytorch",
+        "issue": 5,
         "url": "https://github.com/hcnoh/gail-pytorch/issues/5",
         "where": "issue description, 2023-03-06 (first part of the traceback, as posted)",
         "excerpt": """$ python3 train.py --env_name=BipedalWalker-v3
@@ -311,14 +435,16 @@ OSError: /home/dl/GAIL/GAIL/lib/python3.8/site-packages/torch/lib/../../nvidia/c
 """,
     },
     "cuda-version-mismatch": {
-        "repo": "OpenGVLab/InternImage", "issue": 188,
+        "repo": "OpenGVLab/InternImage",
+        "issue": 188,
         "url": "https://github.com/OpenGVLab/InternImage/issues/188",
         "where": "issue title, 2023-06-17",
         "excerpt": """RuntimeError: The detected CUDA version (12.1) mismatches the version that was used to compile PyTorch (11.7). Please make sure to use the same CUDA versions.
 """,
     },
     "no-cuda-gpus": {
-        "repo": "jiaw-z/CoR-GS", "issue": 23,
+        "repo": "jiaw-z/CoR-GS",
+        "issue": 23,
         "url": "https://github.com/jiaw-z/CoR-GS/issues/23",
         "where": "issue description, 2024-08-01 (traceback, as posted)",
         "excerpt": """Traceback (most recent call last):
@@ -334,7 +460,8 @@ RuntimeError: No CUDA GPUs are available
 """,
     },
     "libgl-missing": {
-        "repo": "CraftJarvis/MC-Planner", "issue": 7,
+        "repo": "CraftJarvis/MC-Planner",
+        "issue": 7,
         "url": "https://github.com/CraftJarvis/MC-Planner/issues/7",
         "where": "issue description, 2023-05-17 (traceback)",
         "excerpt": """Traceback (most recent call last):
@@ -352,7 +479,8 @@ ImportError: libGL.so.1: cannot open shared object file: No such file or directo
 """,
     },
     "glibcxx-not-found": {
-        "repo": "vietanhdev/anylabeling", "issue": 110,
+        "repo": "vietanhdev/anylabeling",
+        "issue": 110,
         "url": "https://github.com/vietanhdev/anylabeling/issues/110",
         "where": "issue description, 2023-06-25",
         "excerpt": """ImportError: /lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.29' not found (required by /home/zk/conda/envs/anylabeling/lib/python3.8/site-packages/matplotlib/_path.cpython-38-x86_64-linux-gnu.so)
@@ -395,11 +523,15 @@ def ensure_venv(name: str) -> Path:
     if spec["dev_path"]:
         dev_site = subprocess.run(
             [str(DEV_VENV / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         own_site = subprocess.run(
             [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         Path(own_site, "zz-envdoctor-dev-venv.pth").write_text(dev_site + "\n")
     marker.write_text(json.dumps(spec))
@@ -421,7 +553,7 @@ def _versions(name: str) -> dict[str, str]:
 
 
 def produce(row: dict[str, Any], run: bool) -> tuple[str | None, dict[str, Any]]:
-    """Return (text or None to keep the existing file, the SOURCE.toml record)."""
+    """Return (text or None to keep the existing file, the SOURCE.txt record)."""
     if "copy" in row:
         lines = (LOGS / row["copy"]).read_text(encoding="utf-8").splitlines(keepends=True)
         record: dict[str, Any] = {"kind": "copy", "log": f"tests/fixtures/logs/{row['copy']}"}
@@ -475,7 +607,7 @@ def _toml_value(value: Any) -> str:
 
 
 def write_source(entry_id: str, records: dict[str, dict[str, Any]]) -> None:
-    path = OUT / entry_id / "SOURCE.toml"
+    path = OUT / entry_id / "SOURCE.txt"  # TOML text; the fixture test admits SOURCE.txt beside the logs
     old: dict[str, Any] = {}
     if path.exists():
         old = tomllib.loads(path.read_text(encoding="utf-8")).get("files", {})

@@ -93,7 +93,7 @@ def test_each_entry_has_hit_and_miss_fixtures_with_sources(entry: Entry) -> None
     folder = FIXTURES / entry.id
     logs = sorted(p.name for p in folder.glob("*.log"))
     assert any(n.startswith("hit-") for n in logs) and any(n.startswith("miss-") for n in logs)
-    sources = tomllib.loads((folder / "SOURCE.toml").read_text(encoding="utf-8"))["files"]
+    sources = tomllib.loads((folder / "SOURCE.txt").read_text(encoding="utf-8"))["files"]
     assert sorted(sources) == logs
     for name, record in sources.items():
         assert record["kind"] in ("run", "copy", "public"), name
@@ -127,7 +127,7 @@ def test_templated_constraints_parse_when_filled(entry_id: str, path: Path) -> N
     entry = BY_ID[entry_id]
     if not any(PLACEHOLDER.search(c) for c in entry.fix_constraints):
         return
-    number, found = _matching_lines(entry, path.read_text(encoding="utf-8"))[0]
+    _, found = _matching_lines(entry, path.read_text(encoding="utf-8"))[0]
     groups = {k: v for k, v in found.groupdict().items() if v is not None}
     for template in entry.fix_constraints:
         if not set(PLACEHOLDER.findall(template)) <= set(groups):

@@ -10,7 +10,7 @@ holds:
 * ``miss-NAME.log``: a near miss that looks similar but is not this symptom: must not yield it;
 * ``hit-NAME.json`` / ``miss-NAME.json``: an environment (a ``diagnose --json`` document or a
   bare environment object) run through :func:`envdoctor.diagnosis.check_environment`;
-* ``SOURCE.txt``: where the logs come from (optional).
+* ``SOURCE.txt`` or ``SOURCE.toml``: where the logs come from (optional).
 
 Logs are triaged with no environment facts, so results do not depend on this machine.
 :data:`KNOWN_FAILURES` lists fixture ids expected to fail (strict xfail); keep it empty.
@@ -124,11 +124,11 @@ def fixture_layout_problems(entry_ids: list[str], fixtures: Path) -> list[str]:
                 stem = name.removesuffix(".expect.toml")
                 if not stem.startswith("hit-") or not any(c.stem == stem for c in cases):
                     problems.append(f"{entry_id}/{name}: no hit fixture {stem}.log/.json beside it")
-            elif name == "SOURCE.txt" or (path in cases and name.startswith(("hit-", "miss-"))):
+            elif name in ("SOURCE.txt", "SOURCE.toml") or (path in cases and name.startswith(("hit-", "miss-"))):
                 continue
             else:
                 problems.append(
-                    f"{entry_id}/{name}: not a fixture (hit-*/miss-* .log/.json, *.expect.toml, SOURCE.txt)"
+                    f"{entry_id}/{name}: not a fixture (hit-*/miss-* .log/.json, *.expect.toml, SOURCE.txt/.toml)"
                 )
     known = set(entry_ids)
     if fixtures.is_dir():
@@ -154,7 +154,7 @@ def test_layout_check_reports_every_problem(tmp_path: Path) -> None:
     assert problems == [
         "AB101: no miss-*.log or miss-*.json fixture",
         "AB101/hit-two.expect.toml: no hit fixture hit-two.log/.json beside it",
-        "AB101/notes.md: not a fixture (hit-*/miss-* .log/.json, *.expect.toml, SOURCE.txt)",
+        "AB101/notes.md: not a fixture (hit-*/miss-* .log/.json, *.expect.toml, SOURCE.txt/.toml)",
         "AB102: no hit-*.log or hit-*.json fixture",
         "AB102: no miss-*.log or miss-*.json fixture",
         "ZZ999: fixture directory for no knowledge entry (orphan)",
