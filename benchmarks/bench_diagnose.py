@@ -99,6 +99,17 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable)
     args = parser.parse_args()
 
+    # Measure what an installed user runs: with bytecode caches. A shell that sets
+    # PYTHONDONTWRITEBYTECODE (CI images, some IDEs) would otherwise recompile envdoctor
+    # from source on every run while torch's wheel ships its .pyc files.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    import envdoctor
+
+    subprocess.run(
+        [args.python, "-m", "compileall", "-q", os.path.dirname(envdoctor.__file__)],
+        check=False,
+        capture_output=True,
+    )
     ours = envdoctor_command(args.python)
     theirs = [args.python, "-m", "torch.utils.collect_env"]
     our_times: list[float] = []
