@@ -17,6 +17,7 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -242,7 +243,7 @@ def _violation(
         "package_version": owner.version,
         "requirement": requirement_text,
         "dependency": requirement.name,
-        "specifier": str(requirement.specifier) or "any version",
+        "specifier": _specifier_as_written(requirement, requirement_text),
         "source": source,
     }
     if dependency is None:
@@ -251,6 +252,22 @@ def _violation(
     if version is None or not requirement.specifier.contains(version, prereleases=True):
         return {**base, "installed": dependency.version, "problem": "version"}
     return None
+
+
+def _specifier_as_written(requirement: Requirement, text: str) -> str:
+    """The version range in the order its author wrote it (packaging sorts its clauses).
+
+    ``tokenizers>=0.11.1,!=0.11.3,<0.14`` should read as transformers prints it.
+    """
+    if not requirement.specifier:
+        return "any version"
+    head = text.split(";", 1)[0].strip()
+    written = re.sub(r"^[A-Za-z0-9._-]+\s*(\[[^\]]*\])?\s*", "", head).strip().strip("()").replace(" ", "")
+    try:
+        same = SpecifierSet(written) == requirement.specifier
+    except InvalidSpecifier:
+        same = False
+    return written if same else str(requirement.specifier)
 
 
 def _required_by(key: str, installed: Mapping[str, Distribution]) -> str | None:

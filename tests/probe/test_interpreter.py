@@ -17,40 +17,11 @@ from envdoctor.errors import InterpreterError
 from envdoctor.model import PythonFacts
 from envdoctor.probe.interpreter import probe_python, resolve_interpreter
 from envdoctor.probe.runner import SubprocessRunner
-from tests.envbuilder import Dist, make_env, site_packages, user_site_env
+from tests.envbuilder import MMDET_330_INIT, Dist, make_env, site_packages, user_site_env
 
 DATA = Path(__file__).parent / "data"
 RUNNER = SubprocessRunner()
 
-MMDET_330_INIT = """\
-# Copyright (c) OpenMMLab. All rights reserved.
-import mmcv
-import mmengine
-from mmengine.utils import digit_version
-
-from .version import __version__, version_info
-
-mmcv_minimum_version = '2.0.0rc4'
-mmcv_maximum_version = '2.2.0'
-mmcv_version = digit_version(mmcv.__version__)
-
-mmengine_minimum_version = '0.7.1'
-mmengine_maximum_version = '1.0.0'
-mmengine_version = digit_version(mmengine.__version__)
-
-assert (mmcv_version >= digit_version(mmcv_minimum_version)
-        and mmcv_version < digit_version(mmcv_maximum_version)), \\
-    f'MMCV=={mmcv.__version__} is used but incompatible. ' \\
-    f'Please install mmcv>={mmcv_minimum_version}, <{mmcv_maximum_version}.'
-
-assert (mmengine_version >= digit_version(mmengine_minimum_version)
-        and mmengine_version < digit_version(mmengine_maximum_version)), \\
-    f'MMEngine=={mmengine.__version__} is used but incompatible. ' \\
-    f'Please install mmengine>={mmengine_minimum_version}, ' \\
-    f'<{mmengine_maximum_version}.'
-
-__all__ = ['__version__', 'version_info', 'digit_version']
-"""
 
 MMSEG_122_INIT = """\
 import mmcv

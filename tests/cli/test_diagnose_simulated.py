@@ -1,0 +1,146 @@
+"""``envdoctor diagnose --python`` against throwaway interpreters holding the versions a case needs.
+
+The environments are real venvs (``python -m venv --without-pip``) whose site-packages
+carry dist-info metadata, transformers' own 4.29.1 dependency table, mmdet's version
+literals and a ``torch/version.py``; the real probe runs inside them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.envbuilder import MMDET_330_INIT, Dist, make_env
+
+DATA = Path(__file__).resolve().parents[1] / "probe" / "data" / "transformers-4.29.1"
+TRANSFORMERS_4291 = {
+    "transformers/__init__.py": "",
+    "transformers/dependency_versions_table.py": (DATA / "dependency_versions_table.py.txt").read_text(),
+    "transformers/dependency_versions_check.py": (DATA / "dependency_versions_check.py.txt").read_text(),
+}
+
+
+def diagnose(python: Path, **env: str) -> tuple[int, dict[str, Any]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "envdoctor", "diagnose", "--python", str(python), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def finding(document: dict[str, Any], entry_id: str) -> dict[str, Any]:
+    matches = [f for f in document["findings"] if f["id"] == entry_id]
+    assert matches, f"{entry_id} not in {[f['id'] for f in document['findings']]}"
+    return matches[0]
+
+
+@pytest.mark.slow
+def test_transformers_4291_with_tokenizers_0152(tmp_path: Path) -> None:
+    python = make_env(
+        tmp_path,
+        dists={
+            "transformers": Dist(
+                "4.29.1", requires=("tokenizers!=0.11.3,<0.14,>=0.11.1", "huggingface-hub<1.0,>=0.14.1")
+            ),
+            "tokenizers": "0.15.2",
+            "huggingface-hub": "0.16.4",
+        },
+        files=TRANSFORMERS_4291,
+    )
+    code, document = diagnose(python)
+    assert code == 1
+    bound = finding(document, "PY003")
+    assert bound["severity"] == "error"
+    assert "tokenizers>=0.11.1,!=0.11.3,<0.14" in bound["title"]
+    assert bound["fix"]["constraints"] == ["tokenizers>=0.11.1,!=0.11.3,<0.14"]
+    assert any("dependency_versions_table.py" in e["text"] for e in bound["evidence"])
+    # pip check sees the same range in the metadata: reported too, as the weaker warning.
+    assert finding(document, "PY001")["severity"] == "warning"
+    assert {"requirement": "tokenizers>=0.11.1,!=0.11.3,<0.14", "findings": ["PY003"], "optional": False} in document[
+        "constraints"
+    ]
+
+
+@pytest.mark.slow
+def test_torch_21_cuda_build_with_numpy_2(tmp_path: Path) -> None:
+    python = make_env(
+        tmp_path,
+        dists={"torch": "2.1.0+cu121", "numpy": "2.0.0", "torchvision": "0.17.0"},
+        torch_version_py={
+            "__version__": "2.1.0+cu121",
+            "cuda": "12.1",
+            "hip": None,
+            "debug": False,
+            "git_version": "a8e7c98",
+        },
+    )
+    code, document = diagnose(python)
+    assert code == 1
+    environment = document["environment"]
+    assert environment["torch"]["version"] == "2.1.0+cu121" and environment["torch"]["cuda"] == "12.1"
+    assert environment["torch"]["sources"]["cuda"] == "torch/version.py"
+    numpy_abi = finding(document, "PY006")
+    assert "torch 2.1.0+cu121 was built for NumPy 1.x" in numpy_abi["title"]
+    assert "numpy<2" in numpy_abi["fix"]["constraints"]
+    mismatch = finding(document, "TH002")
+    assert mismatch["fix"]["constraints"] == ["torchvision==0.16.*"]
+
+
+@pytest.mark.slow
+def test_grounding_dino_stack_gets_the_harmless_position_ids_note(tmp_path: Path) -> None:
+    python = make_env(
+        tmp_path,
+        dists={"transformers": "4.46.3", "mmdet": "3.3.0", "mmcv": "2.1.0", "mmengine": "0.10.7"},
+        files={
+            "mmdet/__init__.py": MMDET_330_INIT,
+            "mmcv/__init__.py": "",
+            "mmcv/_ext.cpython-311-x86_64-linux-gnu.so": "",
+        },
+    )
+    code, document = diagnose(python)
+    note = finding(document, "HF001")
+    assert note["benign"] is True and note["severity"] == "info"
+    assert note["fix"]["constraints"] == ["transformers==4.29.1", "tokenizers==0.13.3"]
+    assert {"requirement": "transformers==4.29.1", "findings": ["HF001"], "optional": True} in document["constraints"]
+    assert "MM001" not in [f["id"] for f in document["findings"]]  # mmcv has its compiled ops
+    assert code == 0
+
+
+@pytest.mark.slow
+def test_mmcv_without_ops_and_out_of_range_for_mmdet(tmp_path: Path) -> None:
+    python = make_env(
+        tmp_path,
+        dists={"mmdet": "3.3.0", "mmcv": "2.2.0", "mmengine": "0.10.7"},
+        files={"mmdet/__init__.py": MMDET_330_INIT, "mmcv/__init__.py": ""},
+    )
+    code, document = diagnose(python)
+    assert code == 1
+    bound = finding(document, "PY003")
+    assert "mmcv>=2.0.0rc4,<2.2.0" in bound["title"] and "2.2.0" in bound["title"]
+    assert finding(document, "MM001")["severity"] == "error"
+
+
+@pytest.mark.slow
+def test_broken_metadata_is_reported_and_the_rest_still_checked(tmp_path: Path) -> None:
+    python = make_env(
+        tmp_path,
+        dists={"transformers": Dist("4.29.1", requires=("tokenizers!=0.11.3,<0.14,>=0.11.1",)), "tokenizers": "0.15.2"},
+        files=TRANSFORMERS_4291,
+    )
+    site = next(python.parent.parent.glob("lib/python*/site-packages"))
+    (site / "tokenizers-0.15.2.dist-info" / "METADATA").write_bytes(b"\xff\xfe\x00garbage")
+    code, document = diagnose(python)
+    assert "PY007" in [f["id"] for f in document["findings"]]
+    assert "PY003" in [f["id"] for f in document["findings"]]  # the version still came from the folder name
+    assert code == 1
