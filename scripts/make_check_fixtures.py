@@ -74,7 +74,9 @@ def env(
     return Environment(python=dataclasses.replace(facts, **python), host=host or HostFacts(), torch=torch, deep=deep)
 
 
-def cuda_torch(version: str = "2.1.0+cu121", cuda: str = "12.1", arch: tuple[str, ...] | None = ARCH_CU121) -> TorchBuild:
+def cuda_torch(
+    version: str = "2.1.0+cu121", cuda: str = "12.1", arch: tuple[str, ...] | None = ARCH_CU121
+) -> TorchBuild:
     return TorchBuild(version=version, cuda=cuda, cudnn="8.9.2.26", arch_list=arch, location=f"{SITE}/torch")
 
 
@@ -82,7 +84,14 @@ CPU_TORCH = TorchBuild(version="2.13.0+cpu", location=f"{SITE}/torch")
 
 
 def gpu_host(driver: str = "535.104.05", max_cuda: str | None = "12.2", gpu: Gpu = A100, **extra: Any) -> HostFacts:
-    return HostFacts(os="Ubuntu 22.04.4 LTS", libc="glibc 2.35", driver_version=driver, driver_max_cuda=max_cuda, gpus=(gpu,), **extra)
+    return HostFacts(
+        os="Ubuntu 22.04.4 LTS",
+        libc="glibc 2.35",
+        driver_version=driver,
+        driver_max_cuda=max_cuda,
+        gpus=(gpu,),
+        **extra,
+    )
 
 
 def torch_dists(torch_version: str = "2.1.0+cu121", *extra: Distribution) -> tuple[Distribution, ...]:
@@ -102,7 +111,9 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
         "hit-transformers-import-bound": env(
             dist("transformers", "4.29.1"),
             dist("tokenizers", "0.15.2"),
-            import_bounds=(ImportBound("transformers", TOKENIZERS_BOUND, f"{SITE}/transformers/dependency_versions_table.py"),),
+            import_bounds=(
+                ImportBound("transformers", TOKENIZERS_BOUND, f"{SITE}/transformers/dependency_versions_table.py"),
+            ),
         ),
         "miss-mmdet-bound-satisfied": env(
             dist("mmdet", "3.3.0"),
@@ -126,14 +137,18 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
         "miss-two-providers-of-cv2": env(
             dist("opencv-python", "4.10.0.84"),
             dist("opencv-python-headless", "4.10.0.84"),
-            duplicates=(Duplicate("same-module", "cv2", ("opencv-python 4.10.0.84", "opencv-python-headless 4.10.0.84")),),
+            duplicates=(
+                Duplicate("same-module", "cv2", ("opencv-python 4.10.0.84", "opencv-python-headless 4.10.0.84")),
+            ),
         ),
     },
     "PY005": {
         "hit-opencv-both-variants": env(
             dist("opencv-python", "4.10.0.84"),
             dist("opencv-python-headless", "4.10.0.84"),
-            duplicates=(Duplicate("same-module", "cv2", ("opencv-python 4.10.0.84", "opencv-python-headless 4.10.0.84")),),
+            duplicates=(
+                Duplicate("same-module", "cv2", ("opencv-python 4.10.0.84", "opencv-python-headless 4.10.0.84")),
+            ),
         ),
         "miss-same-distribution-twice": env(
             dist("numpy", "1.26.4"),
@@ -146,36 +161,62 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
     },
     "PY007": {
         "hit-metadata-not-utf8": env(
-            Distribution("opencv-python", "", SITE, metadata_error="METADATA is not valid UTF-8: 'utf-8' codec can't decode byte 0xff in position 0"),
+            Distribution(
+                "opencv-python",
+                "",
+                SITE,
+                metadata_error="METADATA is not valid UTF-8: 'utf-8' codec can't decode byte 0xff in position 0",
+            ),
             dist("numpy", "1.26.4"),
         ),
         "miss-all-metadata-readable": env(dist("opencv-python", "4.10.0.84"), dist("numpy", "1.26.4")),
     },
     "TH001": {
         "hit-cpu-wheel-on-a100": env(*torch_dists("2.13.0+cpu"), torch=CPU_TORCH, host=gpu_host()),
-        "miss-cpu-wheel-no-gpu": env(*torch_dists("2.13.0+cpu"), torch=CPU_TORCH, host=HostFacts(os="Debian GNU/Linux 12 (bookworm)")),
+        "miss-cpu-wheel-no-gpu": env(
+            *torch_dists("2.13.0+cpu"), torch=CPU_TORCH, host=HostFacts(os="Debian GNU/Linux 12 (bookworm)")
+        ),
     },
     "TH002": {
-        "hit-torchvision-from-next-release": env(*torch_dists("2.1.0+cu121", dist("torchvision", "0.17.0")), torch=cuda_torch(), host=gpu_host()),
-        "miss-torchvision-matches": env(*torch_dists("2.1.0+cu121", dist("torchvision", "0.16.2+cu121")), torch=cuda_torch(), host=gpu_host()),
+        "hit-torchvision-from-next-release": env(
+            *torch_dists("2.1.0+cu121", dist("torchvision", "0.17.0")), torch=cuda_torch(), host=gpu_host()
+        ),
+        "miss-torchvision-matches": env(
+            *torch_dists("2.1.0+cu121", dist("torchvision", "0.16.2+cu121")), torch=cuda_torch(), host=gpu_host()
+        ),
     },
     "TH003": {
         "hit-import-segfault": env(
-            *torch_dists(), torch=cuda_torch(), host=gpu_host(),
+            *torch_dists(),
+            torch=cuda_torch(),
+            host=gpu_host(),
             deep=DeepTorch("crashed", error="child process killed by SIGSEGV while importing torch"),
         ),
         "miss-import-ok": env(
-            *torch_dists(), torch=cuda_torch(), host=gpu_host(),
-            deep=DeepTorch("ok", cuda_available=True, device_count=1, arch_list=ARCH_CU121, cudnn_version="8902", device_ops=((0, "ok"),)),
+            *torch_dists(),
+            torch=cuda_torch(),
+            host=gpu_host(),
+            deep=DeepTorch(
+                "ok",
+                cuda_available=True,
+                device_count=1,
+                arch_list=ARCH_CU121,
+                cudnn_version="8902",
+                device_ops=((0, "ok"),),
+            ),
         ),
     },
     "TH004": {
         "hit-cuda-unavailable": env(
-            *torch_dists(), torch=cuda_torch(), host=gpu_host(cuda_visible_devices=""),
+            *torch_dists(),
+            torch=cuda_torch(),
+            host=gpu_host(cuda_visible_devices=""),
             deep=DeepTorch("ok", cuda_available=False, device_count=0),
         ),
         "miss-cuda-available": env(
-            *torch_dists(), torch=cuda_torch(), host=gpu_host(),
+            *torch_dists(),
+            torch=cuda_torch(),
+            host=gpu_host(),
             deep=DeepTorch("ok", cuda_available=True, device_count=1),
         ),
     },
@@ -188,28 +229,43 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
         "miss-driver-535-cuda-121": env(*torch_dists(), torch=cuda_torch(), host=gpu_host("535.104.05", "12.2")),
     },
     "CU003": {
-        "hit-rtx5090-on-cu121-build": env(*torch_dists(), torch=cuda_torch(), host=gpu_host("570.124.06", "12.8", RTX5090)),
+        "hit-rtx5090-on-cu121-build": env(
+            *torch_dists(), torch=cuda_torch(), host=gpu_host("570.124.06", "12.8", RTX5090)
+        ),
         "miss-a100-on-cu121-build": env(*torch_dists(), torch=cuda_torch(), host=gpu_host()),
     },
     "CU004": {
-        "hit-nvcc-118-torch-121": env(*torch_dists(), torch=cuda_torch(), host=gpu_host(nvcc_version="11.8", cuda_home="/usr/local/cuda-11.8")),
-        "miss-nvcc-121": env(*torch_dists(), torch=cuda_torch(), host=gpu_host(nvcc_version="12.1", cuda_home="/usr/local/cuda-12.1")),
+        "hit-nvcc-118-torch-121": env(
+            *torch_dists(), torch=cuda_torch(), host=gpu_host(nvcc_version="11.8", cuda_home="/usr/local/cuda-11.8")
+        ),
+        "miss-nvcc-121": env(
+            *torch_dists(), torch=cuda_torch(), host=gpu_host(nvcc_version="12.1", cuda_home="/usr/local/cuda-12.1")
+        ),
     },
     "CU005": {
-        "hit-nvcc-124-torch-121": env(*torch_dists(), torch=cuda_torch(), host=gpu_host(nvcc_version="12.4", cuda_home="/usr/local/cuda-12.4")),
-        "miss-nvcc-118-major-differs": env(*torch_dists(), torch=cuda_torch(), host=gpu_host(nvcc_version="11.8", cuda_home="/usr/local/cuda-11.8")),
+        "hit-nvcc-124-torch-121": env(
+            *torch_dists(), torch=cuda_torch(), host=gpu_host(nvcc_version="12.4", cuda_home="/usr/local/cuda-12.4")
+        ),
+        "miss-nvcc-118-major-differs": env(
+            *torch_dists(), torch=cuda_torch(), host=gpu_host(nvcc_version="11.8", cuda_home="/usr/local/cuda-11.8")
+        ),
     },
     "CU006": {
         "hit-gpu-no-toolkit": env(*torch_dists(), torch=cuda_torch(), host=gpu_host()),
-        "miss-toolkit-present": env(*torch_dists(), torch=cuda_torch(), host=gpu_host(nvcc_version="12.1", cuda_home="/usr/local/cuda-12.1")),
+        "miss-toolkit-present": env(
+            *torch_dists(), torch=cuda_torch(), host=gpu_host(nvcc_version="12.1", cuda_home="/usr/local/cuda-12.1")
+        ),
     },
     "CU007": {
         "hit-system-cuda-on-ld-path": env(
-            *torch_dists(), torch=cuda_torch(),
+            *torch_dists(),
+            torch=cuda_torch(),
             host=gpu_host(ld_library_path=("/usr/local/cuda-11.8/lib64",), ld_shadows=("/usr/local/cuda-11.8/lib64",)),
         ),
         "miss-ld-path-without-cuda": env(
-            *torch_dists(), torch=cuda_torch(), host=gpu_host(ld_library_path=("/opt/intel/oneapi/lib",)),
+            *torch_dists(),
+            torch=cuda_torch(),
+            host=gpu_host(ld_library_path=("/opt/intel/oneapi/lib",)),
         ),
     },
     "HF001": {
@@ -219,7 +275,8 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
     "MM001": {
         "hit-mmcv-lite-build": env(dist("mmcv", "2.1.0"), dist("mmdet", "3.3.0")),
         "miss-mmcv-with-ops": env(
-            dist("mmcv", "2.1.0"), dist("mmdet", "3.3.0"),
+            dist("mmcv", "2.1.0"),
+            dist("mmdet", "3.3.0"),
             module_files={"mmcv._ext": (f"{SITE}/mmcv/_ext.cpython-311-x86_64-linux-gnu.so",)},
         ),
     },

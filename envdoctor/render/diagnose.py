@@ -33,9 +33,10 @@ def area_summary(area: str, diagnosis: Diagnosis) -> str:
     env = diagnosis.environment
     if area == "python":
         where = "venv" if env.python.in_venv else "interpreter"
+        count = len(env.python.distributions)
         return (
             f"Python {env.python.version} ({env.python.implementation}, {env.python.platform}) {where} "
-            f"{env.python.prefix}, {len(env.python.distributions)} distribution{'' if len(env.python.distributions) == 1 else 's'}"
+            f"{env.python.prefix}, {count} distribution{'' if count == 1 else 's'}"
         )
     if area == "torch":
         if not facts.get("torch.installed"):
