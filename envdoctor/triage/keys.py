@@ -522,7 +522,7 @@ def _finding(
             "keys.missing": len(group.keys["missing"]),
             "keys.unexpected": len(group.keys["unexpected"]),
             "keys.mismatched": len(group.keys["mismatch"]),
-            "report.model": report.model_name or "the model",
+            "report.model": f"the model {report.model_name}" if report.model_name else "the model",
             "report.checkpoint": report.checkpoint_name or "the checkpoint",
         }
     )
