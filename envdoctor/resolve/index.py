@@ -153,7 +153,8 @@ class PackageIndex:
             return None
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-            return tuple(_release(key, v, r) for v, r in document["releases"].items())
+            releases = (_release(key, v, r) for v, r in document["releases"].items())
+            return tuple(sorted(releases, key=lambda r: r.version))
         except (OSError, ValueError, KeyError, TypeError, InvalidVersion, InvalidSpecifier) as exc:
             raise KnowledgeError(f"{path}: malformed package index file: {exc}") from exc
 

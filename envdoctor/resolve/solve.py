@@ -278,7 +278,17 @@ def _pin(
             line += _why_parent(info.parent, result.criteria, 3, {name})
         reasons.append(line)
     if not reasons:
-        reasons.append("kept as installed" if have is not None else "needed, unconstrained")
+        others = [i for i in _sort_infos(infos) if i.requirement.origin.kind != "installed"]
+        if have is not None and candidate.version == have.version:
+            reasons.append("kept as installed")
+        elif others:
+            info = others[0]
+            line = info.requirement.describe()
+            if info.parent is not None:
+                line += _why_parent(info.parent, result.criteria, 3, {name})
+            reasons.append(line)
+        else:
+            reasons.append("installed; no requirement constrains it")
     specifier = SpecifierSet(",".join(str(i.requirement.specifier) for i in infos if str(i.requirement.specifier)))
     build = None
     if candidate.version is not None and candidate.has_wheel is False:

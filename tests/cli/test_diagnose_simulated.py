@@ -144,3 +144,28 @@ def test_broken_metadata_is_reported_and_the_rest_still_checked(tmp_path: Path) 
     assert "PY007" in [f["id"] for f in document["findings"]]
     assert "PY003" in [f["id"] for f in document["findings"]]  # the version still came from the folder name
     assert code == 1
+
+
+@pytest.mark.slow
+def test_deep_torch_import_segfault_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    python = make_env(
+        tmp_path,
+        dists={"torch": "2.1.0+cu121", "transformers": "4.46.3"},
+        torch_version_py={"__version__": "2.1.0+cu121", "cuda": "12.1", "hip": None},
+        files={"torch/__init__.py": "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n"},
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "envdoctor", "diagnose", "--python", str(python), "--deep", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr
+    document = json.loads(result.stdout)
+    crashed = finding(document, "TH003")
+    assert "crashed" in crashed["title"] and "SIGSEGV" in crashed["cause"]
+    # Everything else was still collected: the build facts and the other packages.
+    assert document["environment"]["torch"]["cuda"] == "12.1"
+    assert any(d["name"] == "transformers" for d in document["environment"]["python"]["distributions"])
+    assert result.returncode == 1
