@@ -27,7 +27,9 @@ import argparse
 import datetime as dt
 import io
 import json
+import os
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -86,7 +88,8 @@ CURATED: dict[str, str] = {
     "onnx": "1.13",
     "onnxruntime": "1.14",
 }
-#: Dependencies outside the curated list keep at most this many newest releases ...
+#: Dependencies outside the curated list keep at most this many newest releases (plus every
+#: release another package pins exactly) ...
 CLOSURE_RELEASES = 40
 #: ... uploaded on or after this date.
 CLOSURE_SINCE = "2021-01-01"
@@ -216,7 +219,9 @@ def split_requires(requires: Iterable[str], curated: set[str]) -> tuple[list[str
     return base, merged
 
 
-def choose_versions(name: str, files: list[dict[str, Any]], floor: str | None) -> dict[Version, list[dict[str, Any]]]:
+def choose_versions(
+    name: str, files: list[dict[str, Any]], floor: str | None, pinned: set[Version] | None = None
+) -> dict[Version, list[dict[str, Any]]]:
     by_version: dict[Version, list[dict[str, Any]]] = {}
     for item in files:
         version = file_version(name, item["filename"])
@@ -229,7 +234,13 @@ def choose_versions(name: str, files: list[dict[str, Any]], floor: str | None) -
     recent = {v: f for v, f in finals.items() if max((i.get("upload-time") or "") for i in f)[:10] >= CLOSURE_SINCE}
     if not recent:
         recent = dict(sorted(finals.items())[-3:])
-    return dict(sorted(recent.items())[-CLOSURE_RELEASES:])
+    chosen = dict(sorted(recent.items())[-CLOSURE_RELEASES:])
+    # Releases that a package already read pins exactly (torch -> nvidia-cudnn-cu12==8.9.2.26)
+    # stay in, however old, or those pins could never resolve.
+    for version in pinned or ():
+        if version in by_version:
+            chosen[version] = by_version[version]
+    return chosen
 
 
 def release_record(name: str, items: list[dict[str, Any]], pool: ThreadPoolExecutor, curated: set[str]) -> Any:
@@ -253,13 +264,15 @@ def release_record(name: str, items: list[dict[str, Any]], pool: ThreadPoolExecu
     return record, (wheels[0] if wheels else None)
 
 
-def refresh(index_url: str, jobs: int) -> dict[str, Any]:
+def refresh(index_url: str, jobs: int, out: Path) -> dict[str, Any]:
     curated = {canonicalize_name(n) for n in CURATED}
     floors = {canonicalize_name(n): f for n, f in CURATED.items()}
     pending = sorted(curated)
     seen: set[str] = set(pending)
     written: dict[str, int] = {}
     missing: list[str] = []
+    empty: list[str] = []
+    pins: dict[str, set[Version]] = {}
     with ThreadPoolExecutor(jobs) as pool:
         while pending:
             pages = list(pool.map(lambda n: fetch(f"{index_url.rstrip('/')}/{n}/", accept=SIMPLE_JSON), pending))
@@ -269,7 +282,7 @@ def refresh(index_url: str, jobs: int) -> dict[str, Any]:
                     missing.append(name)
                     continue
                 files = json.loads(page)["files"]
-                versions = choose_versions(name, files, floors.get(name))
+                versions = choose_versions(name, files, floors.get(name), pins.get(name))
                 records: dict[str, Any] = {}
                 urls: dict[str, dict[str, Any]] = {}
                 for version, items in versions.items():
@@ -277,6 +290,10 @@ def refresh(index_url: str, jobs: int) -> dict[str, Any]:
                     records[str(version)] = record
                     if url:
                         urls[str(version)] = url
+                if not records:
+                    empty.append(name)
+                    print(f"{name}: no final release in the window, skipped", file=sys.stderr)
+                    continue
                 metas = dict(zip(urls, pool.map(release_metadata, urls.values()), strict=True))
                 deps: set[str] = set()
                 for version, meta in metas.items():
@@ -288,7 +305,13 @@ def refresh(index_url: str, jobs: int) -> dict[str, Any]:
                     records[version]["extras_bounds"] = extras
                     if requires_python:
                         records[version]["requires_python"] = requires_python
-                    deps.update(canonicalize_name(Requirement(r).name) for r in base)
+                    for line in base:
+                        req = Requirement(line)
+                        key = canonicalize_name(req.name)
+                        deps.add(key)
+                        for spec in req.specifier:
+                            if spec.operator == "==" and "*" not in spec.version:
+                                pins.setdefault(key, set()).add(Version(spec.version))
                 document = {
                     "name": name,
                     "window": f">={floors[name]}"
@@ -297,7 +320,7 @@ def refresh(index_url: str, jobs: int) -> dict[str, Any]:
                     "source": f"{index_url.rstrip('/')}/{name}/",
                     "releases": dict(sorted(records.items(), key=lambda kv: Version(kv[0]))),
                 }
-                (OUT / f"{name}.json").write_text(json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n")
+                (out / f"{name}.json").write_text(json.dumps(document, separators=(",", ":")) + "\n")
                 written[name] = len(records)
                 print(f"{name}: {len(records)} releases", file=sys.stderr)
                 for dep in sorted(deps - seen):
@@ -305,7 +328,7 @@ def refresh(index_url: str, jobs: int) -> dict[str, Any]:
                         seen.add(dep)
                         next_round.append(dep)
             pending = next_round
-    return {"packages": written, "missing": missing}
+    return {"packages": written, "missing": missing, "empty": empty}
 
 
 def main() -> int:
@@ -314,10 +337,14 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=16)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.json"):
-        old.unlink()
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    result = refresh(args.index_url, args.jobs)
+    # Fetch into a staging folder; the committed files are swapped only once all is read.
+    with tempfile.TemporaryDirectory(prefix=".refresh-", dir=OUT.parent) as staging:
+        result = refresh(args.index_url, args.jobs, Path(staging))
+        for old in OUT.glob("*.json"):
+            old.unlink()
+        for new in sorted(Path(staging).glob("*.json")):
+            os.replace(new, OUT / new.name)
     lines = [
         "# Written by scripts/refresh_index.py; do not edit by hand.",
         f'refreshed = "{started.isoformat()}"',
@@ -328,6 +355,7 @@ def main() -> int:
         f"closure_releases = {CLOSURE_RELEASES}",
         f'closure_since = "{CLOSURE_SINCE}"',
         f"missing = {json.dumps(sorted(result['missing']))}",
+        f"empty = {json.dumps(sorted(result['empty']))}",
         "",
         "[curated]",
         *(f'"{name}" = ">={floor}"' for name, floor in sorted(CURATED.items())),

@@ -38,14 +38,17 @@ def finding_from_entry(
     evidence: Iterable[Evidence] = (),
     details: Mapping[str, Any] | None = None,
     extra_steps: Iterable[str] = (),
+    extra_notes: Iterable[str] = (),
 ) -> Finding:
     """Build a finding from an entry's text, filled from ``facts``.
 
     Notes whose conditions hold are appended to the cause, so a finding says which
-    installed version it depends on.
+    installed version it depends on; ``extra_notes`` (already filled, e.g. a decoded output
+    shape) follow them.
     """
     cause = fill(entry.cause, facts)
     notes = [fill(note.text, facts) for note in entry.notes if all_hold(note.when, facts)]
+    notes.extend(extra_notes)
     if notes:
         cause = " ".join([cause, *notes])
     entry_evidence = tuple(Evidence(fill(text, facts), source="facts") for text in entry.evidence)

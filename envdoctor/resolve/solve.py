@@ -347,39 +347,42 @@ def _no_wheel_advice(
 
 
 def _nearest_with_wheels(pin: Pin, root: Req, roots: Sequence[Req], provider: Any, index: PackageIndex) -> str | None:
-    """Try versions of the root package nearest to its range, wheels only; first success wins."""
+    """The nearest versions of the root package whose whole solution has wheels.
+
+    First the user's own range, wheels only (resolvelib backtracks through it); then the
+    releases just outside the range, nearest first, each pinned in a wheels-only trial.
+    """
+    try:
+        found = _resolve(provider(wheels_only=True), roots)
+    except (ResolutionImpossible, ResolutionTooDeep):
+        found = None
+    if found is not None and root.name in found.mapping:
+        return _pair(root, found.mapping[root.name].version, pin, found, inside=True)
     releases = index.releases(root.name) or ()
     versions = [r.version for r in releases if not r.yanked]
     inside = [i for i, v in enumerate(versions) if root.specifier.contains(v, prereleases=True)]
-    if not versions:
-        return None
-    anchor_low = min(inside) if inside else 0
-    anchor_high = max(inside) if inside else len(versions) - 1
-
-    def distance(i: int) -> tuple[int, int]:
-        if i > anchor_high:
-            return (i - anchor_high, 0)
-        if i < anchor_low:
-            return (anchor_low - i, 1)
-        return (0, 0)
-
-    order = sorted(range(len(versions)), key=distance)[:ALTERNATIVE_TRIES]
-    for i in order:
+    low = min(inside) if inside else 0
+    high = max(inside) if inside else len(versions) - 1
+    outside = [i for i in range(len(versions)) if i > high or i < low]
+    outside.sort(key=lambda i: (i - high, 0) if i > high else (low - i, 1))
+    others = [r for r in roots if r is not root and not (r.name == root.name and r.origin.kind == "installed")]
+    for i in outside[:ALTERNATIVE_TRIES]:
         version = versions[i]
-        replaced = [r for r in roots if r is not root and not (r.name == root.name and r.origin.kind == "installed")]
         pinned = Req(root.name, SpecifierSet(f"=={version}"), Origin("target", f"trial {root.name}=={version}"))
-        trial = provider(wheels_only=True)
         try:
-            found = _resolve(trial, [*replaced, pinned])
+            found = _resolve(provider(wheels_only=True), [*others, pinned])
         except (ResolutionImpossible, ResolutionTooDeep):
             continue
-        other = found.mapping.get(pin.name)
-        inside_range = root.specifier.contains(version, prereleases=True)
-        where = "" if inside_range else f" (outside {root.origin.label})"
-        if root.name == pin.name or other is None:
-            return f"{root.name}=={version}{where}"
-        return f"{root.name}=={version} with {pin.name}=={other.version}{where}"
+        return _pair(root, version, pin, found, inside=False)
     return None
+
+
+def _pair(root: Req, version: Version | None, pin: Pin, found: Any, *, inside: bool) -> str:
+    where = "" if inside else f" (outside {root.origin.label})"
+    other = found.mapping.get(pin.name)
+    if root.name == pin.name or other is None:
+        return f"{root.name}=={version}{where}"
+    return f"{root.name}=={version} with {pin.name}=={other.version}{where}"
 
 
 def explain_conflict(causes: Collection[Any], provider: Provider, target: TargetPlatform) -> str:
@@ -437,7 +440,7 @@ def _why_empty(name: str, spec: SpecifierSet, provider: Provider, target: Target
     if installed is not None and spec.contains(installed.version, prereleases=True):
         return ""
     if not matching:
-        return f"(no release of {name} in envdoctor's index matches {spec or 'all of these'} together)"
+        return f"(no release of {name} in envdoctor's package index matches {spec})"
     python_ok = [r for r in matching if r.python_ok(target)]
     if not python_ok:
         floors = sorted({str(r.requires_python) for r in matching if r.requires_python is not None})

@@ -79,6 +79,7 @@ class _Group:
     details: dict[str, Any] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
     steps: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     evidence_first: list[Evidence] = field(default_factory=list)
     keys_in_evidence: bool = True
 
@@ -209,6 +210,7 @@ def _renames(state: _State, entries: list[Entry]) -> None:
                 "rename.from_shown": shown_old,
                 "rename.to_shown": shown_new,
                 "rename.from_regex": rename_regex(rename.old),
+                "rename.code": rename_code(rename.old, rename.new),
                 "rename.count": rename.count,
                 "wrapped.container": container,
             }
@@ -296,7 +298,7 @@ def _shape_values(
                 },
             }
             if patch is not None and "image_note" in entry.extra:
-                group.steps.append(fill(str(entry.extra["image_note"]), {**facts, **group.values}))
+                group.notes.append(fill(str(entry.extra["image_note"]), {**facts, **group.values}))
             break
     elif kind == "hidden":
         change = dominant_width_change(mismatches)
@@ -423,8 +425,17 @@ def _output_note(group: _Group, report: KeyReport, facts: Mapping[str, Any]) -> 
                 "raw_shape": ["B", grid.tokens, grid.dim],
                 "featmap_shape": ["B", grid.dim, grid.side, grid.side],
             }
-            group.steps.append(fill(str(template), {**facts, **group.values}))
+            group.notes.append(fill(str(template), {**facts, **group.values}))
             return
+
+
+def rename_code(old: str, new: str) -> str:
+    """The one-line Python that renames a state dict's keys from prefix ``old`` to ``new``."""
+    if not old:
+        return f"sd = {{{new!r} + k: v for k, v in sd.items()}}"
+    if not new:
+        return f"sd = {{k.removeprefix({old!r}): v for k, v in sd.items()}}"
+    return f"sd = {{({new!r} + k[{len(old)}:] if k.startswith({old!r}) else k): v for k, v in sd.items()}}"
 
 
 def _patterns(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> None:
@@ -530,7 +541,7 @@ def _finding(
     details: dict[str, Any] = {"keys": keys}
     details.update(group.details)
     return finding_from_entry(
-        group.entry, namespace, evidence=_evidence(group, report, mismatches), details=details, extra_steps=group.steps
+        group.entry, namespace, evidence=_evidence(group, report, mismatches), details=details, extra_steps=group.steps, extra_notes=group.notes
     )
 
 
