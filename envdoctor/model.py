@@ -24,6 +24,7 @@ from packaging.version import InvalidVersion, Version
 __all__ = [
     "Severity",
     "SEVERITIES",
+    "SEVERITY_RANK",
     "CATEGORIES",
     "AREAS",
     "Distribution",
@@ -93,7 +94,8 @@ AREAS: Mapping[str, str] = {
     "checkpoint": "Checkpoint",
 }
 
-_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+#: Severity -> sort rank, most severe first.
+SEVERITY_RANK: Mapping[str, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
 def parse_version(text: str | None) -> Version | None:
@@ -343,7 +345,7 @@ class Finding:
     @property
     def sort_key(self) -> tuple[int, int, str]:
         """Most relevant first: harmful before benign, then by severity, then id."""
-        return (int(self.benign), _SEVERITY_RANK[self.severity], self.id)
+        return (int(self.benign), SEVERITY_RANK[self.severity], self.id)
 
 
 @dataclass(frozen=True)

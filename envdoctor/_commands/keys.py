@@ -54,6 +54,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         security_findings,
     )
     from envdoctor.triage.keys_load import installed_facts
+    from envdoctor.triage.keys_shapes import shape_text
 
     checkpoint = read_checkpoint(args.checkpoint)
     findings: list[Finding] = security_findings(checkpoint)
@@ -89,8 +90,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     ui.out.print(table)
     if args.verbose:
         for tensor in checkpoint.tensors:
-            shape = "?" if tensor.shape is None else "(" + ", ".join(str(d) for d in tensor.shape) + ")"
-            ui.out.print(Text(f"  {tensor.name}  {shape}  {tensor.dtype or '?'}"), soft_wrap=True)
+            ui.out.print(Text(f"  {tensor.name}  {shape_text(tensor.shape)}  {tensor.dtype or '?'}"), soft_wrap=True)
     for name, items in checkpoint.containers.items():
         ui.out.print(Text(f"other container {name!r}: {len(items)} tensors", style="dim"))
     if findings:

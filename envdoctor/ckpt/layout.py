@@ -276,6 +276,20 @@ def _choose(top: object) -> tuple[tuple[object, ...], dict[str, _TensorLike]] | 
     return None if best is None else (best[1], best[2])
 
 
+def _path_children(path: tuple[object, ...], obj: object) -> list[tuple[tuple[object, ...], object]]:
+    """The children a walk descends into, each with its path (a pickled module by its state-dict names)."""
+    if isinstance(obj, dict):
+        return [((*path, key), value) for key, value in obj.items()]
+    if isinstance(obj, (list, tuple)):
+        return [((*path, index), value) for index, value in enumerate(obj)]
+    if isinstance(obj, Opaque):
+        module = _module_state(obj)
+        if module is not None:
+            return [((*path, name), value) for name, value in module.items()]
+        return [(path, obj.state)]
+    return []
+
+
 def _walk_nodes(root: object) -> Iterator[tuple[tuple[object, ...], object]]:
     """Every container reachable from ``root`` once, with the path it was first reached by."""
     seen: set[int] = set()
@@ -286,18 +300,7 @@ def _walk_nodes(root: object) -> Iterator[tuple[tuple[object, ...], object]]:
             continue
         seen.add(id(obj))
         yield path, obj
-        children: list[tuple[tuple[object, ...], object]] = []
-        if isinstance(obj, dict):
-            children = [((*path, key), value) for key, value in obj.items()]
-        elif isinstance(obj, (list, tuple)):
-            children = [((*path, index), value) for index, value in enumerate(obj)]
-        elif isinstance(obj, Opaque):
-            module = _module_state(obj)
-            if module is not None:
-                children = [((*path, name), value) for name, value in module.items()]
-            else:
-                children = [(path, obj.state)]
-        work.extend(reversed(children))
+        work.extend(reversed(_path_children(path, obj)))
 
 
 def _walk_tensors(root: object) -> Iterator[tuple[tuple[object, ...], _TensorLike]]:
@@ -311,18 +314,7 @@ def _walk_tensors(root: object) -> Iterator[tuple[tuple[object, ...], _TensorLik
         if not _is_node(obj) or id(obj) in seen:
             continue
         seen.add(id(obj))
-        children: list[tuple[tuple[object, ...], object]] = []
-        if isinstance(obj, dict):
-            children = [((*path, key), value) for key, value in obj.items()]
-        elif isinstance(obj, (list, tuple)):
-            children = [((*path, index), value) for index, value in enumerate(obj)]
-        elif isinstance(obj, Opaque):
-            module = _module_state(obj)
-            if module is not None:
-                children = [((*path, name), value) for name, value in module.items()]
-            else:
-                children = [(path, obj.state)]
-        work.extend(reversed(children))
+        work.extend(reversed(_path_children(path, obj)))
 
 
 def ema_prefixes(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:

@@ -398,12 +398,7 @@ def _op_append(m: _Machine, arg: object) -> None:
     _extend(m, m.top(), [value])
 
 
-def _op_appends(m: _Machine, arg: object) -> None:
-    items = m.pop_mark()
-    _extend(m, m.top(), items)
-
-
-def _op_additems(m: _Machine, arg: object) -> None:
+def _op_extend(m: _Machine, arg: object) -> None:
     items = m.pop_mark()
     _extend(m, m.top(), items)
 
@@ -566,8 +561,8 @@ _DISPATCH: dict[str, Callable[[_Machine, object], None]] = {
     "DICT": _op_dict,
     "FROZENSET": _op_frozenset,
     "APPEND": _op_append,
-    "APPENDS": _op_appends,
-    "ADDITEMS": _op_additems,
+    "APPENDS": _op_extend,
+    "ADDITEMS": _op_extend,
     "SETITEM": _op_setitem,
     "SETITEMS": _op_setitems,
     "GLOBAL": _op_global,

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envdoctor.kb.entry import Condition
+from envdoctor.model import parse_version
 
 __all__ = ["Namespace", "holds", "all_hold", "fill", "as_version"]
 
@@ -27,10 +28,7 @@ def as_version(value: Any) -> Version | None:
     """A fact as a :class:`Version`; ``None`` when unknown or not a version."""
     if value is None or isinstance(value, bool):
         return None
-    try:
-        return Version(str(value))
-    except InvalidVersion:
-        return None
+    return parse_version(str(value))
 
 
 def _public(version: Version) -> Version:

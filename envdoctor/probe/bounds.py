@@ -58,20 +58,18 @@ def collect_import_bounds(
     """
     bounds: list[ImportBound] = []
     unknown: dict[str, str] = {}
-    for package in TABLE_PACKAGES:
+    for package in BOUND_PACKAGES:
         dirs = package_dirs.get(package)
-        if dirs:
-            try:
-                bounds.extend(dependency_table_bounds(Path(dirs[0]), package, python_version))
-            except (OSError, SyntaxError, ValueError) as exc:
-                unknown[f"import_bounds:{package}"] = f"cannot read {dirs[0]}: {exc}"
-    for package in OPENMMLAB_PACKAGES:
-        dirs = package_dirs.get(package)
-        if dirs:
-            try:
-                bounds.extend(openmmlab_bounds(Path(dirs[0]) / "__init__.py", package))
-            except (OSError, SyntaxError, ValueError) as exc:
-                unknown[f"import_bounds:{package}"] = f"cannot read {dirs[0]}: {exc}"
+        if not dirs:
+            continue
+        package_dir = Path(dirs[0])
+        try:
+            if package in TABLE_PACKAGES:
+                bounds.extend(dependency_table_bounds(package_dir, package, python_version))
+            else:
+                bounds.extend(openmmlab_bounds(package_dir / "__init__.py", package))
+        except (OSError, SyntaxError, ValueError) as exc:
+            unknown[f"import_bounds:{package}"] = f"cannot read {dirs[0]}: {exc}"
     return tuple(bounds), unknown
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from envdoctor.errors import InterpreterError
 from envdoctor.model import Distribution, Duplicate, PythonFacts
 from envdoctor.probe.bounds import BOUND_PACKAGES, collect_import_bounds
-from envdoctor.probe.runner import Runner, RunResult, signal_name
+from envdoctor.probe.runner import Runner, RunResult, last_line, signal_name
 
 __all__ = [
     "INTERPRETER_SCRIPT",
@@ -106,11 +106,11 @@ def _decode(executable: str, result: RunResult) -> dict[str, Any]:
     if result.returncode is not None and result.returncode < 0:
         raise InterpreterError(f"{name}: killed by {signal_name(-result.returncode)}")
     if result.returncode:
-        detail = _last_line(stderr) or _last_line(stdout) or "no output"
+        detail = last_line(stderr) or last_line(stdout) or "no output"
         raise InterpreterError(f"{name}: exited with status {result.returncode}: {detail}")
     _, marker, tail = stdout.rpartition(MARKER)
     if not marker:
-        shown = _last_line(stdout) or _last_line(stderr)
+        shown = last_line(stdout) or last_line(stderr)
         detail = f"it printed {shown[:60]!r}" if shown else "it printed nothing"
         raise InterpreterError(f"{name}: not a Python interpreter ({detail})")
     try:
@@ -120,11 +120,6 @@ def _decode(executable: str, result: RunResult) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("schema") != 1:
         raise InterpreterError(f"{name}: printed JSON of an unknown schema")
     return data
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ __all__ = [
     "parse_os_release",
     "parse_proc_driver_version",
     "parse_smi_banner",
+    "parse_smi_driver_column",
     "parse_smi_query",
     "smi_failure",
 ]
@@ -42,6 +43,7 @@ _FAILURE_MARKERS = (
     "is not a valid field to query",
     "Unable to determine the device handle",
 )
+
 
 def parse_proc_driver_version(text: str) -> str | None:
     """The driver version in ``/proc/driver/nvidia/version`` (proprietary or open module)."""
@@ -89,19 +91,23 @@ def _value(text: str) -> str | None:
     return None if not text or text in ("N/A", "[N/A]", "[Not Supported]") else text
 
 
+def _smi_table(text: str) -> tuple[list[str] | None, list[list[str]]]:
+    """The CSV of a ``--query-gpu`` output: its column names (``None`` without a header row) and data rows."""
+    rows = [r for r in csv.reader(io.StringIO(text), skipinitialspace=True) if r]
+    names = [_field(h) for h in rows[0]] if rows else []
+    if {"index", "name", "uuid", "driver_version", "memory.total"} & set(names):
+        return names, rows[1:]
+    return None, rows
+
+
 def parse_smi_query(text: str, fields: tuple[str, ...] = SMI_FIELDS) -> list[Gpu]:
     """GPUs from ``nvidia-smi --query-gpu=... --format=csv[,noheader][,nounits]``.
 
     With a header row the columns are matched by name (any order, units or not);
     without one they are taken to be ``fields`` in order.
     """
-    rows = [r for r in csv.reader(io.StringIO(text), skipinitialspace=True) if r]
-    if not rows:
-        return []
-    names = [_field(h) for h in rows[0]]
-    if {"index", "name", "uuid", "driver_version", "memory.total"} & set(names):
-        rows = rows[1:]
-    else:
+    names, rows = _smi_table(text)
+    if names is None:
         names = list(fields)
     gpus = []
     for position, row in enumerate(rows):
@@ -123,14 +129,11 @@ def parse_smi_query(text: str, fields: tuple[str, ...] = SMI_FIELDS) -> list[Gpu
 
 def parse_smi_driver_column(text: str) -> str | None:
     """The ``driver_version`` column of a query output with a header, if present."""
-    rows = [r for r in csv.reader(io.StringIO(text), skipinitialspace=True) if r]
-    if len(rows) < 2:
-        return None
-    names = [_field(h) for h in rows[0]]
-    if "driver_version" not in names:
+    names, rows = _smi_table(text)
+    if names is None or not rows or "driver_version" not in names:
         return None
     position = names.index("driver_version")
-    return _value(rows[1][position]) if position < len(rows[1]) else None
+    return _value(rows[0][position]) if position < len(rows[0]) else None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["RunResult", "Runner", "SubprocessRunner", "signal_name"]
+__all__ = ["RunResult", "Runner", "SubprocessRunner", "last_line", "signal_name"]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from envdoctor.diagnosis import Diagnosis
 from envdoctor.model import AREAS, Finding
-from envdoctor.render.findings import FindingView
+from envdoctor.render.findings import FindingView, mark
 
 __all__ = ["DiagnoseView", "area_summary"]
 
@@ -73,11 +73,11 @@ def area_summary(area: str, diagnosis: Diagnosis) -> str:
 
 
 def _area_mark(findings: list[Finding]) -> tuple[str, str]:
-    if any(f.severity == "error" and not f.benign for f in findings):
-        return "[✗]", "bold red"
-    if any(f.severity == "warning" and not f.benign for f in findings):
-        return "[!]", "bold yellow"
-    return "[✓]", "green"
+    """The mark of the area's worst error or warning; ``[✓]`` when it has neither."""
+    worst = min(findings, key=lambda f: f.sort_key, default=None)
+    if worst is None or worst.benign or worst.severity == "info":
+        return "[✓]", "green"
+    return mark(worst)
 
 
 def _detail_lines(area: str, diagnosis: Diagnosis) -> list[str]:

@@ -73,7 +73,8 @@ def render_constraints(
         lines.append("")
         lines.append("# kept as installed: each satisfies every requirement")
         for pin in kept:
-            reason = pin.reasons[0] if pin.reasons[0] != "kept as installed" else "kept"
+            first = pin.reasons[0].split(" <- ")[0]
+            reason = "kept" if first in ("kept as installed", "installed; no requirement constrains it") else first
             lines.append(f"{pin.line}  {_comment(reason)}")
     return "\n".join(lines) + "\n"
 

@@ -61,6 +61,8 @@ class Pin:
     has_wheel: bool | None = None
     build: SourceBuild | None = None
     specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    indexed: bool = True
+    """False for packages only known from the environment (editable installs, private ones)."""
 
     @property
     def status(self) -> str:
@@ -104,7 +106,8 @@ def parse_target(text: str, *, flag: str = "--target") -> Requirement:
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
-        raise BadInputError(f"{flag} {text!r}: not a valid requirement ({exc})") from exc
+        reason = str(exc).splitlines()[0] if str(exc) else "unparsable"
+        raise BadInputError(f"{flag} {text!r}: not a valid requirement ({reason})") from exc
     if req.url:
         raise BadInputError(f"{flag} {text!r}: URL requirements cannot be resolved offline; give a version range")
     return req
@@ -146,7 +149,8 @@ def _roots(request: ResolveRequest, index: PackageIndex, include_optional: bool)
     for kept in request.keep:
         key = str(canonicalize_name(kept))
         if key not in installed:
-            raise BadInputError(f"--keep {kept!r}: not installed in the inspected environment")
+            where = "the inspected environment" if installed else "a fresh environment (--python-version/--platform)"
+            raise BadInputError(f"--keep {kept!r}: not installed in {where}")
         version = installed[key].version
         roots.append(Req(key, SpecifierSet(f"=={version}"), Origin("keep", f"--keep {kept} (installed {version})")))
     for key, item in installed.items():
@@ -216,7 +220,7 @@ def solve(
                 + (f" within {pin.specifier}" if str(pin.specifier) else "")
             )
         if pin.has_wheel is False and pin.status != "kept":
-            advisories.append(_no_wheel_advice(pin, request, roots, result, provider, index))
+            advisories.append(_no_wheel_advice(pin, request, roots, result, provider, index, compat))
     for label, lines in main.skipped.items():
         advisories.append(f"{label}: ignored unreadable requirement(s) {', '.join(lines)}")
     order = {"changed": 0, "added": 1, "unpinned": 2, "kept": 3}
@@ -301,6 +305,7 @@ def _pin(
         has_wheel=candidate.has_wheel,
         build=build,
         specifier=specifier,
+        indexed=index.releases(name) is not None,
     )
 
 
@@ -328,6 +333,7 @@ def _no_wheel_advice(
     result: Any,
     provider: Any,
     index: PackageIndex,
+    compat: Compat | None = None,
 ) -> str:
     label = request.target.label
     text = f"{pin.name}=={pin.version} has no wheel for {label}: pip will build it from source"
@@ -338,26 +344,67 @@ def _no_wheel_advice(
         if pin.build.source:
             text += f" [{pin.build.source}]"
     root = _root_of(pin.name, result, roots)
-    alternative = _nearest_with_wheels(pin, root, roots, provider, index) if root is not None else None
+    # No release of it has a wheel here (mmcv on PyPI is sdist only): no pair to look for.
+    any_wheel = any(r.has_wheel(request.target) for r in index.releases(pin.name) or ())
+    alternative = None
+    if root is not None and any_wheel:
+        chain = {pin.name} | {i.parent.name for i in result.criteria[pin.name].information if i.parent is not None}
+        alternative = _nearest_with_wheels(pin, root, roots, provider, index, chain)
+    openmmlab = _openmmlab_wheel(pin, result, compat)
     if alternative:
         text += f". Nearest versions with wheels: {alternative}"
+    elif openmmlab:
+        text += f". {openmmlab}"
     elif pin.build is not None and pin.build.hint:
         text += f". {pin.build.hint}"
     return text
 
 
-def _nearest_with_wheels(pin: Pin, root: Req, roots: Sequence[Req], provider: Any, index: PackageIndex) -> str | None:
+def _openmmlab_wheel(pin: Pin, result: Any, compat: Compat | None) -> str:
+    """Whether OpenMMLab's own index has a prebuilt mmcv for the solution's torch build."""
+    if compat is None or pin.name not in ("mmcv", "mmcv-full") or pin.version is None:
+        return ""
+    torch = result.mapping.get("torch")
+    if torch is None or torch.version is None:
+        return ""
+    local = torch.version.local or ""
+    cuda = None
+    if local.startswith("cu") and local[2:].isdigit() and len(local) >= 5:
+        cuda = Version(f"{int(local[2:-1])}.{local[-1]}")
+    elif not local:  # a PyPI wheel: its default CUDA build on Linux
+        release = compat.torch_release(torch.version)
+        cuda = release.pypi_default_cuda if release is not None else None
+    available = compat.mmcv_wheel_available(pin.version, torch.version, cuda)
+    series = f"{torch.version.major}.{torch.version.minor}"
+    variant = "cpu" if cuda is None else f"cu{cuda.major}{cuda.minor}"
+    if available is None:
+        return ""
+    if available:
+        url = f"https://download.openmmlab.com/mmcv/dist/{variant}/torch{series}/index.html"
+        wheel = f"{pin.name} {pin.version} wheel for torch {series} ({variant})"
+        return f"OpenMMLab publishes a prebuilt {wheel}: add -f {url}"
+    rows = sorted({str(w.torch) for w in compat.mmcv_wheels if w.mmcv == Version(pin.version.public)}, key=Version)
+    return (
+        f"OpenMMLab publishes no prebuilt {pin.name} {pin.version} wheel for torch {series} ({variant}) either; "
+        f"it has wheels for torch {', '.join(rows)} (knowledge/compat/openmmlab.toml)"
+    )
+
+
+def _nearest_with_wheels(
+    pin: Pin, root: Req, roots: Sequence[Req], provider: Any, index: PackageIndex, chain: set[str]
+) -> str | None:
     """The nearest versions of the root package whose whole solution has wheels.
 
     First the user's own range, wheels only (resolvelib backtracks through it); then the
-    releases just outside the range, nearest first, each pinned in a wheels-only trial.
+    releases just outside the range, nearest first, each pinned in a wheels-only trial in
+    which the user's other pins on the packages of the chain (``chain``) are lifted.
     """
     try:
         found = _resolve(provider(wheels_only=True), roots)
     except (ResolutionImpossible, ResolutionTooDeep):
         found = None
     if found is not None and root.name in found.mapping:
-        return _pair(root, found.mapping[root.name].version, pin, found, inside=True)
+        return _pair(root, found.mapping[root.name].version, chain, found, inside=True)
     releases = index.releases(root.name) or ()
     versions = [r.version for r in releases if not r.yanked]
     inside = [i for i, v in enumerate(versions) if root.specifier.contains(v, prereleases=True)]
@@ -365,7 +412,10 @@ def _nearest_with_wheels(pin: Pin, root: Req, roots: Sequence[Req], provider: An
     high = max(inside) if inside else len(versions) - 1
     outside = [i for i in range(len(versions)) if i > high or i < low]
     outside.sort(key=lambda i: (i - high, 0) if i > high else (low - i, 1))
-    others = [r for r in roots if r is not root and not (r.name == root.name and r.origin.kind == "installed")]
+    lifted = chain | {root.name}
+    others = [r for r in roots if r.name not in lifted or r.origin.kind in ("requires", "import-bound", "compat")]
+    # A lifted package stays in the trial, at any version.
+    others += [Req(n, SpecifierSet(), Origin("target", f"trial {n}")) for n in sorted(lifted - {root.name})]
     for i in outside[:ALTERNATIVE_TRIES]:
         version = versions[i]
         pinned = Req(root.name, SpecifierSet(f"=={version}"), Origin("target", f"trial {root.name}=={version}"))
@@ -373,16 +423,15 @@ def _nearest_with_wheels(pin: Pin, root: Req, roots: Sequence[Req], provider: An
             found = _resolve(provider(wheels_only=True), [*others, pinned])
         except (ResolutionImpossible, ResolutionTooDeep):
             continue
-        return _pair(root, version, pin, found, inside=False)
+        return _pair(root, version, chain, found, inside=False)
     return None
 
 
-def _pair(root: Req, version: Version | None, pin: Pin, found: Any, *, inside: bool) -> str:
+def _pair(root: Req, version: Version | None, chain: set[str], found: Any, *, inside: bool) -> str:
     where = "" if inside else f" (outside {root.origin.label})"
-    other = found.mapping.get(pin.name)
-    if root.name == pin.name or other is None:
-        return f"{root.name}=={version}{where}"
-    return f"{root.name}=={version} with {pin.name}=={other.version}{where}"
+    names = [n for n in sorted(chain) if n != root.name and n in found.mapping]
+    pins = [f"{root.name}=={version}", *(f"{n}=={found.mapping[n].version}" for n in names)]
+    return " with ".join(pins) + where
 
 
 def explain_conflict(causes: Collection[Any], provider: Provider, target: TargetPlatform) -> str:

@@ -74,8 +74,12 @@ def verify(
     runner: Runner | None = None,
     timeout: float = 600.0,
 ) -> Verification:
-    """Dry-run pip for every pinned package of ``solution`` under the constraints at ``path``."""
-    names = [p.name for p in solution.pins if p.version is not None]
+    """Dry-run pip for every pinned package of ``solution`` under the constraints at ``path``.
+
+    Packages known only from the environment (an editable install, a private package) are
+    not requested: the index pip reads may not have them; their pins still constrain.
+    """
+    names = [p.name for p in solution.pins if p.version is not None and p.indexed]
     argv = verify_argv(path, names, python=None if cross else python, target=solution.target if cross else None)
     result = (runner or SubprocessRunner()).run(argv, timeout=timeout)
     if not result.ok:
@@ -92,7 +96,7 @@ def verify(
             chosen[canonicalize_name(meta["name"])] = meta["version"]
     mismatches = []
     for pin in solution.pins:
-        if pin.version is None:
+        if pin.version is None or not pin.indexed:
             continue
         got = chosen.get(pin.name)
         try:

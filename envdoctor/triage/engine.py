@@ -20,7 +20,7 @@ from typing import Any
 
 from envdoctor.errors import BadInputError, InterpreterError
 from envdoctor.kb.loader import KnowledgeBase, load_knowledge
-from envdoctor.model import Constraint, Environment, Evidence, Finding, KeyReport, from_jsonable, gather_constraints
+from envdoctor.model import Constraint, Environment, Evidence, Finding, from_jsonable, gather_constraints
 from envdoctor.triage.logs import LogText, normalize
 from envdoctor.triage.order import order_findings
 from envdoctor.triage.reports import ParsedReport, extract_reports
@@ -217,8 +217,3 @@ def triage_text(
         if note:
             notes.append(note)
     return triage_log(normalize(text, source=source), facts=facts, knowledge=knowledge, notes=notes)
-
-
-def key_reports(result: TriageResult) -> tuple[KeyReport, ...]:
-    """The plain :class:`KeyReport` values of a result (for JSON and tests)."""
-    return tuple(p.report for p in result.reports)

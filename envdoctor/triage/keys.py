@@ -36,13 +36,15 @@ from envdoctor.triage.keys_load import (
     report_from_key_sets,
 )
 from envdoctor.triage.keys_names import collapse_keys
-from envdoctor.triage.keys_prefix import find_renames, rename_regex
+from envdoctor.triage.keys_prefix import find_renames, rename_code, rename_regex
 from envdoctor.triage.keys_shapes import (
     count_change,
     decode_grid,
     differing_dims,
     dominant_width_change,
     patch_size_from_shapes,
+    shape_mismatch,
+    shape_text,
     token_count,
 )
 from envdoctor.triage.keys_variants import find_variant_runs, submodules
@@ -196,10 +198,10 @@ def _renames(state: _State, entries: list[Entry]) -> None:
         group.keys_in_evidence = False
         changed_shape = []
         for source, target in rename.pairs:
-            a, b = report.checkpoint_shapes.get(source), report.model_shapes.get(target)
-            if a is not None and b is not None and tuple(a) != tuple(b):
+            mismatch = shape_mismatch(target, report.checkpoint_shapes.get(source), report.model_shapes.get(target))
+            if mismatch is not None:
                 changed_shape.append(target)
-                state.mismatched[target] = ShapeMismatch(target, tuple(a), tuple(b))
+                state.mismatched[target] = mismatch
         shown_old = rename.old or "(nothing)"
         shown_new = rename.new or "(nothing)"
         container = rename.old.rstrip(".") or rename.new.rstrip(".")
@@ -429,15 +431,6 @@ def _output_note(group: _Group, report: KeyReport, facts: Mapping[str, Any]) -> 
             return
 
 
-def rename_code(old: str, new: str) -> str:
-    """The one-line Python that renames a state dict's keys from prefix ``old`` to ``new``."""
-    if not old:
-        return f"sd = {{{new!r} + k: v for k, v in sd.items()}}"
-    if not new:
-        return f"sd = {{k.removeprefix({old!r}): v for k, v in sd.items()}}"
-    return f"sd = {{({new!r} + k[{len(old)}:] if k.startswith({old!r}) else k): v for k, v in sd.items()}}"
-
-
 def _patterns(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> None:
     for entry in entries:
         assert entry.keys is not None
@@ -507,7 +500,7 @@ def _evidence(group: _Group, report: KeyReport, mismatches: Mapping[str, ShapeMi
                 m = mismatches.get(key)
                 shapes = ""
                 if m is not None:
-                    shapes = f" checkpoint {_shape_text(m.checkpoint_shape)} vs model {_shape_text(m.model_shape)}"
+                    shapes = f" checkpoint {shape_text(m.checkpoint_shape)} vs model {shape_text(m.model_shape)}"
                 evidence.append(Evidence(f"{_SIDE_LABEL[side]}: {key}{shapes}", report.lines.get(key), report.source))
             continue
         for collapsed in collapse_keys(keys):
@@ -516,10 +509,6 @@ def _evidence(group: _Group, report: KeyReport, mismatches: Mapping[str, ShapeMi
                 Evidence(f"{_SIDE_LABEL[side]}: {collapsed.text}", min(lines) if lines else None, report.source)
             )
     return evidence
-
-
-def _shape_text(shape: tuple[int, ...] | None) -> str:
-    return "?" if shape is None else "(" + ", ".join(str(d) for d in shape) + ")"
 
 
 def _finding(
@@ -541,7 +530,12 @@ def _finding(
     details: dict[str, Any] = {"keys": keys}
     details.update(group.details)
     return finding_from_entry(
-        group.entry, namespace, evidence=_evidence(group, report, mismatches), details=details, extra_steps=group.steps, extra_notes=group.notes
+        group.entry,
+        namespace,
+        evidence=_evidence(group, report, mismatches),
+        details=details,
+        extra_steps=group.steps,
+        extra_notes=group.notes,
     )
 
 
@@ -559,9 +553,11 @@ def analyze_keys(
     if report.checkpoint_keys is not None and report.model_keys is not None:
         model_keys = set(report.model_keys)
         for key in report.checkpoint_keys:
-            a, b = report.checkpoint_shapes.get(key), report.model_shapes.get(key)
-            if key in model_keys and key not in mismatched and a is not None and b is not None and tuple(a) != tuple(b):
-                mismatched[key] = ShapeMismatch(key, tuple(a), tuple(b))
+            if key not in model_keys or key in mismatched:
+                continue
+            mismatch = shape_mismatch(key, report.checkpoint_shapes.get(key), report.model_shapes.get(key))
+            if mismatch is not None:
+                mismatched[key] = mismatch
     state = _State(report, dict.fromkeys(report.unexpected), dict.fromkeys(report.missing), mismatched)
     _wrapped(state, entries)
     _renames(state, entries)

@@ -75,6 +75,20 @@ def module_groups(tensors: Iterable[TensorInfo]) -> list[ModuleGroup]:
     ]
 
 
+def _security_records(checkpoint: Checkpoint) -> list[dict[str, Any]]:
+    """The globals outside the allowlist as JSON records (SD190 details and ``keys --json``)."""
+    return [
+        {
+            "global": i.global_name,
+            "offset": i.offset,
+            "opcode": i.opcode,
+            "member": i.member,
+            "dangerous": i.dangerous,
+        }
+        for i in checkpoint.security
+    ]
+
+
 def security_findings(checkpoint: Checkpoint, *, knowledge: KnowledgeBase | None = None) -> list[Finding]:
     """One SD190 finding when any pickle in the file names a global outside the allowlist."""
     if not checkpoint.security:
@@ -93,18 +107,7 @@ def security_findings(checkpoint: Checkpoint, *, knowledge: KnowledgeBase | None
         )
         for issue in checkpoint.security
     ]
-    details = {
-        "globals": [
-            {
-                "global": i.global_name,
-                "offset": i.offset,
-                "opcode": i.opcode,
-                "member": i.member,
-                "dangerous": i.dangerous,
-            }
-            for i in checkpoint.security
-        ]
-    }
+    details = {"globals": _security_records(checkpoint)}
     return [finding_from_entry(entry, {"unsafe.globals": names}, evidence=evidence, details=details)]
 
 
@@ -177,14 +180,5 @@ def checkpoint_summary(checkpoint: Checkpoint) -> dict[str, Any]:
             {"name": t.name, "shape": None if t.shape is None else list(t.shape), "dtype": t.dtype}
             for t in checkpoint.tensors
         ],
-        "security": [
-            {
-                "global": i.global_name,
-                "offset": i.offset,
-                "opcode": i.opcode,
-                "member": i.member,
-                "dangerous": i.dangerous,
-            }
-            for i in checkpoint.security
-        ],
+        "security": _security_records(checkpoint),
     }

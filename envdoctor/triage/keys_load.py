@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envdoctor.errors import BadInputError
-from envdoctor.model import Finding, KeyReport, ShapeMismatch
+from envdoctor.model import Finding, KeyReport
+from envdoctor.triage.keys_shapes import shape_mismatch
 
 if TYPE_CHECKING:
     from envdoctor.ckpt.model import Checkpoint
@@ -54,9 +55,9 @@ def report_from_key_sets(
     checkpoint_keys = set(checkpoint)
     mismatched = []
     for key, shape in checkpoint.items():
-        other = model.get(key)
-        if key in model_keys and shape is not None and other is not None and tuple(shape) != tuple(other):
-            mismatched.append(ShapeMismatch(key, tuple(shape), tuple(other)))
+        mismatch = shape_mismatch(key, shape, model.get(key)) if key in model_keys else None
+        if mismatch is not None:
+            mismatched.append(mismatch)
     return KeyReport(
         source=source,
         unexpected=tuple(k for k in checkpoint if k not in model_keys),

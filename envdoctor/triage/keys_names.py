@@ -18,6 +18,7 @@ __all__ = [
     "format_indices",
     "collapse_keys",
     "parent_module",
+    "render_template",
 ]
 
 
@@ -66,7 +67,8 @@ def format_indices(values: Iterable[int]) -> str:
     return "{" + ",".join(str(v) for v in ordered) + "}"
 
 
-def _render(template: str, indices: Sequence[str]) -> str:
+def render_template(template: str, indices: Sequence[str]) -> str:
+    """``a.{}.b.{}.w`` with ``("3", "{0..6}")`` -> ``a.3.b.{0..6}.w``."""
     pieces = template.split("{}")
     out = [pieces[0]]
     for value, piece in zip(indices, pieces[1:], strict=True):
@@ -81,15 +83,12 @@ def collapse_keys(keys: Iterable[str]) -> list[CollapsedKey]:
     ``layers.0.ffn.w`` ... ``layers.11.ffn.w`` become ``layers.{0..11}.ffn.w``; keys with no
     index, or alone in their group, stay as they are.
     """
-    ordered = list(dict.fromkeys(keys))
+    items = [split_indices(key) for key in dict.fromkeys(keys)]
     groups: dict[tuple[str, int, tuple[int, ...]], list[IndexedKey]] = {}
-    order: list[tuple[str, int, tuple[int, ...]]] = []
     by_template: dict[str, list[IndexedKey]] = {}
-    for key in ordered:
-        item = split_indices(key)
+    for item in items:
         by_template.setdefault(item.template, []).append(item)
-    for key in ordered:
-        item = split_indices(key)
+    for item in items:
         siblings = by_template[item.template]
         position = 0
         if item.indices:
@@ -99,21 +98,15 @@ def collapse_keys(keys: Iterable[str]) -> list[CollapsedKey]:
                     position = pos
                     break
         others = tuple(v for i, v in enumerate(item.indices) if i != position)
-        group_key = (item.template, position, others)
-        if group_key not in groups:
-            groups[group_key] = []
-            order.append(group_key)
-        groups[group_key].append(item)
+        groups.setdefault((item.template, position, others), []).append(item)
     result: list[CollapsedKey] = []
-    for group_key in order:
-        items = groups[group_key]
-        template, position, _ = group_key
-        if len(items) == 1 or not items[0].indices:
-            result.extend(CollapsedKey(i.key, (i.key,)) for i in items)
+    for (template, position, _), members in groups.items():
+        if len(members) == 1 or not members[0].indices:
+            result.extend(CollapsedKey(i.key, (i.key,)) for i in members)
             continue
-        first = [str(v) for v in items[0].indices]
-        first[position] = format_indices(i.indices[position] for i in items)
-        result.append(CollapsedKey(_render(template, first), tuple(i.key for i in items)))
+        first = [str(v) for v in members[0].indices]
+        first[position] = format_indices(i.indices[position] for i in members)
+        result.append(CollapsedKey(render_template(template, first), tuple(i.key for i in members)))
     return result
 
 

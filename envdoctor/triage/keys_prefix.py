@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Rename", "find_renames", "apply_rename", "rename_regex"]
+__all__ = ["Rename", "find_renames", "apply_rename", "rename_code", "rename_regex"]
 
 #: A replacement (both prefixes non-empty) needs this many keys to be believed.
 _MIN_REPLACEMENT_HITS = 3
@@ -43,6 +43,15 @@ def apply_rename(key: str, old: str, new: str) -> str:
 def rename_regex(old: str) -> str:
     """A ``^``-anchored regex for ``old`` (mmengine ``revise_keys`` style)."""
     return "^" + re.escape(old)
+
+
+def rename_code(old: str, new: str) -> str:
+    """The one-line Python that renames a state dict's keys from prefix ``old`` to ``new``."""
+    if not old:
+        return f"sd = {{{new!r} + k: v for k, v in sd.items()}}"
+    if not new:
+        return f"sd = {{k.removeprefix({old!r}): v for k, v in sd.items()}}"
+    return f"sd = {{({new!r} + k[{len(old)}:] if k.startswith({old!r}) else k): v for k, v in sd.items()}}"
 
 
 def _tails(key: str) -> Iterable[tuple[str, str]]:

@@ -23,6 +23,8 @@ __all__ = [
     "differing_dims",
     "count_change",
     "dominant_width_change",
+    "shape_mismatch",
+    "shape_text",
 ]
 
 #: Keys whose weight is the patch-embedding convolution ``(dim, channels, p, p)``.
@@ -55,6 +57,11 @@ class Grid:
     @property
     def image(self) -> int | None:
         return None if self.patch is None else self.side * self.patch
+
+
+def shape_text(shape: Sequence[int] | None) -> str:
+    """``(1, 197, 768)``, or ``?`` for an unknown shape."""
+    return "?" if shape is None else "(" + ", ".join(str(d) for d in shape) + ")"
 
 
 def _square(n: int) -> int | None:
@@ -92,6 +99,15 @@ def patch_size_from_shapes(*shape_maps: Mapping[str, tuple[int, ...]]) -> int | 
             if key.endswith(PATCH_EMBED_SUFFIXES) and len(shape) == 4 and shape[2] == shape[3]:
                 return shape[2]
     return None
+
+
+def shape_mismatch(
+    key: str, checkpoint_shape: Sequence[int] | None, model_shape: Sequence[int] | None
+) -> ShapeMismatch | None:
+    """The mismatch of ``key`` when both shapes are known and differ, else ``None``."""
+    if checkpoint_shape is None or model_shape is None or tuple(checkpoint_shape) == tuple(model_shape):
+        return None
+    return ShapeMismatch(key, tuple(checkpoint_shape), tuple(model_shape))
 
 
 def differing_dims(mismatch: ShapeMismatch) -> list[tuple[int, int, int]]:

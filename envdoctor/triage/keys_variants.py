@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from envdoctor.triage.keys_names import format_indices, parent_module, split_indices
+from envdoctor.triage.keys_names import (
+    IndexedKey,
+    format_indices,
+    parent_module,
+    render_template,
+    split_indices,
+)
 
 __all__ = ["VariantRun", "find_variant_runs", "submodules"]
 
@@ -31,14 +37,13 @@ class VariantRun:
 
 def find_variant_runs(keys: Iterable[str], side: str) -> list[VariantRun]:
     """Runs of two or more indices of the same template, in first-seen order."""
-    by_template: dict[str, list[str]] = {}
+    by_template: dict[str, list[IndexedKey]] = {}
     for key in dict.fromkeys(keys):
         item = split_indices(key)
         if item.is_indexed:
-            by_template.setdefault(item.template, []).append(key)
+            by_template.setdefault(item.template, []).append(item)
     runs: list[VariantRun] = []
-    for template, members in by_template.items():
-        items = [split_indices(k) for k in members]
+    for template, items in by_template.items():
         positions = len(items[0].indices)
         varying = [p for p in range(positions) if len({i.indices[p] for i in items}) > 1]
         if not varying:
@@ -46,13 +51,11 @@ def find_variant_runs(keys: Iterable[str], side: str) -> list[VariantRun]:
         position = varying[0]
         values = tuple(sorted({i.indices[position] for i in items}))
         shown = [str(v) for v in items[0].indices]
-        if len(varying) > 1:
-            for other in varying[1:]:
-                shown[other] = format_indices(i.indices[other] for i in items)
+        for other in varying[1:]:
+            shown[other] = format_indices(i.indices[other] for i in items)
         shown[position] = format_indices(values)
-        pieces = template.split("{}")
-        pattern = pieces[0] + "".join(v + piece for v, piece in zip(shown, pieces[1:], strict=True))
-        runs.append(VariantRun(side, template, pattern, values, tuple(members)))
+        keys_in_run = tuple(i.key for i in items)
+        runs.append(VariantRun(side, template, render_template(template, shown), values, keys_in_run))
     return runs
 
 

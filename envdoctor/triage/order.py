@@ -23,11 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from envdoctor.model import Finding
+from envdoctor.model import SEVERITY_RANK, Finding
 
 __all__ = ["CAUSAL_CATEGORIES", "order_findings"]
 
-_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 _STATE_DICT_EFFECTS = (
     "state_dict.buffer_drift",
     "state_dict.unused_weights",
@@ -69,7 +68,7 @@ def _tier(
 ) -> list[Finding]:
     def base(item: tuple[int, Finding]) -> tuple[int, int, float, int]:
         index, finding = item
-        return (_SEVERITY_RANK[finding.severity], -priorities.get(finding.id, 50), _first_line(finding), index)
+        return (SEVERITY_RANK[finding.severity], -priorities.get(finding.id, 50), _first_line(finding), index)
 
     remaining = sorted(findings, key=base)
     placed: list[Finding] = []

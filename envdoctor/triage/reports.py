@@ -279,6 +279,11 @@ def _starts_section(text: str) -> bool:
     return _KEYWORD_GATE.search(text) is not None and any(p.search(text) for p in _SECTION_STARTS)
 
 
+def _mask_quoted(text: str) -> str:
+    """``text`` with every quoted key blanked to ``x`` of its length (brackets inside keys hide)."""
+    return _QUOTED.sub(lambda m: "x" * len(m.group()), text)
+
+
 def _bracket_closed(text: str) -> bool:
     return "]" in _QUOTED.sub("", text)
 
@@ -310,7 +315,7 @@ def _list_section(lines: tuple[LogLine, ...], index: int, kind: str, fmt: str, r
         truncated = truncated or end is None
     else:  # pylist
         joined = _join(lines, index, rest, _bracket_closed)
-        close = _QUOTED.sub(lambda m: "x" * len(m.group()), joined.text).find("]")
+        close = _mask_quoted(joined.text).find("]")
         keys, truncated = _split_quoted(joined, 0, close if close >= 0 else None)
         truncated = truncated or close < 0
     return _Section(kind, fmt, index, joined.last, keys=keys, truncated=truncated)
@@ -319,13 +324,13 @@ def _list_section(lines: tuple[LogLine, ...], index: int, kind: str, fmt: str, r
 def _incompatible(lines: tuple[LogLine, ...], index: int, text: str) -> list[_Section]:
     start = text.index("_IncompatibleKeys(")
     joined = _join(lines, index, text[start:], lambda t: "])" in _QUOTED.sub("", t) and "unexpected_keys=[" in t)
+    masked = _mask_quoted(joined.text)
     sections = []
     for kind, name in (("missing", "missing_keys=["), ("unexpected", "unexpected_keys=[")):
         begin = joined.text.find(name)
         if begin < 0:
             continue
         begin += len(name)
-        masked = _QUOTED.sub(lambda m: "x" * len(m.group()), joined.text)
         close = masked.find("]", begin)
         keys, truncated = _split_quoted(joined, begin, close if close >= 0 else None)
         sections.append(
@@ -434,10 +439,9 @@ def _sections_at(lines: tuple[LogLine, ...], index: int) -> list[_Section]:
         return [_list_section(lines, index, "missing", "torch", text[m.end() :], "torch")]
     if (m := _TORCH_UNEXPECTED.search(text)) is not None:
         return [_list_section(lines, index, "unexpected", "torch", text[m.end() :], "torch")]
-    if (m := _SIZE_MISMATCH.search(text)) is not None:
-        return [_Section("mismatch", "torch", index, index, mismatches=[(_shape_mismatch(m), lines[index].number)])]
-    if (m := _OLD_TORCH_MISMATCH.search(text)) is not None:
-        return [_Section("mismatch", "torch", index, index, mismatches=[(_shape_mismatch(m), lines[index].number)])]
+    for pattern in (_SIZE_MISMATCH, _OLD_TORCH_MISMATCH):
+        if (m := pattern.search(text)) is not None:
+            return [_Section("mismatch", "torch", index, index, mismatches=[(_shape_mismatch(m), lines[index].number)])]
     if _INCOMPATIBLE.search(text) is not None:
         return _incompatible(lines, index, text)
     if _MM_HEADER.search(text) is not None:
@@ -507,23 +511,17 @@ def _build(group: list[_Section], log: LogText) -> ParsedReport:
     header = next((s for s in group if s.kind == "header"), None)
     first = group[0]
     fmt = header.format if header is not None else first.format
-    unexpected: list[str] = []
-    missing: list[str] = []
-    mismatched: list[ShapeMismatch] = []
+    # dicts keep the first occurrence of each key, in log order
+    keys: dict[str, dict[str, None]] = {"unexpected": {}, "missing": {}}
+    mismatched: dict[str, ShapeMismatch] = {}
     where: dict[str, int] = {}
-    seen: dict[str, set[str]] = {"unexpected": set(), "missing": set(), "mismatch": set()}
     for section in group:
+        side = keys["unexpected" if section.kind == "unexpected" else "missing"]
         for key, number in section.keys:
-            target = unexpected if section.kind == "unexpected" else missing
-            side = "unexpected" if section.kind == "unexpected" else "missing"
-            if key not in seen[side]:
-                seen[side].add(key)
-                target.append(key)
+            side.setdefault(key, None)
             where.setdefault(key, number)
         for mismatch, number in section.mismatches:
-            if mismatch.key not in seen["mismatch"]:
-                seen["mismatch"].add(mismatch.key)
-                mismatched.append(mismatch)
+            mismatched.setdefault(mismatch.key, mismatch)
             where.setdefault(mismatch.key, number)
     model_name = next((s.model_name for s in group if s.model_name), None)
     checkpoint_name = next((s.checkpoint_name for s in group if s.checkpoint_name), None)
@@ -531,9 +529,9 @@ def _build(group: list[_Section], log: LogText) -> ParsedReport:
     where.setdefault("header", header_line.number)
     report = KeyReport(
         source=fmt,
-        unexpected=tuple(unexpected),
-        missing=tuple(missing),
-        mismatched=tuple(mismatched),
+        unexpected=tuple(keys["unexpected"]),
+        missing=tuple(keys["missing"]),
+        mismatched=tuple(mismatched.values()),
         model_name=model_name,
         checkpoint_name=checkpoint_name,
         lines=where,

@@ -214,3 +214,13 @@ def test_torch_family_and_numpy_abi(index: PackageIndex, compat: Compat) -> None
     numpy = solution.pin("numpy")
     assert numpy is not None and numpy.version is not None and numpy.version < Version("2")
     assert any("built against NumPy 1" in r for r in numpy.reasons)
+
+
+def test_mmcv_without_wheel_points_to_openmmlab_wheels(index: PackageIndex, compat: Compat) -> None:
+    installed = _inst(torch="2.1.0", mmengine="0.10.4", numpy="1.26.4")
+    solution = solve(ResolveRequest(PY311, targets=("mmdet==3.3.0",), installed=installed), index, compat)
+    assert _version(solution, "torch") == Version("2.1.0")
+    mmcv = solution.pin("mmcv")
+    assert mmcv is not None and mmcv.has_wheel is False
+    advice = next(a for a in solution.advisories if a.startswith(f"mmcv=={mmcv.version} has no wheel"))
+    assert "https://download.openmmlab.com/mmcv/dist/cu121/torch2.1/index.html" in advice
