@@ -1,7 +1,7 @@
 """Subcommands of the ``envdoctor`` CLI, one module each.
 
-A command module exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and
-``run(args, ui) -> int``. :data:`COMMANDS` lists them with their one-line help so that
+A command module exposes ``add_arguments(parser)`` and ``run(args, ui) -> int``.
+:data:`COMMANDS` lists the commands with their one-line help so that
 the CLI imports only the module of the command being run (start-up time matters:
 ``diagnose`` must finish in a fraction of a second). Commands hold no logic beyond
 wiring the library layers to the renderers and choosing the exit code.

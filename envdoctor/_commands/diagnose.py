@@ -9,8 +9,6 @@ from envdoctor.errors import EXIT_FINDINGS, EXIT_OK
 from envdoctor.render.console import UI
 from envdoctor.render.jsonout import dumps, findings_document
 
-NAME = "diagnose"
-HELP = "Probe an environment (packages, torch build, CUDA driver, GPUs) and report what is wrong."
 SCHEMA = "envdoctor.diagnose/1"
 
 

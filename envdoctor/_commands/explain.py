@@ -13,9 +13,6 @@ from envdoctor.render.console import UI
 from envdoctor.render.explain import EntryView, entry_json
 from envdoctor.render.jsonout import dumps
 
-NAME = "explain"
-HELP = "Explain a knowledge entry by id (e.g. SD102) or name; --list shows every entry."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", nargs="?", metavar="ID", help="entry id or kebab-case name")

@@ -19,9 +19,6 @@ from envdoctor.render.console import UI
 from envdoctor.render.findings import FindingsView
 from envdoctor.render.jsonout import dumps, findings_document
 
-NAME = "keys"
-HELP = "List a checkpoint's tensors safely; with --against, explain how its keys differ."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

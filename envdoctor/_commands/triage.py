@@ -14,8 +14,6 @@ from envdoctor.render.jsonout import dumps, findings_document
 from envdoctor.triage import TriageResult, probe_environment, read_environment, read_log, triage_log
 from envdoctor.triage.engine import environment_facts
 
-NAME = "triage"
-HELP = "Explain a pasted warning log: each symptom, whether it is harmless or fatal, and the fix."
 SCHEMA = "envdoctor.triage/1"
 
 
