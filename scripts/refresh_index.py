@@ -151,15 +151,16 @@ class RangeReader(io.RawIOBase):
         return data
 
 
-def metadata_from_wheel(url: str, size: int) -> bytes | None:
-    """The METADATA file of a remote wheel, read through range requests."""
-    try:
-        with zipfile.ZipFile(RangeReader(url, size)) as archive:
-            name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
-            return None if name is None else archive.read(name)
-    except (OSError, zipfile.BadZipFile, urllib.error.URLError) as exc:
-        print(f"  cannot read {url}: {exc}", file=sys.stderr)
-        return None
+def metadata_from_wheel(url: str, size: int, retries: int = 4) -> bytes | None:
+    """The METADATA file of a remote wheel, read through range requests (retried: the network blips)."""
+    for attempt in range(retries):
+        try:
+            with zipfile.ZipFile(RangeReader(url, size)) as archive:
+                name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
+                return None if name is None else archive.read(name)
+        except (OSError, zipfile.BadZipFile, urllib.error.URLError) as exc:
+            print(f"  cannot read {url} (attempt {attempt + 1}): {exc}", file=sys.stderr)
+    return None
 
 
 def release_metadata(wheel: dict[str, Any]) -> bytes | None:
@@ -273,6 +274,7 @@ def refresh(index_url: str, jobs: int, out: Path) -> dict[str, Any]:
     missing: list[str] = []
     empty: list[str] = []
     pins: dict[str, set[Version]] = {}
+    unreadable: list[str] = []
     with ThreadPoolExecutor(jobs) as pool:
         while pending:
             pages = list(pool.map(lambda n: fetch(f"{index_url.rstrip('/')}/{n}/", accept=SIMPLE_JSON), pending))
@@ -298,6 +300,7 @@ def refresh(index_url: str, jobs: int, out: Path) -> dict[str, Any]:
                 deps: set[str] = set()
                 for version, meta in metas.items():
                     if meta is None:
+                        unreadable.append(f"{name} {version}")
                         continue
                     requires, requires_python = parse_metadata(meta.decode("utf-8", "replace"))
                     base, extras = split_requires(requires, curated)
@@ -328,7 +331,7 @@ def refresh(index_url: str, jobs: int, out: Path) -> dict[str, Any]:
                         seen.add(dep)
                         next_round.append(dep)
             pending = next_round
-    return {"packages": written, "missing": missing, "empty": empty}
+    return {"packages": written, "missing": missing, "empty": empty, "unreadable": unreadable}
 
 
 def main() -> int:
@@ -356,6 +359,7 @@ def main() -> int:
         f'closure_since = "{CLOSURE_SINCE}"',
         f"missing = {json.dumps(sorted(result['missing']))}",
         f"empty = {json.dumps(sorted(result['empty']))}",
+        f"unreadable = {json.dumps(sorted(result['unreadable']))}",
         "",
         "[curated]",
         *(f'"{name}" = ">={floor}"' for name, floor in sorted(CURATED.items())),

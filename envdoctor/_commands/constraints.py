@@ -122,6 +122,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         keep=tuple(args.keep),
         installed=installed,
         import_bounds=bounds,
+        driver_version=env.host.driver_version if env is not None else None,
     )
     solution = solve(request, index, load_compat())
     if notes:

@@ -147,7 +147,7 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         candidates: Mapping[str, Iterator[Candidate]],
         information: Mapping[str, Iterator[Any]],
         backtrack_causes: Sequence[Any],
-    ) -> tuple[bool, bool, bool, str]:
+    ) -> tuple[bool, bool, bool, bool, str]:
         infos = list(information[identifier])
         direct = any(i.parent is None and i.requirement.origin.kind != "installed" for i in infos)
         pinned = any(
@@ -156,7 +156,9 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         causes = {c.requirement.name for c in backtrack_causes} | {
             c.parent.name for c in backtrack_causes if c.parent is not None
         }
-        return (identifier not in causes, not pinned, not direct, identifier)
+        # Installed packages are decided early, so backtracking (newest decision first)
+        # changes a newly added package before it changes one that is installed.
+        return (identifier not in causes, not pinned, not direct, identifier not in self.installed, identifier)
 
     def find_matches(
         self,

@@ -48,6 +48,8 @@ class ResolveRequest:
     keep: tuple[str, ...] = ()
     installed: tuple[Installed, ...] = ()
     import_bounds: tuple[ImportBound, ...] = ()
+    driver_version: str | None = None
+    """The host's NVIDIA driver (``None``: none or unknown), to check proposed torch CUDA builds."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,13 @@ def solve(
         infos = list(result.criteria[name].information)
         pins.append(_pin(name, candidate, infos, installed, index, result))
     advisories = list(notes)
+    for name, candidate in result.mapping.items():
+        unknown = candidate.requires is None and (candidate.release is None or candidate.release.requires_dist is None)
+        if candidate.version is not None and unknown and (candidate.release is not None or candidate.installed):
+            advisories.append(
+                f"{name} {candidate.version}: its own requirements are unknown to envdoctor (no wheel metadata); "
+                "pins for its dependencies may be missing: --verify asks pip"
+            )
     for pin in pins:
         if pin.version is None:
             advisories.append(
@@ -221,6 +230,7 @@ def solve(
             )
         if pin.has_wheel is False and pin.status != "kept":
             advisories.append(_no_wheel_advice(pin, request, roots, result, provider, index, compat))
+    advisories.extend(_torch_build_advice(pins, request, compat))
     for label, lines in main.skipped.items():
         advisories.append(f"{label}: ignored unreadable requirement(s) {', '.join(lines)}")
     order = {"changed": 0, "added": 1, "unpinned": 2, "kept": 3}
@@ -292,7 +302,7 @@ def _pin(
                 line += _why_parent(info.parent, result.criteria, 3, {name})
             reasons.append(line)
         else:
-            reasons.append("installed; no requirement constrains it")
+            reasons.append("the installed version conflicts with the other pins; this is the nearest that fits")
     specifier = SpecifierSet(",".join(str(i.requirement.specifier) for i in infos if str(i.requirement.specifier)))
     build = None
     if candidate.version is not None and candidate.has_wheel is False:
@@ -358,6 +368,42 @@ def _no_wheel_advice(
     elif pin.build is not None and pin.build.hint:
         text += f". {pin.build.hint}"
     return text
+
+
+def _torch_build_advice(pins: Sequence[Pin], request: ResolveRequest, compat: Compat | None) -> list[str]:
+    """Where the torch family must come from, and whether the host driver runs it."""
+    if compat is None or request.target.family != "manylinux_x86_64":
+        return []
+    by_name = {p.name: p for p in pins}
+    torch = by_name.get("torch")
+    if torch is None or torch.version is None:
+        return []
+    out: list[str] = []
+    local = torch.version.local or ""
+    moved = [by_name[n] for n in ("torchvision", "torchaudio") if n in by_name and by_name[n].status != "kept"]
+    if local and moved:
+        names = ", ".join(p.name for p in moved)
+        out.append(
+            f"torch {torch.version} is a +{local} build: install {names} from https://download.pytorch.org/whl/{local} "
+            f"(pip install --index-url https://download.pytorch.org/whl/{local} ...) so their build matches; "
+            "PyPI has only the default build"
+        )
+    if torch.status == "kept" or local or request.driver_version is None:
+        return out
+    release = compat.torch_release(torch.version)
+    cuda = release.pypi_default_cuda if release is not None else None
+    try:
+        driver = Version(request.driver_version)
+    except ValueError:
+        return out
+    if cuda is not None and compat.driver_runs_cuda(driver, cuda) is False:
+        floor = compat.cuda_min_driver(cuda)
+        out.append(
+            f"torch {torch.version} from PyPI is built with CUDA {cuda}, which needs NVIDIA driver >= {floor}; "
+            f"this host has {request.driver_version}: install a build for an older CUDA from "
+            "https://download.pytorch.org/whl/ (see `envdoctor explain CU001`) or update the driver"
+        )
+    return out
 
 
 def _openmmlab_wheel(pin: Pin, result: Any, compat: Compat | None) -> str:

@@ -29,6 +29,7 @@ def test_refreshed_record_says_when_and_how(index: PackageIndex) -> None:
     assert str(refreshed["refreshed"]).startswith("20")
     assert "refresh_index.py" in refreshed["command"]
     assert refreshed["missing"] == []
+    assert refreshed["unreadable"] == []
 
 
 def test_every_file_parses_and_every_requirement_is_pep508(index: PackageIndex) -> None:
@@ -50,6 +51,8 @@ def test_every_file_parses_and_every_requirement_is_pep508(index: PackageIndex) 
 def test_curated_packages_present_with_metadata(index: PackageIndex) -> None:
     for name in CURATED:
         assert name in index, name
+        for release in index.releases(name) or ():
+            assert release.requires_dist is not None or not release.wheels, (name, release.version)
     release = index.release("transformers", Version("4.29.1"))
     assert release is not None
     assert release.requires_dist is not None

@@ -224,3 +224,21 @@ def test_mmcv_without_wheel_points_to_openmmlab_wheels(index: PackageIndex, comp
     assert mmcv is not None and mmcv.has_wheel is False
     advice = next(a for a in solution.advisories if a.startswith(f"mmcv=={mmcv.version} has no wheel"))
     assert "https://download.openmmlab.com/mmcv/dist/cu121/torch2.1/index.html" in advice
+    # PyPI has only mmcv sdists: its requirements are unknown, and the file says so
+    assert any(a.startswith(f"mmcv {mmcv.version}: its own requirements are unknown") for a in solution.advisories)
+
+
+def test_proposed_torch_too_new_for_the_host_driver(index: PackageIndex, compat: Compat) -> None:
+    request = ResolveRequest(PY311, targets=("torch==2.7.0",), driver_version="470.57.02")
+    solution = solve(request, index, compat)
+    advice = [a for a in solution.advisories if a.startswith("torch 2.7.0 from PyPI is built with CUDA")]
+    assert advice and "needs NVIDIA driver >=" in advice[0] and "470.57.02" in advice[0]
+    quiet = solve(ResolveRequest(PY311, targets=("torch==2.7.0",), driver_version="580.65.06"), index, compat)
+    assert not [a for a in quiet.advisories if "NVIDIA driver" in a]
+
+
+def test_local_torch_build_sends_torchvision_to_the_pytorch_index(index: PackageIndex, compat: Compat) -> None:
+    installed = _inst(torch="2.1.0+cu118")
+    solution = solve(ResolveRequest(PY311, targets=("torchvision==0.16.0",), installed=installed), index, compat)
+    assert _version(solution, "torch") == Version("2.1.0+cu118")
+    assert any("https://download.pytorch.org/whl/cu118" in a and "torchvision" in a for a in solution.advisories)
