@@ -15,7 +15,7 @@ __all__ = ["COMMANDS"]
 COMMANDS: dict[str, str] = {
     "diagnose": "Probe an environment (packages, torch build, CUDA driver, GPUs) and report what is wrong.",
     "triage": "Explain a pasted warning log: each symptom, whether it is harmless or fatal, and the fix.",
-    "constraints": "Write a pinned, explained constraints.txt that fixes the findings (never installs).",
+    "constraints": "Write a pinned, explained constraints.txt for the findings and your targets (never installs).",
     "keys": "List a checkpoint's tensors, or explain its difference from a model, without running pickle code.",
     "explain": "Explain a knowledge entry by id (e.g. SD102) or name; --list shows every entry.",
 }

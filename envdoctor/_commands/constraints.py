@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from envdoctor.model import Environment, Finding, ImportBound
     from envdoctor.resolve.provider import Installed
 
-NAME = "constraints"
-HELP = "Write a pinned, explained constraints.txt that fixes the findings and meets your targets."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,7 +138,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         command = apply_command(solution, str(output), None if fresh else (args.python or None))
         ui.out.print(ConstraintsView(solution, command=command, written=str(output), verbose=args.verbose))
     else:
-        ui.out.file.write(text)
+        ui.write(text)
         command = apply_command(solution, "constraints.txt", None if fresh else (args.python or None))
         ui.err.print(ConstraintsView(solution, command=command, verbose=args.verbose))
     if not args.verify:
