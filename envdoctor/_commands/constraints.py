@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from envdoctor.resolve.provider import Installed
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log", metavar="FILE", help="also fix what `envdoctor triage` finds in this log ('-' = stdin)"

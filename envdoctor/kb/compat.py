@@ -31,6 +31,7 @@ __all__ = [
     "Numpy2Readiness",
     "TorchRelease",
     "load_compat",
+    "read_toml",
 ]
 
 _TABLES = ("cuda_driver.toml", "torch.toml", "openmmlab.toml", "numpy2.toml")
@@ -291,7 +292,7 @@ def load_compat(root: Path | None = None) -> Compat:
 
         root = knowledge_root()
     folder = root / "compat" if (root / "compat").is_dir() else root
-    data = {name: _read(folder / name) for name in _TABLES}
+    data = {name: read_toml(folder / name) for name in _TABLES}
     wheels, floors = _openmmlab(data["openmmlab.toml"])
     return Compat(
         cuda_drivers=tuple(_cuda_row(t) for t in _rows(data["cuda_driver.toml"], "cuda")),
@@ -308,12 +309,13 @@ def load_compat(root: Path | None = None) -> Compat:
 _Table = Mapping[str, Any]
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A knowledge data file as a table; any problem is a :class:`KnowledgeError`."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except OSError as exc:
-        raise KnowledgeError(f"{path}: cannot read compatibility table: {exc}") from exc
+        raise KnowledgeError(f"{path}: cannot read knowledge data: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise KnowledgeError(f"{path}: invalid TOML: {exc}") from exc
 

@@ -13,7 +13,6 @@ names never reads the whole index.
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envdoctor.errors import KnowledgeError
+from envdoctor.kb.compat import read_toml
 from envdoctor.resolve.wheels import TargetPlatform, compatible
 
 __all__ = [
@@ -144,7 +144,7 @@ class PackageIndex:
         """``REFRESHED.toml``: when and how the index was last refreshed."""
         if self._refreshed is None:
             path = self.root / "REFRESHED.toml"
-            self._refreshed = _toml(path) if path.is_file() else {}
+            self._refreshed = read_toml(path) if path.is_file() else {}
         return self._refreshed
 
     def _load(self, key: str) -> tuple[Release, ...] | None:
@@ -185,19 +185,11 @@ def _lenient_specifier(text: str | None) -> SpecifierSet | None:
         return None
 
 
-def _toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise KnowledgeError(f"{path}: {exc}") from exc
-
-
 def _source_builds(path: Path) -> dict[str, tuple[SourceBuild, ...]]:
     if not path.is_file():
         return {}
     out: dict[str, list[SourceBuild]] = {}
-    for row in _toml(path).get("build", []):
+    for row in read_toml(path).get("build", []):
         try:
             build = SourceBuild(
                 name=canonicalize_name(row["name"]),
@@ -217,7 +209,7 @@ def _import_checks(path: Path) -> tuple[ImportCheck, ...]:
     if not path.is_file():
         return ()
     out = []
-    for row in _toml(path).get("check", []):
+    for row in read_toml(path).get("check", []):
         try:
             out.append(
                 ImportCheck(
