@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import platform as _platform
 
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 from envdoctor.errors import BadInputError
 from envdoctor.model import Environment, ImportBound
 from envdoctor.resolve.provider import Installed
@@ -24,15 +21,11 @@ def installed_from(env: Environment) -> tuple[tuple[Installed, ...], tuple[Impor
     """Installed distributions (first copy on ``sys.path`` wins) and import-time bounds."""
     found: dict[str, Installed] = {}
     for dist in env.python.distributions:
-        key = canonicalize_name(dist.name)
-        if key in found:
-            continue
-        try:
-            version = Version(dist.version)
-        except InvalidVersion:
+        version = dist.parsed_version
+        if dist.key in found or version is None:
             continue
         requires = None if dist.metadata_error else tuple(dist.requires)
-        found[key] = Installed(key, version, requires)
+        found[dist.key] = Installed(dist.key, version, requires)
     return tuple(found.values()), tuple(env.python.import_bounds)
 
 
