@@ -53,13 +53,13 @@ def triage(text: str, **kwargs: Any) -> Any:
 
 def explain_load(model: Any, checkpoint: Any, **kwargs: Any) -> Any:
     """Explain loading ``checkpoint`` (a state dict or path) into ``model``, without mutating it."""
-    from envdoctor.triage.keys import explain_load as _explain_load
+    from envdoctor.statedict.api import explain_load as _explain_load
 
     return _explain_load(model, checkpoint, **kwargs)
 
 
 def explain_incompatible(result: Any, **kwargs: Any) -> Any:
     """Explain torch's ``_IncompatibleKeys`` (what ``load_state_dict(strict=False)`` returns)."""
-    from envdoctor.triage.keys import explain_incompatible as _explain_incompatible
+    from envdoctor.statedict.api import explain_incompatible as _explain_incompatible
 
     return _explain_incompatible(result, **kwargs)

@@ -43,15 +43,15 @@ def _size(count: int) -> str:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from envdoctor.ckpt import read_checkpoint
-    from envdoctor.triage.keys import analyze_keys
-    from envdoctor.triage.keys_checkpoint import (
+    from envdoctor.statedict.analyze import analyze_keys
+    from envdoctor.statedict.checkpoint import (
         checkpoint_summary,
         compare_checkpoint,
         module_groups,
         security_findings,
     )
-    from envdoctor.triage.keys_load import installed_facts
-    from envdoctor.triage.keys_shapes import shape_text
+    from envdoctor.statedict.load import installed_facts
+    from envdoctor.statedict.shapes import shape_text
 
     checkpoint = read_checkpoint(args.checkpoint)
     findings: list[Finding] = security_findings(checkpoint)

@@ -4,7 +4,8 @@
 :class:`TriageResult` whose findings are ordered root cause first, harmless noise last.
 The submodules: :mod:`.logs` reads and normalises logs, :mod:`.reports` parses state-dict
 load reports into key reports, :mod:`.symptoms` matches knowledge patterns, :mod:`.order`
-holds the ordering rule, :mod:`.engine` ties them together; ``keys*`` explain key reports.
+holds the ordering rule, :mod:`.engine` ties them together; key reports are explained by
+:mod:`envdoctor.statedict`.
 """
 
 from __future__ import annotations

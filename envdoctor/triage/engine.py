@@ -2,7 +2,7 @@
 
 The steps: normalise the log (:mod:`.logs`); parse every state-dict load report into a
 :class:`~envdoctor.model.KeyReport` (:mod:`.reports`) and hand each to the key analyser
-(``envdoctor.triage.keys.analyze_keys``); match every entry's ``[match] patterns``
+(``envdoctor.statedict.analyze.analyze_keys``); match every entry's ``[match] patterns``
 (:mod:`.symptoms`); merge findings of one entry into one; order them (:mod:`.order`).
 Facts come from a probed :class:`~envdoctor.model.Environment` (or a ``diagnose --json``
 report) through :func:`envdoctor.kb.facts.build_facts`; without them findings still come,
@@ -125,7 +125,7 @@ def read_environment(path: str) -> Environment:
 
 
 def _analyze(parsed: ParsedReport, facts: Mapping[str, Any], knowledge: KnowledgeBase) -> list[Finding]:
-    from envdoctor.triage.keys import analyze_keys
+    from envdoctor.statedict.analyze import analyze_keys
 
     findings = analyze_keys(parsed.report, facts=facts, knowledge=knowledge)
     report = parsed.report

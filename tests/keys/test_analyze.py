@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from envdoctor.model import KeyReport, ShapeMismatch, gather_constraints
-from envdoctor.triage.keys import analyze_keys
-from envdoctor.triage.keys_names import collapse_keys
-from envdoctor.triage.keys_prefix import apply_rename, find_renames
-from envdoctor.triage.keys_shapes import decode_grid
+from envdoctor.statedict.analyze import analyze_keys
+from envdoctor.statedict.names import collapse_keys
+from envdoctor.statedict.prefix import apply_rename, find_renames
+from envdoctor.statedict.shapes import decode_grid
 
 LANG = "language_model.language_backbone.body.model."
 GDINO = KeyReport(
@@ -57,7 +57,7 @@ def _mae_report(with_prefix: bool) -> KeyReport:
     ckpt = {k: (1, 4097, 1024) if k.endswith("pos_embed") else (1024,) for k in encoder + decoder}
     ckpt["patch_embed.projection.weight"] = (1024, 3, 16, 16)
     model = {prefix + k: v for k, v in ckpt.items() if k in encoder}
-    from envdoctor.triage.keys_load import report_from_key_sets
+    from envdoctor.statedict.load import report_from_key_sets
 
     return report_from_key_sets(ckpt, model, source="sapiens")
 

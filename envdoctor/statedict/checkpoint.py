@@ -18,7 +18,7 @@ from envdoctor.errors import BadInputError, CheckpointError, KnowledgeError
 from envdoctor.kb.checks import finding_from_entry
 from envdoctor.kb.loader import KnowledgeBase, load_knowledge
 from envdoctor.model import Evidence, Finding, KeyReport
-from envdoctor.triage.keys_load import parse_expected_keys, report_from_key_sets, shapes_of_checkpoint
+from envdoctor.statedict.load import parse_expected_keys, report_from_key_sets, shapes_of_checkpoint
 
 __all__ = [
     "SECURITY_ENTRY",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from envdoctor.triage.keys_names import (
+from envdoctor.statedict.names import (
     IndexedKey,
     format_indices,
     parent_module,

@@ -1,10 +1,6 @@
 """Build key reports from live objects and files: a torch module, a state dict, a checkpoint, a key list.
 
-:func:`explain_load` compares ``model.state_dict()`` with a checkpoint the way
-``load_state_dict`` does (unexpected = checkpoint keys the model lacks, missing = the
-reverse, size mismatch = same key, other shape) without calling it, so the user's model is
-never touched. :func:`explain_incompatible` explains torch's ``_IncompatibleKeys``. Torch is
-never imported here: modules and tensors are duck-typed (``state_dict()``, ``.shape``).
+Torch is never imported here: modules and tensors are duck-typed (``state_dict()``, ``.shape``).
 """
 
 from __future__ import annotations
@@ -17,12 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envdoctor.errors import BadInputError
-from envdoctor.model import Finding, KeyReport
-from envdoctor.triage.keys_shapes import shape_mismatch
+from envdoctor.model import KeyReport
+from envdoctor.statedict.shapes import shape_mismatch
 
 if TYPE_CHECKING:
     from envdoctor.ckpt.model import Checkpoint
-    from envdoctor.kb.loader import KnowledgeBase
 
 __all__ = [
     "KeyShapes",
@@ -30,9 +25,9 @@ __all__ = [
     "shapes_of_state_dict",
     "shapes_of_checkpoint",
     "parse_expected_keys",
-    "explain_load",
-    "explain_incompatible",
     "installed_facts",
+    "model_shapes",
+    "checkpoint_shapes",
 ]
 
 KeyShapes = Mapping[str, "tuple[int, ...] | None"]
@@ -123,14 +118,14 @@ def installed_facts() -> dict[str, Any]:
     return facts
 
 
-def _model_shapes(model: Any) -> dict[str, tuple[int, ...] | None]:
+def model_shapes(model: Any) -> dict[str, tuple[int, ...] | None]:
     state_dict = getattr(model, "state_dict", None)
     if not callable(state_dict):
         raise BadInputError(f"{type(model).__name__} has no state_dict(); pass a torch.nn.Module")
     return shapes_of_state_dict(state_dict())
 
 
-def _checkpoint_shapes(checkpoint: Any) -> tuple[dict[str, tuple[int, ...] | None], str | None]:
+def checkpoint_shapes(checkpoint: Any) -> tuple[dict[str, tuple[int, ...] | None], str | None]:
     if isinstance(checkpoint, (str, os.PathLike)):
         from envdoctor.ckpt import read_checkpoint
 
@@ -142,53 +137,3 @@ def _checkpoint_shapes(checkpoint: Any) -> tuple[dict[str, tuple[int, ...] | Non
     if tensors is not None:
         return {t.name: t.shape for t in tensors}, getattr(checkpoint, "path", None)
     raise BadInputError(f"cannot read keys from {type(checkpoint).__name__}; pass a state dict or a path")
-
-
-def explain_load(
-    model: Any, checkpoint: Any, *, knowledge: KnowledgeBase | None = None, facts: Mapping[str, Any] | None = None
-) -> list[Finding]:
-    """Explain loading ``checkpoint`` (state dict, path, or read Checkpoint) into ``model``.
-
-    Compares keys and shapes only; never calls ``load_state_dict`` and never mutates ``model``.
-    """
-    from envdoctor.triage.keys import analyze_keys
-
-    model_shapes = _model_shapes(model)
-    ckpt_shapes, name = _checkpoint_shapes(checkpoint)
-    report = report_from_key_sets(
-        ckpt_shapes, model_shapes, source="explain_load", checkpoint_name=name, model_name=type(model).__name__
-    )
-    return analyze_keys(report, facts={**installed_facts(), **(facts or {})}, knowledge=knowledge)
-
-
-def explain_incompatible(
-    result: Any, *, model: Any = None, knowledge: KnowledgeBase | None = None, facts: Mapping[str, Any] | None = None
-) -> list[Finding]:
-    """Explain what ``load_state_dict(..., strict=False)`` returned (``missing_keys``/``unexpected_keys``).
-
-    With ``model``, its key set and shapes are used too (the checkpoint's are unknown).
-    """
-    from envdoctor.triage.keys import analyze_keys
-
-    try:
-        missing = tuple(str(k) for k in result.missing_keys)
-        unexpected = tuple(str(k) for k in result.unexpected_keys)
-    except AttributeError as exc:
-        raise BadInputError(f"{type(result).__name__} has no missing_keys/unexpected_keys") from exc
-    model_shapes: dict[str, tuple[int, ...]] = {}
-    model_keys: tuple[str, ...] | None = None
-    model_name = None
-    if model is not None:
-        shapes = _model_shapes(model)
-        model_keys = tuple(shapes)
-        model_shapes = {k: v for k, v in shapes.items() if v is not None}
-        model_name = type(model).__name__
-    report = KeyReport(
-        source="load_state_dict",
-        unexpected=unexpected,
-        missing=missing,
-        model_keys=model_keys,
-        model_shapes=model_shapes,
-        model_name=model_name,
-    )
-    return analyze_keys(report, facts={**installed_facts(), **(facts or {})}, knowledge=knowledge)

@@ -30,14 +30,10 @@ from envdoctor.kb.conditions import fill
 from envdoctor.kb.entry import Entry
 from envdoctor.kb.loader import KnowledgeBase, load_knowledge
 from envdoctor.model import Evidence, Finding, KeyReport, ShapeMismatch
-from envdoctor.triage.keys_load import (
-    explain_incompatible,
-    explain_load,
-    report_from_key_sets,
-)
-from envdoctor.triage.keys_names import collapse_keys
-from envdoctor.triage.keys_prefix import find_renames, rename_code, rename_regex
-from envdoctor.triage.keys_shapes import (
+from envdoctor.statedict.load import report_from_key_sets
+from envdoctor.statedict.names import collapse_keys
+from envdoctor.statedict.prefix import find_renames, rename_code, rename_regex
+from envdoctor.statedict.shapes import (
     count_change,
     decode_grid,
     differing_dims,
@@ -47,13 +43,11 @@ from envdoctor.triage.keys_shapes import (
     shape_text,
     token_count,
 )
-from envdoctor.triage.keys_variants import find_variant_runs, submodules
+from envdoctor.statedict.variants import find_variant_runs, submodules
 
 __all__ = [
     "CATEGORY_ORDER",
     "analyze_keys",
-    "explain_load",
-    "explain_incompatible",
     "report_from_key_sets",
     "state_dict_entries",
 ]
