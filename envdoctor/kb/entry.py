@@ -10,7 +10,15 @@ recognised, in one or more of three ways:
   mismatch or any) or a built-in key ``analyzer`` (prefix, wrapped, config-variant,
   shape) whose text lives here;
 * ``[[when]]`` fact conditions (PEP 440 specifiers and comparisons over probe facts),
-  evaluated by ``diagnose``, optionally once per item of a collection (``each``).
+  evaluated by ``diagnose``, optionally once per item of a collection (``each``), and
+  ``[[case]]`` alternatives (each with its own ``when`` list and ``facts`` it sets as
+  ``case.<name>``); an entry may have both log patterns and conditions, and then serves
+  ``triage`` and ``diagnose`` alike.
+
+``[match] when`` / ``unless`` gate a log match on facts (a match counts only where ``when``
+holds, and never where ``unless`` holds). ``[sources]`` cites every version boundary the
+entry states (a fix pin or a ``spec`` condition): ``"huggingface-hub<0.26" = "URL or file@tag"``.
+Every fact and ``{placeholder}`` an entry names must be declared (:mod:`envdoctor.kb.vocabulary`).
 
 Parsing never raises on the first problem: :func:`parse_entry` returns the entry and a
 list of problems so the lint test can report every broken entry in one run.
@@ -38,6 +46,7 @@ __all__ = [
     "Condition",
     "Note",
     "KeyMatch",
+    "Case",
     "Entry",
     "parse_entry",
 ]
@@ -98,9 +107,24 @@ class Note:
     text: str
 
 
+#: Kinds of shape mismatch the ``shape`` analyzer decodes.
+SHAPE_KINDS = ("classes", "vocab", "grid", "hidden", "any")
+
+#: Typed analyzer parameters: which ``[match.keys]`` fields each analyzer reads.
+ANALYZER_PARAMS: Mapping[str | None, frozenset[str]] = {
+    None: frozenset({"output_note"}),
+    "prefix": frozenset({"prefixes"}),
+    "wrapped": frozenset({"containers", "top_level_keys", "prefixes"}),
+    "config-variant": frozenset(),
+    "shape": frozenset({"shape_kind", "known_sizes", "image_note"}),
+    "tied": frozenset({"tie_sources"}),
+    "residual": frozenset(),
+}
+
+
 @dataclass(frozen=True)
 class KeyMatch:
-    """How an entry recognises state-dict keys."""
+    """How an entry recognises state-dict keys, with its analyzer's typed parameters."""
 
     side: str = "any"
     patterns: tuple[re.Pattern[str], ...] = ()
@@ -109,6 +133,30 @@ class KeyMatch:
     """Leaf names: a key does not match when a sibling (same module) with one of these
     names is on the same side, e.g. ``num_batches_tracked`` is only drift when the
     module's ``running_mean`` loads normally."""
+    prefixes: tuple[str, ...] = ()
+    """``prefix``: the wrapper prefixes this entry names; ``wrapped``: dotted containers."""
+    containers: tuple[str, ...] = ()
+    """``wrapped``: top-level keys that hold the real state dict (``state_dict``, ``model``)."""
+    top_level_keys: tuple[str, ...] = ()
+    """``wrapped``: keys a training dict has beside the state dict (``optimizer``, ``epoch``)."""
+    shape_kind: str = "any"
+    """``shape``: which dimension change this entry explains (:data:`SHAPE_KINDS`)."""
+    known_sizes: Mapping[str, str] = field(default_factory=dict)
+    """``shape``: well-known sizes and their names (``1000`` = ImageNet-1k)."""
+    image_note: str = ""
+    """``shape`` with ``grid``: note on the image size, filled from ``grid.*``."""
+    output_note: str = ""
+    """Note on the encoder's output shape when a position grid is decoded."""
+    tie_sources: tuple[str, ...] = ()
+    """``tied``: embedding leaf names an output head is tied to."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One alternative of a check: its conditions and the facts it sets (``case.<name>``)."""
+
+    when: tuple[Condition, ...]
+    facts: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -132,19 +180,25 @@ class Entry:
     references: tuple[str, ...] = ()
     patterns: tuple[re.Pattern[str], ...] = ()
     exclude: tuple[re.Pattern[str], ...] = ()
+    match_when: tuple[Condition, ...] = ()
+    match_unless: tuple[Condition, ...] = ()
     keys: KeyMatch | None = None
     when: tuple[Condition, ...] = ()
     each: str | None = None
+    cases: tuple[Case, ...] = ()
     evidence: tuple[str, ...] = ()
     notes: tuple[Note, ...] = ()
     priority: int = 50
+    explains: tuple[str, ...] = ()
+    """Entry ids or categories this entry's problem causes (for ordering findings)."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Version boundary (a pin or ``fact<spec``) -> where it is established."""
     source_path: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def is_check(self) -> bool:
-        """True for a diagnose check (fact conditions), false for a triage symptom."""
-        return bool(self.when or self.each) and not self.patterns and self.keys is None
+        """True when ``diagnose`` evaluates this entry (it has fact conditions or cases)."""
+        return bool(self.when or self.each or self.cases)
 
     @property
     def is_symptom(self) -> bool:
@@ -154,8 +208,8 @@ class Entry:
 
 _KNOWN_KEYS = {
     "id", "name", "title", "category", "severity", "benign", "area", "what", "why",
-    "cause", "fix", "references", "match", "when", "each", "evidence", "note", "priority",
-    "extra",
+    "cause", "fix", "references", "match", "when", "each", "case", "evidence", "note", "priority",
+    "explains", "sources",
 }  # fmt: skip
 
 
@@ -203,6 +257,75 @@ def _conditions(value: Any, where: str, problems: list[str]) -> tuple[Condition,
                 continue
         conditions.append(Condition(table["fact"], op, table[op]))
     return tuple(conditions)
+
+
+def _key_match(
+    table: Mapping[str, Any],
+    side: str,
+    patterns: tuple[re.Pattern[str], ...],
+    analyzer: str | None,
+    problems: list[str],
+) -> KeyMatch:
+    base = {"side", "patterns", "analyzer", "unless_siblings"}
+    allowed = ANALYZER_PARAMS.get(analyzer, frozenset()) | ANALYZER_PARAMS[None]
+    unknown = set(table) - base - allowed
+    if unknown:
+        problems.append(f"match.keys: fields {sorted(unknown)} are not parameters of analyzer {analyzer or 'none'}")
+    shape_kind = table.get("shape_kind", "any")
+    if shape_kind not in SHAPE_KINDS:
+        problems.append(f"match.keys.shape_kind must be one of {SHAPE_KINDS}")
+        shape_kind = "any"
+    known = table.get("known_sizes", {})
+    if not isinstance(known, dict) or not all(isinstance(v, str) for v in known.values()):
+        problems.append("match.keys.known_sizes must be a table of size = \"name\"")
+        known = {}
+    notes = {}
+    for name in ("image_note", "output_note"):
+        value = table.get(name, "")
+        if not isinstance(value, str):
+            problems.append(f"match.keys.{name} must be a string")
+            value = ""
+        notes[name] = value
+    return KeyMatch(
+        side=side,
+        patterns=patterns,
+        analyzer=analyzer,
+        unless_siblings=_strings(table.get("unless_siblings"), "match.keys.unless_siblings", problems),
+        prefixes=_strings(table.get("prefixes"), "match.keys.prefixes", problems),
+        containers=_strings(table.get("containers"), "match.keys.containers", problems),
+        top_level_keys=_strings(table.get("top_level_keys"), "match.keys.top_level_keys", problems),
+        shape_kind=str(shape_kind),
+        known_sizes={str(k): str(v) for k, v in known.items()},
+        image_note=notes["image_note"],
+        output_note=notes["output_note"],
+        tie_sources=_strings(table.get("tie_sources"), "match.keys.tie_sources", problems),
+    )
+
+
+def _cases(value: Any, problems: list[str]) -> tuple[Case, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append("case must be an array of tables ([[case]])")
+        return ()
+    cases = []
+    for index, table in enumerate(value):
+        label = f"case[{index}]"
+        if not isinstance(table, dict):
+            problems.append(f"{label} must be a table")
+            continue
+        unknown = set(table) - {"when", "facts"}
+        if unknown:
+            problems.append(f"{label}: unknown fields {sorted(unknown)}")
+        when = _conditions(table.get("when"), f"{label}.when", problems)
+        if not when:
+            problems.append(f"{label} needs a non-empty `when` list")
+        facts = table.get("facts", {})
+        if not isinstance(facts, dict) or not all(isinstance(v, str) for v in facts.values()):
+            problems.append(f"{label}.facts must be a table of name = \"text\"")
+            facts = {}
+        cases.append(Case(when, {str(k): str(v) for k, v in facts.items()}))
+    return tuple(cases)
 
 
 def parse_entry(data: Mapping[str, Any], source_path: str = "") -> tuple[Entry | None, list[str]]:
@@ -283,16 +406,17 @@ def parse_entry(data: Mapping[str, Any], source_path: str = "") -> tuple[Entry |
             )
             if not key_patterns and analyzer is None:
                 problems.append("match.keys needs patterns or an analyzer")
-            siblings = _strings(table.get("unless_siblings"), "match.keys.unless_siblings", problems)
-            keys = KeyMatch(side=side, patterns=key_patterns, analyzer=analyzer, unless_siblings=siblings)
-            unknown_keys = set(table) - {"side", "patterns", "analyzer", "unless_siblings"}
-            if unknown_keys:
-                problems.append(f"unknown match.keys fields {sorted(unknown_keys)}")
-    unknown_match = set(match) - {"patterns", "exclude", "keys"}
+            keys = _key_match(table, side, key_patterns, analyzer, problems)
+    match_when = _conditions(match.get("when"), "match.when", problems)
+    match_unless = _conditions(match.get("unless"), "match.unless", problems)
+    if (match_when or match_unless) and not patterns:
+        problems.append("match.when/unless gate log patterns: give [match] patterns")
+    unknown_match = set(match) - {"patterns", "exclude", "keys", "when", "unless"}
     if unknown_match:
         problems.append(f"unknown match fields {sorted(unknown_match)}")
 
     when = _conditions(data.get("when"), "when", problems)
+    cases = _cases(data.get("case"), problems)
     each = data.get("each")
     if each is not None and each not in COLLECTIONS:
         problems.append(f"each must be one of {COLLECTIONS}")
@@ -309,16 +433,17 @@ def parse_entry(data: Mapping[str, Any], source_path: str = "") -> tuple[Entry |
     item_facts = [c.fact for c in when if c.fact.startswith("item.")]
     if item_facts and each is None:
         problems.append(f"conditions on {', '.join(item_facts)} need `each` to name a collection")
-    if not patterns and keys is None and not when and each is None:
-        problems.append("entry is never recognised: give [match] patterns, [match.keys], or [[when]] conditions")
+    if not patterns and keys is None and not when and each is None and not cases:
+        problems.append("entry is never recognised: give [match] patterns, [match.keys], [[when]] or [[case]]")
     priority = data.get("priority", 50)
     if not isinstance(priority, int) or isinstance(priority, bool):
         problems.append("priority must be an integer")
         priority = 50
-    extra = data.get("extra", {})
-    if not isinstance(extra, dict):
-        problems.append("extra must be a table")
-        extra = {}
+    explains = _strings(data.get("explains"), "explains", problems)
+    sources = data.get("sources", {})
+    if not isinstance(sources, dict) or not all(isinstance(v, str) and v.strip() for v in sources.values()):
+        problems.append("sources must be a table of boundary = \"where it is established\"")
+        sources = {}
 
     entry = Entry(
         id=entry_id,
@@ -338,13 +463,17 @@ def parse_entry(data: Mapping[str, Any], source_path: str = "") -> tuple[Entry |
         references=references,
         patterns=patterns,
         exclude=exclude,
+        match_when=match_when,
+        match_unless=match_unless,
         keys=keys,
         when=when,
         each=each,
+        cases=cases,
         evidence=_strings(data.get("evidence"), "evidence", problems),
         notes=tuple(notes),
         priority=priority,
+        explains=explains,
+        sources={str(k): str(v) for k, v in sources.items()},
         source_path=source_path,
-        extra=extra,
     )
     return entry, problems

@@ -140,8 +140,8 @@ def _wrapped(state: _State, entries: list[Entry]) -> None:
         assert entry.keys is not None
         if entry.keys.analyzer != "wrapped" or not top_level:
             continue
-        known = set(entry.extra.get("top_level_keys", ()))
-        containers = list(entry.extra.get("containers", ()))
+        known = set(entry.keys.top_level_keys) if entry.keys else set()
+        containers = list(entry.keys.containers) if entry.keys else []
         found = [k for k in top_level if k in known]
         holders = [c for c in containers if c in found]
         if not holders and len(found) < 2:
@@ -163,7 +163,7 @@ def _prefix_entry(entries: list[Entry], old: str, new: str) -> Entry | None:
         assert entry.keys is not None
         if entry.keys.analyzer not in ("prefix", "wrapped"):
             continue
-        prefixes = tuple(entry.extra.get("prefixes", ()))
+        prefixes = entry.keys.prefixes if entry.keys else ()
         if prefixes and (old in prefixes or new in prefixes):
             return entry
         if not prefixes and entry.keys.analyzer == "prefix" and generic is None:
@@ -238,7 +238,7 @@ def _shape_values(
         counts = [c for c in (count_change(m) for m in mismatches) if c is not None]
         if counts:
             old, new = counts[0]
-            known = {str(k): str(v) for k, v in dict(entry.extra.get("known_sizes", {})).items()}
+            known = dict(entry.keys.known_sizes) if entry.keys else {}
             group.values.update(
                 {
                     f"{kind}.checkpoint": old,
@@ -293,14 +293,14 @@ def _shape_values(
                     "image_size": model_grid.image,
                 },
             }
-            if patch is not None and "image_note" in entry.extra:
-                group.notes.append(fill(str(entry.extra["image_note"]), {**facts, **group.values}))
+            if patch is not None and entry.keys is not None and entry.keys.image_note:
+                group.notes.append(fill(entry.keys.image_note, {**facts, **group.values}))
             break
     elif kind == "hidden":
         change = dominant_width_change(mismatches)
         if change is not None:
             old, new, _ = change
-            known = {str(k): str(v) for k, v in dict(entry.extra.get("known_sizes", {})).items()}
+            known = dict(entry.keys.known_sizes) if entry.keys else {}
             group.values.update(
                 {
                     "hidden.checkpoint": old,
@@ -321,7 +321,7 @@ def _shapes(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> No
         assert entry.keys is not None
         if entry.keys.analyzer != "shape" or not state.mismatched:
             continue
-        kind = str(entry.extra.get("shape_kind", "any"))
+        kind = entry.keys.shape_kind
         if entry.keys.patterns:
             chosen = [k for k, m in state.mismatched.items() if _matches(entry, k) and _kind_fits(kind, m)]
         elif kind == "hidden":
@@ -376,7 +376,7 @@ def _tied(state: _State, entries: list[Entry]) -> None:
         chosen = [k for k in state.missing if _matches(entry, k)]
         if not chosen:
             continue
-        sources = tuple(str(s) for s in entry.extra.get("sources", ()))
+        sources = entry.keys.tie_sources if entry.keys else ()
         present: list[str] = []
         if ckpt_keys is not None:
             present = [k for k in ckpt_keys if k.endswith(sources)]
@@ -390,7 +390,7 @@ def _tied(state: _State, entries: list[Entry]) -> None:
 
 
 def _output_note(group: _Group, report: KeyReport, facts: Mapping[str, Any]) -> None:
-    template = group.entry.extra.get("output_note")
+    template = group.entry.keys.output_note if group.entry.keys else ""
     if not template:
         return
     for shapes in (report.model_shapes, report.checkpoint_shapes):

@@ -153,12 +153,7 @@ def _merge(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _explains(knowledge: KnowledgeBase) -> dict[str, tuple[str, ...]]:
-    links = {}
-    for entry in knowledge.entries:
-        value = entry.extra.get("explains")
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            links[entry.id] = tuple(value)
-    return links
+    return {entry.id: entry.explains for entry in knowledge.entries if entry.explains}
 
 
 def triage_log(
