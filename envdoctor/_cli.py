@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from envdoctor import __version__
 from envdoctor._commands import COMMANDS
+from envdoctor._version import __version__
 from envdoctor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, EnvdoctorError
 from envdoctor.render.console import UI, make_ui
 

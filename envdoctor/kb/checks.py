@@ -2,7 +2,8 @@
 
 Each check is an entry with ``[[when]]`` conditions and, optionally, ``each`` naming a
 collection; it yields one finding per namespace (the environment, or each item) in
-which every condition holds. Title, cause, evidence and pins are filled from the facts.
+which every condition holds, or, with ``[[case]]`` alternatives, one per case that holds
+there (its ``facts`` become ``case.<name>``). Title, cause, evidence and pins are filled from the facts.
 """
 
 from __future__ import annotations
@@ -80,7 +81,14 @@ def run_checks(entries: Iterable[Entry], view: FactView) -> list[Finding]:
             continue
         namespaces = view.items(entry.each) if entry.each else iter([view.scalars])
         for facts in namespaces:
-            if all_hold(entry.when, facts):
+            if not all_hold(entry.when, facts):
+                continue
+            if not entry.cases:
                 findings.append(finding_from_entry(entry, facts))
+                continue
+            for case in entry.cases:
+                if all_hold(case.when, facts):
+                    filled = {f"case.{name}": fill(text, facts) for name, text in case.facts.items()}
+                    findings.append(finding_from_entry(entry, {**facts, **filled}))
     findings.sort(key=lambda f: (f.sort_key, f.title))
     return findings

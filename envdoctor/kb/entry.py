@@ -277,7 +277,7 @@ def _key_match(
         shape_kind = "any"
     known = table.get("known_sizes", {})
     if not isinstance(known, dict) or not all(isinstance(v, str) for v in known.values()):
-        problems.append("match.keys.known_sizes must be a table of size = \"name\"")
+        problems.append('match.keys.known_sizes must be a table of size = "name"')
         known = {}
     notes = {}
     for name in ("image_note", "output_note"):
@@ -322,7 +322,7 @@ def _cases(value: Any, problems: list[str]) -> tuple[Case, ...]:
             problems.append(f"{label} needs a non-empty `when` list")
         facts = table.get("facts", {})
         if not isinstance(facts, dict) or not all(isinstance(v, str) for v in facts.values()):
-            problems.append(f"{label}.facts must be a table of name = \"text\"")
+            problems.append(f'{label}.facts must be a table of name = "text"')
             facts = {}
         cases.append(Case(when, {str(k): str(v) for k, v in facts.items()}))
     return tuple(cases)
@@ -442,7 +442,7 @@ def parse_entry(data: Mapping[str, Any], source_path: str = "") -> tuple[Entry |
     explains = _strings(data.get("explains"), "explains", problems)
     sources = data.get("sources", {})
     if not isinstance(sources, dict) or not all(isinstance(v, str) and v.strip() for v in sources.values()):
-        problems.append("sources must be a table of boundary = \"where it is established\"")
+        problems.append('sources must be a table of boundary = "where it is established"')
         sources = {}
 
     entry = Entry(

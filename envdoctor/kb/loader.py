@@ -16,8 +16,9 @@ from pathlib import Path
 
 from envdoctor.errors import KnowledgeError
 from envdoctor.kb.entry import Entry, parse_entry
+from envdoctor.kb.lint import Problem, name_problems, schema_problem, source_problems
 
-__all__ = ["KnowledgeBase", "knowledge_root", "load_checks", "load_knowledge", "lint_knowledge"]
+__all__ = ["KnowledgeBase", "knowledge_root", "load_checks", "load_knowledge", "lint_knowledge", "lint_root"]
 
 
 def knowledge_root() -> Path:
@@ -56,14 +57,19 @@ class KnowledgeBase:
         return tuple(e for e in self.entries if e.is_symptom)
 
 
-# A diagnose check has a top-level `when`/`each` key or a `[[when]]` table. Any TOML
+# A diagnose check has a top-level `when`/`each`/`case` key or a `[[when]]`/`[[case]]` table. Any TOML
 # spelling of those starts a line this way, so files without such a line cannot be checks
 # and need no parsing when only checks are wanted (a sound over-approximation).
-_CHECK_MARKER = re.compile(r"^[ \t]*(?:(?:when|each)[ \t]*=|\[\[[ \t]*when[ \t]*\]\])", re.MULTILINE)
+_CHECK_MARKER = re.compile(r"^[ \t]*(?:(?:when|each|case)[ \t]*=|\[\[[ \t]*(?:when|case)[ \t]*\]\])", re.MULTILINE)
 
 
-def lint_knowledge(root: Path, *, checks_only: bool = False) -> tuple[list[Entry], list[str]]:
-    """Parse every entry under ``root/entries``; return the usable ones and all problems."""
+def lint_knowledge(root: Path, *, checks_only: bool = False, names: bool = True) -> tuple[list[Entry], list[str]]:
+    """Parse every entry under ``root/entries``; return the usable ones and all problems.
+
+    With ``names`` (the default) every fact and placeholder an entry names must be declared
+    (:func:`envdoctor.kb.lint.name_problems`): a misspelt name is a load error.
+    """
+
     entries: list[Entry] = []
     problems: list[str] = []
     seen_ids: dict[str, str] = {}
@@ -82,6 +88,8 @@ def lint_knowledge(root: Path, *, checks_only: bool = False) -> tuple[list[Entry
         problems.extend(f"{label}: {p}" for p in entry_problems)
         if entry is None:
             continue
+        if names:
+            problems.extend(f"{label}: {p}" for p in name_problems(entry))
         if path.stem != entry.id:
             problems.append(f"{label}: file name must be the id ({entry.id}.toml)")
         if entry.id in seen_ids:
@@ -112,3 +120,15 @@ def load_checks(root: Path | None = None) -> KnowledgeBase:
 def load_knowledge(root: Path | None = None) -> KnowledgeBase:
     """Load and validate the knowledge base (cached per root)."""
     return _load((root or knowledge_root()).resolve())
+
+
+def lint_root(root: Path, *, sources: bool = True) -> list[Problem]:
+    """Every problem in a knowledge directory: schema, names, and (optionally) sources."""
+    entries, schema = lint_knowledge(root, names=False)
+    problems = [schema_problem(p) for p in schema]
+    for entry in entries:
+        label = Path(entry.source_path).name
+        problems.extend(Problem(label, "unknown-name", p) for p in name_problems(entry))
+        if sources:
+            problems.extend(Problem(label, "unsourced", p) for p in source_problems(entry))
+    return problems

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from envdoctor._version import __version__
 from envdoctor.model import DeepTorch, Environment
 from envdoctor.probe._tasks import Task
 from envdoctor.probe.deep import probe_deep
@@ -99,7 +100,4 @@ def collect(
 
 
 def _envdoctor_version() -> str | None:
-    import envdoctor  # the parent package: already imported, so this is free
-
-    version = getattr(envdoctor, "__version__", None)
-    return version if isinstance(version, str) else None
+    return __version__

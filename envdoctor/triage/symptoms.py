@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from envdoctor.kb.checks import finding_from_entry
+from envdoctor.kb.conditions import all_hold
 from envdoctor.kb.entry import Entry
 from envdoctor.model import Evidence, Finding
 from envdoctor.triage.logs import LogText
@@ -199,6 +200,11 @@ def match_symptoms(
     for symptom in matcher.scan(log):
         namespace = dict(facts or {})
         namespace.update({f"match.{name}": value for name, value in symptom.groups.items()})
+        entry = symptom.entry
+        if not all_hold(entry.match_when, namespace):
+            continue  # a facts-conditioned reading (e.g. only where a GPU is present)
+        if entry.match_unless and all_hold(entry.match_unless, namespace):
+            continue
         evidence = [Evidence(text, line=number, source=log.source) for number, text in symptom.lines]
         details: dict[str, Any] = {"matched_lines": len(symptom.lines)}
         if symptom.groups:
