@@ -11,14 +11,25 @@ import functools
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from envdoctor.errors import KnowledgeError
 from envdoctor.kb.entry import Entry, parse_entry
 from envdoctor.kb.lint import Problem, name_problems, schema_problem, source_problems
+from envdoctor.model import CATEGORIES
 
-__all__ = ["KnowledgeBase", "knowledge_root", "load_checks", "load_knowledge", "lint_knowledge", "lint_root"]
+__all__ = [
+    "KnowledgeBase",
+    "Ordering",
+    "knowledge_root",
+    "load_checks",
+    "load_knowledge",
+    "load_ordering",
+    "lint_knowledge",
+    "lint_root",
+]
 
 
 def knowledge_root() -> Path:
@@ -132,3 +143,33 @@ def lint_root(root: Path, *, sources: bool = True) -> list[Problem]:
         if sources:
             problems.extend(Problem(label, "unsourced", p) for p in source_problems(entry))
     return problems
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """``knowledge/order.toml``: the state-dict reading order and what explains what."""
+
+    reading: tuple[str, ...]
+    causes: Mapping[str, tuple[str, ...]]
+
+    def reading_rank(self, category: str) -> int:
+        """Position of a state-dict category in the reading order (unknown ones with ``other``)."""
+        if category in self.reading:
+            return self.reading.index(category)
+        return self.reading.index("other") if "other" in self.reading else len(self.reading)
+
+
+@functools.cache
+def load_ordering(root: Path | None = None) -> Ordering:
+    """Read ``order.toml``; every category in it must be a known category."""
+    path = (root or knowledge_root()) / "order.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        reading = tuple(str(c) for c in data["state_dict"]["reading"])
+        causes = {str(k): tuple(str(c) for c in v) for k, v in data["causes"].items()}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise KnowledgeError(f"{path}: cannot read the ordering table ({exc})") from None
+    unknown = sorted({c for c in (*reading, *causes, *(e for v in causes.values() for e in v)) if c not in CATEGORIES})
+    if unknown:
+        raise KnowledgeError(f"{path}: unknown categories {unknown}")
+    return Ordering(reading, causes)

@@ -28,7 +28,7 @@ from typing import Any
 from envdoctor.kb.checks import finding_from_entry
 from envdoctor.kb.conditions import fill
 from envdoctor.kb.entry import Entry
-from envdoctor.kb.loader import KnowledgeBase, load_knowledge
+from envdoctor.kb.loader import KnowledgeBase, load_knowledge, load_ordering
 from envdoctor.model import Evidence, Finding, KeyReport, ShapeMismatch
 from envdoctor.statedict.load import report_from_key_sets
 from envdoctor.statedict.names import collapse_keys
@@ -46,24 +46,11 @@ from envdoctor.statedict.shapes import (
 from envdoctor.statedict.variants import find_variant_runs, submodules
 
 __all__ = [
-    "CATEGORY_ORDER",
     "analyze_keys",
     "report_from_key_sets",
     "state_dict_entries",
 ]
 
-#: Reading order of the groups (README "State-dict findings").
-CATEGORY_ORDER: Mapping[str, int] = {
-    "state_dict.config_mismatch": 0,
-    "state_dict.wrapped_checkpoint": 1,
-    "state_dict.prefix": 2,
-    "state_dict.shape_mismatch": 3,
-    "state_dict.new_head": 4,
-    "other": 5,
-    "state_dict.buffer_drift": 6,
-    "state_dict.unused_weights": 7,
-    "state_dict.tied_weights": 8,
-}
 _SIDE_LABEL = {"missing": "missing", "unexpected": "unexpected", "mismatch": "size mismatch"}
 _EVIDENCE_SIDES = ("missing", "unexpected", "mismatch")
 
@@ -561,9 +548,10 @@ def analyze_keys(
     _patterns(state, entries, facts)
     _variants(state, entries)
     _residual(state, entries)
+    ordering = load_ordering(kb.root)
     positions = {id(g): i for i, g in enumerate(state.groups)}
     ordered = sorted(
         state.groups,
-        key=lambda g: (CATEGORY_ORDER.get(g.entry.category, 5), g.entry.priority, positions[id(g)]),
+        key=lambda g: (ordering.reading_rank(g.entry.category), g.entry.priority, positions[id(g)]),
     )
     return [_finding(g, report, facts, state.all_mismatches) for g in ordered]

@@ -7,8 +7,8 @@ The rule, applied in this order:
    against rule 3: a driver too old for the torch build before the ``CUDA unavailable`` it
    causes, a NumPy ABI break before the ImportError chain it triggers, a config/weights
    mismatch before the buffer drift and unused weights that come with it. The causal links
-   are :data:`CAUSAL_CATEGORIES` (category to categories) plus an entry's own
-   ``extra.explains`` list of entry ids or categories, plus the order in which the key
+   are ``knowledge/order.toml`` ``[causes]`` (category to categories) plus an entry's own
+   ``explains`` list of entry ids or categories, plus the order in which the key
    analyser returned the findings of one state-dict report (it orders its groups by cause:
    a config mismatch before the buffer drift and unused weights it comes with);
 3. otherwise by severity (error, warning, info), then entry ``priority`` (higher first,
@@ -22,40 +22,36 @@ A cycle of links falls back to rule 3 for the findings in it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from envdoctor.model import SEVERITY_RANK, Finding
 
-__all__ = ["CAUSAL_CATEGORIES", "order_findings"]
-
-_STATE_DICT_EFFECTS = (
-    "state_dict.buffer_drift",
-    "state_dict.unused_weights",
-    "state_dict.new_head",
-    "state_dict.shape_mismatch",
-    "state_dict.tied_weights",
-)
-
-#: category -> categories of findings it explains when both are in one log.
-CAUSAL_CATEGORIES: Mapping[str, tuple[str, ...]] = {
-    "state_dict.wrapped_checkpoint": ("state_dict.prefix", "state_dict.config_mismatch", *_STATE_DICT_EFFECTS),
-    "state_dict.prefix": ("state_dict.config_mismatch", *_STATE_DICT_EFFECTS),
-    "state_dict.config_mismatch": _STATE_DICT_EFFECTS,
-    "cuda.driver_too_old": ("cuda.no_device", "cuda.library_mismatch", "cuda.extension_abi", "cuda.arch_unsupported"),
-    "cuda.cpu_build": ("cuda.no_device", "cuda.extension_abi", "cuda.toolkit_missing"),
-    "cuda.library_mismatch": ("cuda.no_device", "cuda.extension_abi"),
-    "cuda.arch_unsupported": ("cuda.device_assert",),
-    "version.numpy_abi": ("version.api_removed", "version.requirement_conflict", "env.missing_system_lib", "other"),
-    "version.requirement_conflict": ("version.api_removed", "other"),
-    "env.duplicate_install": ("version.requirement_conflict", "version.api_removed", "version.numpy_abi"),
-    "env.missing_system_lib": ("cuda.extension_abi", "other"),
-}
+__all__ = ["order_findings"]
 
 
-def _explains(cause: Finding, effect: Finding, extra_links: Mapping[str, list[str]]) -> bool:
+def _causal_categories() -> Mapping[str, tuple[str, ...]]:
+    """category -> categories of findings it explains when both are in one log (knowledge/order.toml)."""
+    from envdoctor.kb.loader import load_ordering
+
+    return load_ordering().causes
+
+
+@dataclass(frozen=True)
+class _Links:
+    """What precedes what: category causes, entries' own ``explains``, and kept sequences."""
+
+    categories: Mapping[str, tuple[str, ...]]
+    entries: Mapping[str, tuple[str, ...]]
+    before: Mapping[str, set[str]]
+
+
+def _explains(cause: Finding, effect: Finding, links: _Links) -> bool:
     if cause.id == effect.id:
         return False
-    targets = (*CAUSAL_CATEGORIES.get(cause.category, ()), *extra_links.get(cause.id, ()))
-    return effect.category in targets or effect.id in targets or f"#{effect.id}" in targets
+    if effect.id in links.before.get(cause.id, ()):
+        return True
+    targets = (*links.categories.get(cause.category, ()), *links.entries.get(cause.id, ()))
+    return effect.category in targets or effect.id in targets
 
 
 def _first_line(finding: Finding) -> float:
@@ -63,9 +59,7 @@ def _first_line(finding: Finding) -> float:
     return min(lines) if lines else float("inf")
 
 
-def _tier(
-    findings: Sequence[tuple[int, Finding]], priorities: Mapping[str, int], extra_links: Mapping[str, list[str]]
-) -> list[Finding]:
+def _tier(findings: Sequence[tuple[int, Finding]], priorities: Mapping[str, int], links: _Links) -> list[Finding]:
     def base(item: tuple[int, Finding]) -> tuple[int, int, float, int]:
         index, finding = item
         return (SEVERITY_RANK[finding.severity], -priorities.get(finding.id, 50), _first_line(finding), index)
@@ -73,15 +67,15 @@ def _tier(
     remaining = sorted(findings, key=base)
     placed: list[Finding] = []
     while remaining:
-        placed.append(remaining.pop(_first_unexplained(remaining, extra_links))[1])
+        placed.append(remaining.pop(_first_unexplained(remaining, links))[1])
     return placed
 
 
-def _first_unexplained(remaining: Sequence[tuple[int, Finding]], extra_links: Mapping[str, list[str]]) -> int:
+def _first_unexplained(remaining: Sequence[tuple[int, Finding]], links: _Links) -> int:
     """The first finding no other remaining finding explains (0 inside a cycle)."""
     for index, (_order, candidate) in enumerate(remaining):
         blocked = any(
-            _explains(other, candidate, extra_links) and not _explains(candidate, other, extra_links)
+            _explains(other, candidate, links) and not _explains(candidate, other, links)
             for _j, other in remaining
             if other is not candidate
         )
@@ -104,10 +98,15 @@ def order_findings(
     of finding ids whose relative order is kept (one key report's findings, as analysed).
     """
     indexed = list(enumerate(findings))
-    links = {key: list(value) for key, value in (explains or {}).items()}
+    before: dict[str, set[str]] = {}
     for sequence in sequences:
         for position, cause in enumerate(sequence):
-            links.setdefault(cause, []).extend(f"#{effect}" for effect in sequence[position + 1 :])
+            before.setdefault(cause, set()).update(sequence[position + 1 :])
+    links = _Links(
+        categories=_causal_categories(),
+        entries={key: tuple(value) for key, value in (explains or {}).items()},
+        before=before,
+    )
     weights = dict(priorities or {})
     harmful = [(i, f) for i, f in indexed if not f.benign]
     harmless = [(i, f) for i, f in indexed if f.benign]
