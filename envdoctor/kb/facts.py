@@ -9,20 +9,19 @@ Knowledge entries name these facts; README "Fact names" lists them.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.markers import InvalidMarker, UndefinedEnvironmentName
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envdoctor.kb.compat import Compat
 from envdoctor.kb.conditions import as_version
+from envdoctor.kb.requires import applies, is_extra_only, parse_requirement
 from envdoctor.model import Distribution, Environment
 
 __all__ = ["FactView", "build_facts", "driver_text"]
@@ -202,29 +201,6 @@ def _marker_env(env: Environment) -> dict[str, str]:
     return markers
 
 
-# A requirement whose whole marker is `extra == "name"` never applies to a plain install.
-# Most Requires-Dist lines look like that (transformers declares hundreds), and skipping
-# them by text avoids parsing each one: parsing is the probe's most expensive step.
-_EXTRA_ONLY = re.compile(r"""^[^;]*;\s*extra\s*==\s*(['"])[^'"]*\1\s*$""")
-
-
-@functools.lru_cache(maxsize=8192)
-def _parse(text: str) -> Requirement | None:
-    try:
-        return Requirement(text)
-    except InvalidRequirement:
-        return None
-
-
-def _applies(requirement: Requirement, markers: dict[str, str]) -> bool:
-    if requirement.marker is None:
-        return True
-    try:
-        return requirement.marker.evaluate(markers)
-    except (UndefinedEnvironmentName, InvalidMarker):
-        return True
-
-
 def _violation(
     owner: Distribution,
     requirement_text: str,
@@ -232,10 +208,10 @@ def _violation(
     markers: dict[str, str],
     source: str,
 ) -> dict[str, Any] | None:
-    if _EXTRA_ONLY.match(requirement_text):
+    if is_extra_only(requirement_text):
         return None
-    requirement = _parse(requirement_text)
-    if requirement is None or not _applies(requirement, markers):
+    requirement = parse_requirement(requirement_text)
+    if requirement is None or not applies(requirement, markers):
         return None
     dependency = installed.get(canonicalize_name(requirement.name))
     base = {
@@ -275,9 +251,9 @@ def _required_by(key: str, installed: Mapping[str, Distribution]) -> str | None:
     owners = []
     for dist in installed.values():
         for text in dist.requires:
-            if _EXTRA_ONLY.match(text):
+            if is_extra_only(text):
                 continue
-            requirement = _parse(text)
+            requirement = parse_requirement(text)
             if requirement is not None and canonicalize_name(requirement.name) == key:
                 owners.append(f"{dist.name} {dist.version}")
     return ", ".join(owners) or None
