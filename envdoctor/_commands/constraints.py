@@ -1,24 +1,26 @@
 """``envdoctor constraints``: a pinned, explained constraints file that pip and uv accept.
 
 Wires the probe (installed packages, import-time bounds), diagnose and triage findings,
-and the user's targets into :func:`envdoctor.resolve.solve`, writes the file atomically,
-prints the installed -> proposed table and the command that would apply it (never runs
-it), and with ``--verify`` asks pip's own resolver for a dry run.
+and the user's targets into :func:`envdoctor.resolve.solve`, which drives a real resolver
+(uv, else pip) and checks its answer against envdoctor's knowledge; writes the file
+atomically, prints the installed -> proposed table and the command that would apply it
+(never runs it), and with ``--verify`` asks an installer for a dry run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envdoctor import __version__
-from envdoctor.errors import EXIT_FINDINGS, EXIT_OK, BadInputError, UsageError
+from envdoctor._version import __version__
+from envdoctor.errors import EXIT_FINDINGS, EXIT_OK, BadInputError, EnvdoctorError, UsageError
 from envdoctor.render.console import UI
 
 if TYPE_CHECKING:
-    from envdoctor.model import Environment, Finding, ImportBound
-    from envdoctor.resolve.provider import Installed
+    from envdoctor.model import Environment, Finding
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +55,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--verify", action="store_true", help="dry-run pip's resolver against the file (needs the package index)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="also list packages kept as installed")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (envdoctor.constraints/1)")
+    parser.add_argument(
+        "--resolver",
+        choices=("auto", "uv", "pip"),
+        default="auto",
+        help="resolver to drive (default: uv if installed)",
+    )
+    parser.add_argument(
+        "--index-url", metavar="URL", help="resolve against this index instead of pip's/uv's configuration"
+    )
+    parser.add_argument(
+        "--extra-index-url", metavar="URL", action="append", default=[], help="an additional index (repeatable)"
+    )
+    parser.add_argument(
+        "--find-links", metavar="PATH", action="append", default=[], help="a folder or page of wheels (repeatable)"
+    )
 
 
 def _findings(env: Environment | None, log: str | None, ui: UI) -> tuple[list[Finding], list[str]]:
@@ -79,12 +97,25 @@ def _findings(env: Environment | None, log: str | None, ui: UI) -> tuple[list[Fi
     return findings, notes
 
 
+@contextlib.contextmanager
+def _progress(ui: UI) -> Iterator[object]:
+    """A rich status line on stderr when it is a terminal; a no-op otherwise."""
+    if not ui.stderr.isatty():
+        yield lambda _text: None
+        return
+    with ui.err.status("resolving") as status:
+        yield lambda text: status.update(text)
+
+
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from envdoctor.kb.compat import load_compat
-    from envdoctor.resolve.environment import installed_from, target_from, target_from_flags
-    from envdoctor.resolve.index import load_index
+    from envdoctor.render.jsonout import dumps
+    from envdoctor.resolve.engine import EngineFailure, pick_engine
+    from envdoctor.resolve.indexes import read_index_config
     from envdoctor.resolve.output import apply_command, check_output_path, render_constraints, write_atomic
+    from envdoctor.resolve.report import solution_document
+    from envdoctor.resolve.rules import load_knowledge
     from envdoctor.resolve.solve import ResolveRequest, parse_target, solve
+    from envdoctor.resolve.target import TargetPlatform
     from envdoctor.resolve.view import ConstraintsView, VerificationView
 
     if args.platform and args.python:
@@ -97,61 +128,98 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     fresh = args.python_version is not None or args.platform is not None
     env: Environment | None = None
-    installed: tuple[Installed, ...] = ()
-    bounds: tuple[ImportBound, ...] = ()
+    source: str | None
+    installed: dict[str, str] = {}
+    requires: dict[str, tuple[str, ...]] = {}
+    python: str | None = None
     if fresh:
-        target = target_from_flags(args.python_version, args.platform)
+        target = TargetPlatform.fresh(args.python_version, args.platform)
         source = "fresh environment"
     else:
         from envdoctor.probe import collect
+        from envdoctor.probe.interpreter import resolve_interpreter
 
+        python = resolve_interpreter(args.python)
         env = collect(args.python)
-        target = target_from(env)
-        installed, bounds = installed_from(env)
-        source = env.python.executable
+        parts = env.python.version.split(".")
+        target = TargetPlatform((int(parts[0]), int(parts[1])), None, python, env.python.version)
+        for dist in env.python.distributions:
+            if dist.key not in installed and dist.parsed_version is not None:
+                installed[dist.key] = dist.version
+                if not dist.metadata_error:
+                    requires[dist.key] = tuple(dist.requires)
+        source = None
     findings, notes = _findings(env, args.log, ui)
-
-    index = load_index()
+    indexes = read_index_config(
+        index_url=args.index_url,
+        extra_index_urls=args.extra_index_url,
+        find_links=args.find_links,
+        prefix=env.python.prefix if env is not None else None,
+    )
     request = ResolveRequest(
         target=target,
+        indexes=indexes,
         targets=tuple(args.target),
         findings=tuple(findings),
         keep=tuple(args.keep),
         installed=installed,
-        import_bounds=bounds,
-        driver_version=env.host.driver_version if env is not None else None,
+        installed_requires=requires,
+        import_bounds=tuple(env.python.import_bounds) if env is not None else (),
+        environment=env,
     )
-    solution = solve(request, index, load_compat())
+    try:
+        engine = pick_engine(python=python, prefer=args.resolver)
+        with _progress(ui) as say:
+            solution = solve(request, engine, load_knowledge(), progress=say)  # type: ignore[arg-type]
+    except EngineFailure as failure:
+        raise _ToolError(failure.message) from failure
     if notes:
         from dataclasses import replace
 
         solution = replace(solution, advisories=(*notes, *solution.advisories))
-    text = render_constraints(
-        solution,
-        envdoctor_version=__version__,
-        source=source,
-        index_refreshed=str(index.refreshed.get("refreshed", "")) or None,
-    )
+    text = render_constraints(solution, envdoctor_version=__version__, source=source)
+    shown = str(output) if output is not None else "constraints.txt"
+    command = apply_command(solution, shown, python)
     if output is not None:
         write_atomic(output, text, force=args.force)
-        command = apply_command(solution, str(output), None if fresh else (args.python or None))
+    verification = None
+    if args.verify:
+        from envdoctor.resolve.verify import verify
+
+        with _progress(ui) as say:
+            say("verifying with the installer (dry run)")  # type: ignore[operator]
+            if output is None:
+                import tempfile
+
+                with tempfile.TemporaryDirectory(prefix="envdoctor-") as tmp:
+                    path = Path(tmp) / "constraints.txt"
+                    path.write_text(text, encoding="utf-8")
+                    verification = verify(solution, str(path), indexes)
+            else:
+                verification = verify(solution, str(output), indexes)
+    if args.json:
+        document = solution_document(
+            solution,
+            envdoctor_version=__version__,
+            file_text=text,
+            output=str(output) if output is not None else None,
+            commands=[command] if command else [],
+            verification=verification,
+        )
+        ui.write(dumps(document) + "\n")
+    elif output is not None:
         ui.out.print(ConstraintsView(solution, command=command, written=str(output), verbose=args.verbose))
     else:
         ui.write(text)
-        command = apply_command(solution, "constraints.txt", None if fresh else (args.python or None))
         ui.err.print(ConstraintsView(solution, command=command, verbose=args.verbose))
-    if not args.verify:
+    if verification is None:
         return EXIT_OK
-    from envdoctor.resolve.verify import verify
+    if not args.json:
+        (ui.out if output is not None else ui.err).print(VerificationView(verification))
+    return EXIT_OK if verification.ok else EXIT_FINDINGS
 
-    if output is None:
-        import tempfile
 
-        with tempfile.TemporaryDirectory(prefix="envdoctor-") as tmp:
-            path = Path(tmp) / "constraints.txt"
-            path.write_text(text, encoding="utf-8")
-            result = verify(solution, str(path), python=args.python, cross=fresh)
-    else:
-        result = verify(solution, str(output), python=args.python, cross=fresh)
-    (ui.out if output is not None else ui.err).print(VerificationView(result))
-    return EXIT_OK if result.ok else EXIT_FINDINGS
+class _ToolError(EnvdoctorError):
+    """The resolver could not run (not installed, too old, index unreachable)."""
+
+    exit_code = 2

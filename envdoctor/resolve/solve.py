@@ -1,41 +1,47 @@
-"""Turn targets, findings' pins, ``--keep`` and the installed set into explained pins.
+"""Resolve with a real resolver, then check the result against envdoctor's knowledge, and repeat.
 
-:func:`solve` builds the root requirements (each with its origin), runs resolvelib's
-``Resolver`` over :class:`~envdoctor.resolve.provider.Provider`, and returns a
-:class:`Solution`: one :class:`Pin` per package with the chain of requirements that put
-it there, advisories for pins that have no wheel for the target (with what a source
-build needs, and the nearest pair of versions that does have wheels). When nothing
-satisfies every requirement it raises :class:`~envdoctor.errors.ResolutionError` whose
-text is the chain of conflicting requirements, each with where it came from.
+:func:`solve` asks the engine (uv, else pip) for the user's targets plus every installed
+package, with the installed versions as preferences (kept unless something rules them
+out), the findings' pins, ``--keep`` and the knowledge rules that apply to the installed
+set as constraints. Each resolution is then checked: the knowledge rules
+(:mod:`envdoctor.resolve.rules`) and diagnose's own checks, run on the *proposed* versions;
+a violated rule becomes a constraint and the resolution runs again, until nothing is
+violated (or the resolver explains why no set of versions fits). Each changed or added
+pin is explained by the requirement that binds it: the parent (from the resolver's
+annotations) whose range excludes the installed version, or the rule that does.
+Pins without a wheel for the target are found by a wheels-only run and get the
+source-build knowledge and the nearest versions that do have wheels.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
-from packaging.version import Version
-from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Resolver
+from packaging.utils import canonicalize_name as _canonical
+from packaging.version import InvalidVersion, Version
 
 from envdoctor.errors import BadInputError, ResolutionError
-from envdoctor.kb.compat import Compat
-from envdoctor.model import Finding, ImportBound, gather_constraints
-from envdoctor.resolve.index import PackageIndex, SourceBuild
-from envdoctor.resolve.provider import Candidate, Installed, Origin, Provider, Req
-from envdoctor.resolve.wheels import TargetPlatform
+from envdoctor.model import Environment, Finding, ImportBound, gather_constraints
+from envdoctor.resolve.engine import CONSTRAINED, REQUESTED, Engine, EngineFailure, EngineRequest, Resolution
+from envdoctor.resolve.indexes import PYTORCH_INDEX, IndexConfig
+from envdoctor.resolve.rules import Knowledge, Rule, SourceBuild, as_versions, rules_for, violated
+from envdoctor.resolve.target import TargetPlatform
 
-__all__ = ["ResolveRequest", "Pin", "Solution", "solve", "parse_target"]
+__all__ = ["ResolveRequest", "Pin", "Solution", "solve", "parse_target", "NOT_ROOTS", "MAX_ROUNDS"]
 
-#: Installed tools that are never kept as roots (they are the installer, not the project).
-NOT_ROOTS = frozenset({"pip", "setuptools", "wheel", "distribute"})
-#: How many versions of a package to try when looking for the nearest pair with wheels.
-ALTERNATIVE_TRIES = 12
-_KIND_RANK = {"target": 0, "finding": 1, "keep": 2, "import-bound": 3, "compat": 4, "requires": 5, "installed": 6}
+#: Installed tools that are never requested (they are the installer, not the project).
+NOT_ROOTS = frozenset({"pip", "setuptools", "wheel", "distribute", "uv"})
+#: Resolve-and-check rounds before giving up on convergence.
+MAX_ROUNDS = 8
+#: The torch family: built together, from one index, in one variant.
+TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
+
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -43,13 +49,16 @@ class ResolveRequest:
     """Everything :func:`solve` needs, as plain values."""
 
     target: TargetPlatform
+    indexes: IndexConfig = field(default_factory=IndexConfig)
     targets: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
     keep: tuple[str, ...] = ()
-    installed: tuple[Installed, ...] = ()
+    installed: Mapping[str, str] = field(default_factory=dict)
+    """Canonical name -> installed version text (empty for a fresh environment)."""
+    installed_requires: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     import_bounds: tuple[ImportBound, ...] = ()
-    driver_version: str | None = None
-    """The host's NVIDIA driver (``None``: none or unknown), to check proposed torch CUDA builds."""
+    environment: Environment | None = None
+    """The probed environment, to run diagnose's checks on proposed versions."""
 
 
 @dataclass(frozen=True)
@@ -57,29 +66,25 @@ class Pin:
     """One line of the constraints file, with why it is there."""
 
     name: str
-    version: Version | None
-    installed: Version | None
+    version: str
+    installed: str | None
     reasons: tuple[str, ...]
+    via: tuple[str, ...] = ()
     has_wheel: bool | None = None
     build: SourceBuild | None = None
-    specifier: SpecifierSet = field(default_factory=SpecifierSet)
-    indexed: bool = True
-    """False for packages only known from the environment (editable installs, private ones)."""
 
     @property
     def status(self) -> str:
-        """``kept``, ``changed``, ``added`` or ``unpinned`` (outside the index)."""
-        if self.version is None:
-            return "unpinned"
+        """``kept``, ``changed`` or ``added``."""
         if self.installed is None:
             return "added"
-        return "kept" if self.version == self.installed else "changed"
+        return "kept" if _same(self.installed, self.version) else "changed"
 
     @property
     def line(self) -> str:
-        """The requirement line: ``tokenizers==0.13.3`` (a range for unpinned packages)."""
-        if self.version is None:
-            return f"{self.name}{self.specifier}"
+        """``tokenizers==0.13.3`` (a kept pin keeps the installed local variant: ``torch==2.1.0+cu121``)."""
+        if self.status == "kept" and self.installed is not None:
+            return f"{self.name}=={self.installed}"
         return f"{self.name}=={self.version}"
 
 
@@ -90,6 +95,12 @@ class Solution:
     target: TargetPlatform
     pins: tuple[Pin, ...]
     advisories: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    index_lines: tuple[str, ...] = ()
+    """Installer options the file needs (``--extra-index-url https://download.pytorch.org/whl/cpu``)."""
+    engine: str = ""
+    index: str = ""
+    rounds: int = 0
     inputs: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -103,447 +114,567 @@ class Solution:
         return tuple(p for p in self.pins if p.status in ("changed", "added"))
 
 
+def canonicalize_name(name: str) -> str:
+    """The PEP 503 name as a plain ``str``."""
+    return str(_canonical(name))
+
+
+def _public_text(version: str) -> str:
+    try:
+        return Version(version).public
+    except InvalidVersion:
+        return version
+
+
+def _same(installed: str, proposed: str) -> bool:
+    """Equal public versions: a local variant the index does not serve is still the same release."""
+    try:
+        return Version(installed).public == Version(proposed).public
+    except InvalidVersion:
+        return installed == proposed
+
+
 def parse_target(text: str, *, flag: str = "--target") -> Requirement:
     """Parse one user requirement; a clear :class:`BadInputError` names it otherwise."""
     try:
-        req = Requirement(text)
+        return Requirement(text)
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0] if str(exc) else "unparsable"
         raise BadInputError(f"{flag} {text!r}: not a valid requirement ({reason})") from exc
-    if req.url:
-        raise BadInputError(f"{flag} {text!r}: URL requirements cannot be resolved offline; give a version range")
-    return req
 
 
-def _roots(request: ResolveRequest, index: PackageIndex, include_optional: bool) -> tuple[list[Req], list[str]]:
-    installed: dict[str, Installed] = {str(canonicalize_name(i.name)): i for i in request.installed}
-    env = request.target.markers()
-    roots: list[Req] = []
-    notes: list[str] = []
+# ---------------------------------------------------------------------- the loop
 
-    def known(name: str) -> bool:
-        return name in installed or index.releases(name) is not None
 
-    for text in request.targets:
-        req = parse_target(text)
-        if req.marker is not None and not req.marker.evaluate({**env, "extra": ""}):
-            notes.append(f"target {text} does not apply to {request.target.label} (marker)")
-            continue
-        name = canonicalize_name(req.name)
-        if not known(name):
-            raise BadInputError(
-                f"--target {text!r}: unknown package {req.name!r}: not installed and not in envdoctor's package "
-                f"index ({len(index.names())} packages; refresh with scripts/refresh_index.py)"
-            )
-        roots.append(Req(name, req.specifier, Origin("target", f"target {text}")))
-    for constraint in gather_constraints(request.findings):
-        if constraint.optional and not include_optional:
+@dataclass
+class _State:
+    requirements: dict[str, str]
+    """name -> requirement line (targets as written, installed names bare, rule additions)."""
+    constraints: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """requirement text -> (name, reason) for findings, --keep and pip-config entries."""
+    rules: dict[str, Rule] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+
+
+def _finding_rules(findings: Sequence[Finding], targeted: set[str], notes: list[str]) -> list[Rule]:
+    out = []
+    for constraint in gather_constraints(findings):
+        if constraint.optional:
             continue
         try:
             req = Requirement(constraint.requirement)
         except InvalidRequirement:
             notes.append(f"finding {', '.join(constraint.findings)}: unreadable pin {constraint.requirement!r} skipped")
             continue
-        if req.marker is not None and not req.marker.evaluate({**env, "extra": ""}):
+        name = canonicalize_name(req.name)
+        label = f"finding {', '.join(constraint.findings)}"
+        if name in targeted:
+            notes.append(f"{label} asks for {constraint.requirement}; your --target on {name} wins")
             continue
-        label = f"finding {', '.join(constraint.findings)} ({constraint.requirement})"
-        roots.append(Req(canonicalize_name(req.name), req.specifier, Origin("finding", label)))
-    for kept in request.keep:
-        key = str(canonicalize_name(kept))
-        if key not in installed:
-            where = "the inspected environment" if installed else "a fresh environment (--python-version/--platform)"
-            raise BadInputError(f"--keep {kept!r}: not installed in {where}")
-        version = installed[key].version
-        roots.append(Req(key, SpecifierSet(f"=={version}"), Origin("keep", f"--keep {kept} (installed {version})")))
-    for key, item in installed.items():
-        if key not in NOT_ROOTS:
-            roots.append(Req(key, SpecifierSet(), Origin("installed", f"{key} {item.version}")))
-    return roots, notes
+        out.append(Rule(f"{name}{req.specifier}", label, "", "finding"))
+    return out
 
 
-def _resolve(provider: Provider, roots: Sequence[Req]) -> Any:
-    for req in roots:
-        provider.note(req, None)
-    return Resolver(provider, BaseReporter()).resolve(roots, max_rounds=5000)
+def _check_rules(environment: Environment | None, pins: Mapping[str, str], notes: list[str]) -> list[Rule]:
+    """Diagnose's checks on the proposed versions: the same entries, a copy of the environment."""
+    if environment is None:
+        return []
+    from envdoctor.diagnosis import check_environment
+    from envdoctor.model import Distribution
+
+    dists = tuple(Distribution(name=n, version=v, location="(proposed)") for n, v in sorted(pins.items()))
+    torch = replace(environment.torch, version=pins["torch"]) if environment.torch and "torch" in pins else None
+    proposed = replace(
+        environment,
+        python=replace(environment.python, distributions=dists, import_bounds=(), duplicates=(), module_files={}),
+        torch=torch,
+        deep=None,
+    )
+    try:
+        findings = check_environment(proposed).findings
+    except Exception as exc:  # one failing check must not block the constraints
+        notes.append(f"diagnose checks on the proposed versions failed ({type(exc).__name__}: {exc})")
+        return []
+    out = []
+    for finding in findings:
+        if finding.fix.optional or finding.severity != "error":
+            continue
+        for text in finding.fix.constraints:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            out.append(
+                Rule(f"{canonicalize_name(req.name)}{req.specifier}", f"{finding.id} {finding.title}", "", "check")
+            )
+    return out
 
 
 def solve(
     request: ResolveRequest,
-    index: PackageIndex,
-    compat: Compat | None = None,
+    engine: Engine,
+    knowledge: Knowledge,
+    *,
+    progress: Progress | None = None,
 ) -> Solution:
-    """Resolve ``request`` over ``index``; raise :class:`ResolutionError` with the conflict chain."""
+    """Resolve, check against the knowledge, repeat; explain every changed or added pin."""
     start = time.perf_counter()
-    installed: dict[str, Installed] = {str(canonicalize_name(i.name)): i for i in request.installed}
-    roots, notes = _roots(request, index, include_optional=True)
-    present = set(installed) | {r.name for r in roots}
-
-    def provider(wheels_only: bool = False) -> Provider:
-        return Provider(
-            index,
-            request.target,
-            installed=installed,
-            import_bounds=request.import_bounds,
-            compat=compat,
-            present=present,
-            wheels_only=wheels_only,
+    say = progress or (lambda _text: None)
+    notes: list[str] = []
+    targets = [parse_target(t) for t in request.targets]
+    targeted = {canonicalize_name(t.name) for t in targets}
+    installed = {canonicalize_name(k): v for k, v in request.installed.items()}
+    installed_versions = as_versions(installed)
+    state = _State(requirements={canonicalize_name(t.name): str(t) for t in targets})
+    # Several targets on one name are one requirement line each: keep them all.
+    extra_lines = [str(t) for t in targets if str(t) != state.requirements[canonicalize_name(t.name)]]
+    for name in sorted(installed):
+        if name not in NOT_ROOTS and name not in state.requirements:
+            state.requirements[name] = name
+    for kept in request.keep:
+        key = canonicalize_name(kept)
+        if key not in installed:
+            where = "the inspected environment" if installed else "a fresh environment (--python-version/--platform)"
+            raise BadInputError(f"--keep {kept!r}: not installed in {where}")
+        _add_rule(state, Rule(f"{key}=={installed[key]}", f"--keep {kept} (installed {installed[key]})", "", "keep"))
+    # Knowledge on the installed set first: for packages no target is about to move.
+    anchored = {n: v for n, v in installed_versions.items() if n not in targeted}
+    if targeted & set(TORCH_FAMILY):
+        anchored = {n: v for n, v in anchored.items() if n not in TORCH_FAMILY}
+    for rule in rules_for(anchored, knowledge, import_bounds=request.import_bounds, installed=installed_versions):
+        if rule.name not in targeted:
+            _add_rule(state, rule)
+    # Findings' pins come after the knowledge: they describe the broken state and may
+    # contradict each other (PY001 asks for torchvision's torch, TH002 for torch's
+    # torchvision); on a conflict they yield (see _resolve).
+    for rule in _finding_rules(request.findings, targeted, notes):
+        _add_rule(state, rule)
+    # Preferences on the public version: the index may not serve the installed local variant.
+    preferences = {n: _public_text(v) for n, v in installed.items() if n not in targeted}
+    resolution: Resolution | None = None
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        rounds += 1
+        say(f"resolving with {engine.name} (round {rounds})")
+        resolution = _resolve(engine, request, state, preferences, extra_lines, targeted, notes)
+        proposed = as_versions(resolution.pins)
+        say(f"checking {len(proposed)} proposed versions against envdoctor's knowledge")
+        found = rules_for(proposed, knowledge, import_bounds=request.import_bounds, installed=installed_versions)
+        found += _check_rules(request.environment, resolution.pins, notes)
+        new = [r for r in violated(found, proposed) if r.requirement not in state.rules]
+        if not new:
+            break
+        for rule in new:
+            _add_rule(state, rule)
+    assert resolution is not None
+    if rounds == MAX_ROUNDS:
+        notes.append(
+            f"knowledge checks still found violations after {MAX_ROUNDS} resolutions; the pins may be incomplete"
         )
-
-    main = provider()
-    try:
-        result = _resolve(main, roots)
-    except ResolutionImpossible as exc:
-        optional = [r for r in roots if r.origin.kind == "finding"]
-        plain_roots, _ = _roots(request, index, include_optional=False)
-        if len(plain_roots) < len(roots):
-            try:
-                main = provider()
-                result = _resolve(main, plain_roots)
-                notes.append(
-                    "optional pins of findings were dropped because they conflict: "
-                    + "; ".join(r.origin.label for r in optional if r not in plain_roots)
-                )
-            except ResolutionImpossible as again:
-                raise ResolutionError(explain_conflict(again.causes, main, request.target)) from again
-        else:
-            raise ResolutionError(explain_conflict(exc.causes, main, request.target)) from exc
-    except ResolutionTooDeep as exc:
-        raise ResolutionError(f"resolution gave up after {exc.args[0]} rounds; narrow the targets") from exc
-
-    pins: list[Pin] = []
-    for name, candidate in result.mapping.items():
-        infos = list(result.criteria[name].information)
-        pins.append(_pin(name, candidate, infos, installed, index, result))
-    advisories = list(notes)
-    for name, candidate in result.mapping.items():
-        unknown = candidate.requires is None and (candidate.release is None or candidate.release.requires_dist is None)
-        if candidate.version is not None and unknown and (candidate.release is not None or candidate.installed):
-            advisories.append(
-                f"{name} {candidate.version}: its own requirements are unknown to envdoctor (no wheel metadata); "
-                "pins for its dependencies may be missing: --verify asks pip"
-            )
+    wheels = _wheel_check(engine, request, state, resolution, preferences, extra_lines, say)
+    pins = _pins(resolution, request, state, installed, knowledge, wheels)
+    advisories = list(notes) + state.dropped
     for pin in pins:
-        if pin.version is None:
-            advisories.append(
-                f"{pin.name} is not in envdoctor's package index: left to the installer"
-                + (f" within {pin.specifier}" if str(pin.specifier) else "")
-            )
         if pin.has_wheel is False and pin.status != "kept":
-            advisories.append(_no_wheel_advice(pin, request, roots, result, provider, index, compat))
-    advisories.extend(_torch_build_advice(pins, request, compat))
-    for label, lines in main.skipped.items():
-        advisories.append(f"{label}: ignored unreadable requirement(s) {', '.join(lines)}")
-    order = {"changed": 0, "added": 1, "unpinned": 2, "kept": 3}
+            say(f"looking for the nearest versions with wheels for {pin.name}")
+            advisories.append(_no_wheel_advice(pin, engine, request, state, resolution, targets, extra_lines))
+    index_lines, variant_notes = _torch_variant(pins, installed, request.indexes)
+    advisories += variant_notes
+    advisories += [w.removeprefix("warning: ") for w in resolution.warnings if "Python version" not in w]
+    order = {"changed": 0, "added": 1, "kept": 2}
     pins.sort(key=lambda p: (order[p.status], p.name))
     return Solution(
         target=request.target,
         pins=tuple(pins),
-        advisories=tuple(advisories),
+        advisories=tuple(dict.fromkeys(advisories)),
+        rules=tuple(state.rules.values()),
+        index_lines=index_lines,
+        engine=resolution.engine,
+        index=request.indexes.describe(),
+        rounds=rounds,
         inputs={
             "targets": list(request.targets),
             "findings": sorted({f.id for f in request.findings if f.fix.constraints}),
             "keep": list(request.keep),
-            "installed": len(request.installed),
+            "installed": len(installed),
         },
         seconds=time.perf_counter() - start,
     )
 
 
-# ---------------------------------------------------------------------- explanations
+def _add_rule(state: _State, rule: Rule) -> None:
+    if rule.requirement in state.rules:
+        return
+    state.rules[rule.requirement] = rule
+    if rule.adds and rule.name not in state.requirements:
+        state.requirements[rule.name] = rule.name
 
 
-def _sort_infos(infos: Iterable[Any]) -> list[Any]:
-    return sorted(infos, key=lambda i: (_KIND_RANK[i.requirement.origin.kind], not str(i.requirement.specifier)))
-
-
-def _why_parent(parent: Candidate, criteria: Mapping[str, Any], depth: int, seen: set[str]) -> str:
-    """`` <- target transformers<4.31``: why ``parent`` is in the solution at all."""
-    if depth <= 0 or parent.name in seen or parent.name not in criteria:
-        return ""
-    seen = seen | {parent.name}
-    infos = [i for i in _sort_infos(criteria[parent.name].information) if i.requirement.origin.kind != "installed"]
-    if not infos:
-        return f" <- installed {parent.name}"
-    best = infos[0]
-    text = f" <- {best.requirement.describe()}"
-    if best.parent is not None:
-        text += _why_parent(best.parent, criteria, depth - 1, seen)
-    return text
-
-
-def _pin(
-    name: str,
-    candidate: Candidate,
-    infos: list[Any],
-    installed: Mapping[str, Installed],
-    index: PackageIndex,
-    result: Any,
-) -> Pin:
-    have = installed.get(name)
-    constraining = [
-        i
-        for i in _sort_infos(infos)
-        if str(i.requirement.specifier) or i.requirement.origin.kind in ("target", "finding", "keep")
-    ]
-    reasons = []
-    for info in constraining[:4]:
-        line = info.requirement.describe()
-        if info.parent is not None:
-            line += _why_parent(info.parent, result.criteria, 3, {name})
-        reasons.append(line)
-    if not reasons:
-        others = [i for i in _sort_infos(infos) if i.requirement.origin.kind != "installed"]
-        if have is not None and candidate.version == have.version:
-            reasons.append("kept as installed")
-        elif others:
-            info = others[0]
-            line = info.requirement.describe()
-            if info.parent is not None:
-                line += _why_parent(info.parent, result.criteria, 3, {name})
-            reasons.append(line)
-        else:
-            reasons.append("the installed version conflicts with the other pins; this is the nearest that fits")
-    specifier = SpecifierSet(",".join(str(i.requirement.specifier) for i in infos if str(i.requirement.specifier)))
-    build = None
-    if candidate.version is not None and candidate.has_wheel is False:
-        build = index.source_build(name, candidate.version)
-    return Pin(
-        name=name,
-        version=candidate.version,
-        installed=None if have is None else have.version,
-        reasons=tuple(reasons),
-        has_wheel=candidate.has_wheel,
-        build=build,
-        specifier=specifier,
-        indexed=index.releases(name) is not None,
+def _engine_request(
+    request: ResolveRequest,
+    state: _State,
+    preferences: Mapping[str, str],
+    extra_lines: Sequence[str],
+    **changes: Any,
+) -> EngineRequest:
+    return EngineRequest(
+        requirements=(*state.requirements.values(), *extra_lines),
+        target=request.target,
+        indexes=request.indexes,
+        constraints=tuple(state.rules),
+        preferences=preferences,
+        **changes,
     )
 
 
-def _root_of(name: str, result: Any, roots: Sequence[Req]) -> Req | None:
-    """The user-facing root (target/finding/keep) that pulls ``name`` in."""
-    seen: set[str] = set()
-    current = name
-    while current not in seen:
-        seen.add(current)
-        infos = _sort_infos(result.criteria[current].information) if current in result.criteria else []
-        for info in infos:
-            if info.parent is None and info.requirement.origin.kind in ("target", "finding", "keep"):
-                return info.requirement  # type: ignore[no-any-return]
-        parents = [i.parent for i in infos if i.parent is not None]
-        if not parents:
-            return None
-        current = parents[0].name
-    return None
+def _resolve(
+    engine: Engine,
+    request: ResolveRequest,
+    state: _State,
+    preferences: Mapping[str, str],
+    extra_lines: Sequence[str],
+    targeted: set[str],
+    notes: list[str],
+) -> Resolution:
+    while True:
+        try:
+            return engine.resolve(_engine_request(request, state, preferences, extra_lines))
+        except EngineFailure as failure:
+            name = failure.package
+            if failure.kind == "not-found" and name is not None and name in state.requirements:
+                if name in targeted:
+                    raise BadInputError(
+                        f"--target {state.requirements[name]!r}: {failure.engine} finds no package {name!r} on "
+                        f"{request.indexes.describe()}"
+                    ) from failure
+                # Installed but not on the index (a private or editable install): not pinned.
+                del state.requirements[name]
+                state.dropped.append(
+                    f"{name} (installed {request.installed.get(name, '?')}) is not on {request.indexes.describe()}: "
+                    "left out of the resolution and not pinned"
+                )
+                continue
+            if failure.kind == "conflict":
+                text = failure.message.lower()
+                soft = [r for r in state.rules.values() if r.kind == "finding" and r.name in text]
+                if soft:
+                    for rule in soft:
+                        del state.rules[rule.requirement]
+                    dropped = ", ".join(f"{r.reason}: {r.requirement}" for r in soft)
+                    notes.append(
+                        f"dropped pins from findings that conflict with the other requirements ({dropped}); "
+                        "the resolver and envdoctor's knowledge decide those packages instead"
+                    )
+                    continue
+            raise ResolutionError(_explain_failure(failure, state, request)) from failure
+
+
+def _explain_failure(failure: EngineFailure, state: _State, request: ResolveRequest) -> str:
+    lines = [f"no set of versions satisfies every requirement for {request.target.label}."]
+    lines.append(f"{failure.engine or 'the resolver'} says:")
+    lines += [f"  {line}" for line in failure.message.splitlines() if line.strip()]
+    ours = [r for r in state.rules.values() if r.name in failure.message.lower() or r.name in failure.message]
+    if ours:
+        lines.append("envdoctor's constraints involved, with their sources:")
+        lines += [f"  - {r.describe()}" for r in ours]
+    named = [line for line in request.targets if canonicalize_name(Requirement(line).name) in failure.message.lower()]
+    if named:
+        lines.append("your targets: " + ", ".join(named))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- explanations
+
+
+def _requires_of(
+    parent: str, version: str, request: ResolveRequest, installed: Mapping[str, str], cache: dict[str, Any]
+) -> tuple[str, ...] | None:
+    key = f"{parent}=={version}"
+    if key in cache:
+        return cache[key]  # type: ignore[no-any-return]
+    found: tuple[str, ...] | None = None
+    if parent in installed and _same(installed[parent], version) and parent in request.installed_requires:
+        found = request.installed_requires[parent]
+    else:
+        from envdoctor.resolve.metadata import requires_dist
+
+        found = requires_dist(parent, version, request.indexes)
+    cache[key] = found
+    return found
+
+
+def _range_from(parent_requires: Iterable[str], name: str) -> SpecifierSet | None:
+    spec: SpecifierSet | None = None
+    for line in parent_requires:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(req.name) != name:
+            continue
+        if req.marker is not None and "extra" in str(req.marker):
+            continue
+        spec = req.specifier if spec is None else spec & req.specifier
+    return spec
+
+
+def _parent_chain(name: str, resolution: Resolution, targets: Mapping[str, str], depth: int, seen: set[str]) -> str:
+    """`` <- target transformers<4.31``: how ``name`` got into the resolution."""
+    if name in targets:
+        return f" <- target {targets[name]}"
+    if depth <= 0:
+        return ""
+    for parent in resolution.via.get(name, ()):
+        if parent in (REQUESTED, CONSTRAINED) or parent in seen or parent not in resolution.pins:
+            continue
+        return f" <- {parent} {resolution.pins[parent]}" + _parent_chain(
+            parent, resolution, targets, depth - 1, seen | {parent}
+        )
+    return ""
+
+
+def _pins(
+    resolution: Resolution,
+    request: ResolveRequest,
+    state: _State,
+    installed: Mapping[str, str],
+    knowledge: Knowledge,
+    no_wheel: set[str],
+) -> list[Pin]:
+    targets = {canonicalize_name(Requirement(t).name): t for t in request.targets}
+    cache: dict[str, Any] = {}
+    pins = []
+    for name, version in resolution.pins.items():
+        have = installed.get(name)
+        via = resolution.via.get(name, ())
+        if have is not None and _same(have, version):
+            pins.append(Pin(name, version, have, ("kept as installed",), via))
+            continue
+        reasons = _reasons(name, version, have, via, resolution, request, state, targets, installed, cache)
+        has_wheel = (name not in no_wheel) if _checked(resolution) else None
+        build = None
+        if name in no_wheel:
+            try:
+                build = knowledge.source_build(name, Version(version))
+            except InvalidVersion:
+                build = None
+        pins.append(Pin(name, version, have, tuple(reasons), via, has_wheel, build))
+    return pins
+
+
+def _checked(resolution: Resolution) -> bool:
+    return resolution.engine == "uv"
+
+
+def _reasons(
+    name: str,
+    version: str,
+    have: str | None,
+    via: Sequence[str],
+    resolution: Resolution,
+    request: ResolveRequest,
+    state: _State,
+    targets: Mapping[str, str],
+    installed: Mapping[str, str],
+    cache: dict[str, Any],
+) -> list[str]:
+    """The requirements that decide ``name``: those that exclude the installed version first."""
+    try:
+        old = Version(have) if have is not None else None
+    except InvalidVersion:
+        old = None
+    binding: list[str] = []
+    narrowing: list[str] = []
+    other: list[str] = []
+
+    def sort_in(text: str, spec: SpecifierSet | None) -> None:
+        excludes = old is not None and spec is not None and not spec.contains(Version(old.public), prereleases=True)
+        (binding if excludes else narrowing if spec else other).append(text)
+
+    if name in targets:
+        sort_in(f"target {targets[name]}", Requirement(targets[name]).specifier)
+    for rule in state.rules.values():
+        if rule.name == name:
+            sort_in(rule.describe(), rule.specifier)
+    for parent in via:
+        if parent in (REQUESTED, CONSTRAINED) or parent not in resolution.pins:
+            continue
+        parent_version = resolution.pins[parent]
+        requires = _requires_of(parent, parent_version, request, installed, cache)
+        spec = _range_from(requires, name) if requires is not None else None
+        text = f"{parent} {parent_version} requires {name}{spec or ''}"
+        text += _parent_chain(parent, resolution, targets, 3, {name, parent})
+        sort_in(text, spec)
+    reasons = binding + narrowing + other
+    if not reasons:
+        if have is None:
+            reasons.append("needed by the resolved set")
+        else:
+            reasons.append(f"installed {have} is not available for {request.target.label}; nearest the resolver found")
+    return reasons
+
+
+# ---------------------------------------------------------------------- wheels
+
+
+def _wheel_check(
+    engine: Engine,
+    request: ResolveRequest,
+    state: _State,
+    resolution: Resolution,
+    preferences: Mapping[str, str],
+    extra_lines: Sequence[str],
+    say: Progress,
+) -> set[str]:
+    """Pins that have no wheel for the target: a wheels-only run on the same pins, per failure."""
+    if engine.name != "uv":
+        return set()
+    say("checking that every pin has a wheel for the target")
+    pinned = tuple(f"{n}=={v}" for n, v in resolution.pins.items())
+    probe = _State(dict(state.requirements), dict(state.constraints), dict(state.rules))
+    for line in pinned:
+        probe.rules.setdefault(line, Rule(line, "proposed", "", "check"))
+    no_wheel: set[str] = set()
+    names = [n for n in resolution.pins if n not in installed_names(request)]
+    for _ in range(6):
+        wheels_only: bool | tuple[str, ...] = tuple(n for n in names if n not in no_wheel) if no_wheel else True
+        if not wheels_only:
+            break
+        try:
+            engine.resolve(_engine_request(request, probe, preferences, extra_lines, wheels_only=wheels_only))
+            break
+        except EngineFailure as failure:
+            if failure.kind != "no-wheel" or failure.package is None or failure.package in no_wheel:
+                break
+            no_wheel.add(failure.package)
+    return no_wheel
+
+
+def installed_names(request: ResolveRequest) -> set[str]:
+    """Installed packages already on disk: their wheels do not matter any more."""
+    return {canonicalize_name(n) for n in request.installed}
 
 
 def _no_wheel_advice(
     pin: Pin,
+    engine: Engine,
     request: ResolveRequest,
-    roots: Sequence[Req],
-    result: Any,
-    provider: Any,
-    index: PackageIndex,
-    compat: Compat | None = None,
+    state: _State,
+    resolution: Resolution,
+    targets: Sequence[Requirement],
+    extra_lines: Sequence[str],
 ) -> str:
-    label = request.target.label
-    text = f"{pin.name}=={pin.version} has no wheel for {label}: pip will build it from source"
+    text = f"{pin.name}=={pin.version} has no wheel for {request.target.label}: the installer will build it from source"
     if pin.build is not None:
         text += f", which needs {pin.build.needs}"
         if pin.build.fails:
             text += f"; it {pin.build.fails}"
         if pin.build.source:
             text += f" [{pin.build.source}]"
-    root = _root_of(pin.name, result, roots)
-    # No release of it has a wheel here (mmcv on PyPI is sdist only): no pair to look for.
-    any_wheel = any(r.has_wheel(request.target) for r in index.releases(pin.name) or ())
-    alternative = None
-    if root is not None and any_wheel:
-        chain = {pin.name} | {i.parent.name for i in result.criteria[pin.name].information if i.parent is not None}
-        alternative = _nearest_with_wheels(pin, root, roots, provider, index, chain)
-    openmmlab = _openmmlab_wheel(pin, result, compat)
+    root = _root_target(pin.name, resolution, targets)
+    alternative = _nearest_with_wheels(pin, root, engine, request, state, resolution, extra_lines) if root else None
     if alternative:
         text += f". Nearest versions with wheels: {alternative}"
-    elif openmmlab:
-        text += f". {openmmlab}"
     elif pin.build is not None and pin.build.hint:
         text += f". {pin.build.hint}"
     return text
 
 
-def _torch_build_advice(pins: Sequence[Pin], request: ResolveRequest, compat: Compat | None) -> list[str]:
-    """Where the torch family must come from, and whether the host driver runs it."""
-    if compat is None or request.target.family != "manylinux_x86_64":
-        return []
-    by_name = {p.name: p for p in pins}
-    torch = by_name.get("torch")
-    if torch is None or torch.version is None:
-        return []
-    out: list[str] = []
-    local = torch.version.local or ""
-    moved = [by_name[n] for n in ("torchvision", "torchaudio") if n in by_name and by_name[n].status != "kept"]
-    if local and moved:
-        names = ", ".join(p.name for p in moved)
-        out.append(
-            f"torch {torch.version} is a +{local} build: install {names} from https://download.pytorch.org/whl/{local} "
-            f"(pip install --index-url https://download.pytorch.org/whl/{local} ...) so their build matches; "
-            "PyPI has only the default build"
-        )
-    if torch.status == "kept" or local or request.driver_version is None:
-        return out
-    release = compat.torch_release(torch.version)
-    cuda = release.pypi_default_cuda if release is not None else None
-    try:
-        driver = Version(request.driver_version)
-    except ValueError:
-        return out
-    if cuda is not None and compat.driver_runs_cuda(driver, cuda) is False:
-        floor = compat.cuda_min_driver(cuda)
-        out.append(
-            f"torch {torch.version} from PyPI is built with CUDA {cuda}, which needs NVIDIA driver >= {floor}; "
-            f"this host has {request.driver_version}: install a build for an older CUDA from "
-            "https://download.pytorch.org/whl/ (see `envdoctor explain CU001`) or update the driver"
-        )
-    return out
+def _root_target(name: str, resolution: Resolution, targets: Sequence[Requirement]) -> Requirement | None:
+    by_name = {canonicalize_name(t.name): t for t in targets}
+    frontier, seen = [name], {name}
+    while frontier:
+        current = frontier.pop(0)
+        if current in by_name and current != name:
+            return by_name[current]
+        for parent in resolution.via.get(current, ()):
+            if parent not in seen and parent not in (REQUESTED, CONSTRAINED):
+                seen.add(parent)
+                frontier.append(parent)
+    return by_name.get(name)
 
 
-def _openmmlab_wheel(pin: Pin, result: Any, compat: Compat | None) -> str:
-    """Whether OpenMMLab's own index has a prebuilt mmcv for the solution's torch build."""
-    if compat is None or pin.name not in ("mmcv", "mmcv-full") or pin.version is None:
-        return ""
-    torch = result.mapping.get("torch")
-    if torch is None or torch.version is None:
-        return ""
-    local = torch.version.local or ""
-    cuda = None
-    if local.startswith("cu") and local[2:].isdigit() and len(local) >= 5:
-        cuda = Version(f"{int(local[2:-1])}.{local[-1]}")
-    elif not local:  # a PyPI wheel: its default CUDA build on Linux
-        release = compat.torch_release(torch.version)
-        cuda = release.pypi_default_cuda if release is not None else None
-    available = compat.mmcv_wheel_available(pin.version, torch.version, cuda)
-    series = f"{torch.version.major}.{torch.version.minor}"
-    variant = "cpu" if cuda is None else f"cu{cuda.major}{cuda.minor}"
-    if available is None:
-        return ""
-    if available:
-        url = f"https://download.openmmlab.com/mmcv/dist/{variant}/torch{series}/index.html"
-        wheel = f"{pin.name} {pin.version} wheel for torch {series} ({variant})"
-        return f"OpenMMLab publishes a prebuilt {wheel}: add -f {url}"
-    rows = sorted({str(w.torch) for w in compat.mmcv_wheels if w.mmcv == Version(pin.version.public)}, key=Version)
-    return (
-        f"OpenMMLab publishes no prebuilt {pin.name} {pin.version} wheel for torch {series} ({variant}) either; "
-        f"it has wheels for torch {', '.join(rows)} (knowledge/compat/openmmlab.toml)"
-    )
-
-
-def _nearest_with_wheels(
-    pin: Pin, root: Req, roots: Sequence[Req], provider: Any, index: PackageIndex, chain: set[str]
-) -> str | None:
-    """The nearest versions of the root package whose whole solution has wheels.
-
-    First the user's own range, wheels only (resolvelib backtracks through it); then the
-    releases just outside the range, nearest first, each pinned in a wheels-only trial in
-    which the user's other pins on the packages of the chain (``chain``) are lifted.
-    """
-    try:
-        found = _resolve(provider(wheels_only=True), roots)
-    except (ResolutionImpossible, ResolutionTooDeep):
-        found = None
-    if found is not None and root.name in found.mapping:
-        return _pair(root, found.mapping[root.name].version, chain, found, inside=True)
-    releases = index.releases(root.name) or ()
-    versions = [r.version for r in releases if not r.yanked]
-    inside = [i for i, v in enumerate(versions) if root.specifier.contains(v, prereleases=True)]
-    low = min(inside) if inside else 0
-    high = max(inside) if inside else len(versions) - 1
-    outside = [i for i in range(len(versions)) if i > high or i < low]
-    outside.sort(key=lambda i: (i - high, 0) if i > high else (low - i, 1))
-    lifted = chain | {root.name}
-    others = [r for r in roots if r.name not in lifted or r.origin.kind in ("requires", "import-bound", "compat")]
-    # A lifted package stays in the trial, at any version.
-    others += [Req(n, SpecifierSet(), Origin("target", f"trial {n}")) for n in sorted(lifted - {root.name})]
-    for i in outside[:ALTERNATIVE_TRIES]:
-        version = versions[i]
-        pinned = Req(root.name, SpecifierSet(f"=={version}"), Origin("target", f"trial {root.name}=={version}"))
-        try:
-            found = _resolve(provider(wheels_only=True), [*others, pinned])
-        except (ResolutionImpossible, ResolutionTooDeep):
-            continue
-        return _pair(root, version, chain, found, inside=False)
+def _upper_bound(spec: SpecifierSet) -> str | None:
+    """``>=4.31`` for ``<4.31``: the releases just above a range."""
+    for item in spec:
+        if item.operator == "<":
+            return f">={item.version}"
+        if item.operator in ("<=", "==", "~=", "==="):
+            return f">{item.version.rstrip('.*')}"
     return None
 
 
-def _pair(root: Req, version: Version | None, chain: set[str], found: Any, *, inside: bool) -> str:
-    where = "" if inside else f" (outside {root.origin.label})"
-    names = [n for n in sorted(chain) if n != root.name and n in found.mapping]
-    pins = [f"{root.name}=={version}", *(f"{n}=={found.mapping[n].version}" for n in names)]
-    return " with ".join(pins) + where
+def _distance(a: str, b: str) -> tuple[int, int, int]:
+    va, vb = Version(a), Version(b)
+    ra, rb = [*va.release, 0, 0, 0][:3], [*vb.release, 0, 0, 0][:3]
+    return (abs(ra[0] - rb[0]), abs(ra[1] - rb[1]), abs(ra[2] - rb[2]))
 
 
-def explain_conflict(causes: Collection[Any], provider: Provider, target: TargetPlatform) -> str:
-    """The chain of requirements that cannot all hold, each with where it came from."""
-    lines = [f"no set of versions satisfies every requirement for {target.label}:"]
-    by_name: dict[str, list[Any]] = {}
-    for cause in causes:
-        by_name.setdefault(cause.requirement.name, []).append(cause)
-    for name, items in by_name.items():
-        lines.append(f"  {name}:")
-        shown: set[str] = set()
-        for cause in _sort_infos(items):
-            text = cause.requirement.describe()
-            if cause.parent is not None:
-                text += _seen_chain(cause.parent, provider, 3, {name})
-            if text not in shown:
-                shown.add(text)
-                lines.append(f"    - {text}")
-        combined = SpecifierSet(",".join(str(c.requirement.specifier) for c in items))
-        why = _why_empty(name, combined, provider, target)
-        if why:
-            lines.append(f"    {why}")
-    return "\n".join(lines)
+def _nearest_with_wheels(
+    pin: Pin,
+    root: Requirement,
+    engine: Engine,
+    request: ResolveRequest,
+    state: _State,
+    resolution: Resolution,
+    extra_lines: Sequence[str],
+) -> str | None:
+    """The nearest version of the target that pulls ``pin`` in, whose whole set has wheels.
+
+    Two wheels-only resolutions: inside the target's range (newest first) and just above it
+    (oldest first, uv's ``lowest-direct``); the one closer to the version resolved now wins.
+    """
+    key = canonicalize_name(root.name)
+    current = resolution.pins.get(key)
+    found: list[tuple[tuple[int, int, int], str]] = []
+    trials = [(str(root), False, "")]
+    upper = _upper_bound(root.specifier)
+    if upper is not None:
+        extras = f"[{','.join(sorted(root.extras))}]" if root.extras else ""
+        trials.append((f"{key}{extras}{upper}", True, f" (outside target {root})"))
+    for line, lowest, where in trials:
+        trial = _State(dict(state.requirements), {}, {k: r for k, r in state.rules.items() if r.kind != "keep"})
+        trial.requirements[key] = line
+        lines = [x for x in extra_lines if canonicalize_name(Requirement(x).name) != key]
+        try:
+            got = engine.resolve(_engine_request(request, trial, {}, lines, wheels_only=True, lowest_direct=lowest))
+        except EngineFailure:
+            continue
+        if key not in got.pins or pin.name not in got.pins:
+            continue
+        text = f"{key}=={got.pins[key]} with {pin.name}=={got.pins[pin.name]}{where}"
+        found.append((_distance(got.pins[key], current) if current else (0, 0, 0), text))
+    if not found:
+        return None
+    return min(found)[1]
 
 
-def _seen_chain(parent: Candidate, provider: Provider, depth: int, seen: set[str]) -> str:
-    if depth <= 0 or parent.name in seen or parent.version is None:
-        return ""
-    seen = seen | {parent.name}
-    entries = [
-        (req, grand)
-        for req, grand in provider.seen.get(parent.name, [])
-        if req.specifier.contains(parent.version, prereleases=True)
-    ]
-    entries.sort(key=lambda e: (_KIND_RANK[e[0].origin.kind], not str(e[0].specifier)))
-    entries = [e for e in entries if e[0].origin.kind != "installed"] or entries
-    if not entries:
-        return ""
-    req, grand = entries[0]
-    text = f" <- {req.describe()}"
-    if grand is not None:
-        text += _seen_chain(grand, provider, depth - 1, seen)
-    return text
+# ---------------------------------------------------------------------- torch variants
 
 
-def _why_empty(name: str, spec: SpecifierSet, provider: Provider, target: TargetPlatform) -> str:
-    """A note when the index itself has nothing in ``spec`` for the target."""
-    releases = provider.index.releases(name)
-    installed = provider.installed.get(name)
-    if releases is None:
-        if installed is not None and not spec.contains(installed.version, prereleases=True):
-            return f"(only the installed {name} {installed.version} is known to envdoctor's index)"
-        return ""
-    matching = [r for r in releases if spec.contains(r.version, prereleases=True)]
-    if installed is not None and spec.contains(installed.version, prereleases=True):
-        return ""
-    if not matching:
-        return f"(no release of {name} in envdoctor's package index matches {spec})"
-    python_ok = [r for r in matching if r.python_ok(target)]
-    if not python_ok:
-        floors = sorted({str(r.requires_python) for r in matching if r.requires_python is not None})
-        needs = " or ".join(floors)
-        return f"(every {name} release matching {spec} requires Python {needs}; target is {target.python_version})"
-    return ""
-
-
-def with_target(request: ResolveRequest, target: TargetPlatform) -> ResolveRequest:
-    """The same request for another interpreter/platform."""
-    return replace(request, target=target)
+def _torch_variant(
+    pins: Sequence[Pin], installed: Mapping[str, str], indexes: IndexConfig
+) -> tuple[tuple[str, ...], list[str]]:
+    """Keep torch's build variant (``+cpu``, ``+cu128``): the index line that serves it."""
+    have = installed.get("torch")
+    if have is None:
+        return (), []
+    try:
+        variant = Version(have).local
+    except InvalidVersion:
+        return (), []
+    if not variant:
+        return (), []
+    moved = [p for p in pins if p.name in TORCH_FAMILY and p.status != "kept" and f"+{variant}" not in p.version]
+    if not moved:
+        return (), []
+    url = f"{PYTORCH_INDEX}/{variant}"
+    if url in (indexes.index_url, *indexes.extra_index_urls):
+        return (), []
+    names = ", ".join(f"{p.name} {p.version}" for p in moved)
+    line = f"--extra-index-url {url}"
+    note = (
+        f"installed torch {have} is a +{variant} build; {names} must come from the same variant: install with "
+        f"`{line}` (the +{variant} wheels sort above the plain ones there), never from PyPI alone"
+    )
+    return (line,), [note]

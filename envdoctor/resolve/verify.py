@@ -1,110 +1,185 @@
-"""``--verify``: ask pip's own resolver whether a constraints file installs, without installing.
+"""``--verify``: ask an installer whether the constraints file installs, without installing.
 
-Runs ``python -m pip install --dry-run --ignore-installed --quiet --report - -c FILE NAMES``
-for the target interpreter (through the probe's runner: no shell, with a timeout) and
-reads pip's JSON installation report (https://pip.pypa.io/en/stable/reference/installation-report/)
-to say what pip would choose. For a target that is not a real interpreter
-(``--python-version``/``--platform``), pip's ``--python-version``, ``--platform`` and
-``--only-binary=:all:`` are passed, so a pin without a wheel fails verification there, as
-it would fail to install without a compiler. This needs the package index.
+For a real interpreter this is the apply command as a dry run, in that interpreter:
+``python -m pip install --dry-run --report FILE -c CONSTRAINTS <changed packages>`` (pip
+>= 22.2 has ``--dry-run`` and ``--report``; the report goes to a file so pip's own
+messages stay visible and are shown when it fails). Where that pip is older or absent,
+``uv pip install --dry-run --python <interpreter>`` answers instead. A fresh target
+(``--python-version``/``--platform``) has no interpreter: uv resolves the file for the
+target's platform tags with wheels only (``--only-binary :all:``), which is what an
+install there without a compiler would do; pip with ``--platform`` is the fallback.
 """
 
 from __future__ import annotations
 
 import json
-import sys
+import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envdoctor.probe.runner import Runner, SubprocessRunner
+from envdoctor.resolve.engine import PIP_DRY_RUN, EngineFailure, EngineRequest, PipEngine, UvEngine, find_uv
+from envdoctor.resolve.indexes import IndexConfig
 from envdoctor.resolve.solve import Solution
-from envdoctor.resolve.wheels import TargetPlatform
 
-__all__ = ["Verification", "verify_argv", "verify", "PIP_PLATFORMS"]
+__all__ = ["Verification", "verify"]
 
-#: pip ``--platform`` values for a platform family (pip accepts several).
-PIP_PLATFORMS: Mapping[str, tuple[str, ...]] = {
-    "manylinux_x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_17_x86_64", "linux_x86_64"),
-    "manylinux_aarch64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64", "manylinux_2_17_aarch64"),
-    "macosx_arm64": ("macosx_14_0_arm64", "macosx_11_0_arm64", "macosx_12_0_arm64"),
-    "macosx_x86_64": ("macosx_10_15_x86_64", "macosx_10_9_x86_64"),
-    "win_amd64": ("win_amd64",),
-}
+_UV_LINE = re.compile(r"^\s*[+]\s*(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+)")
 
 
 @dataclass(frozen=True)
 class Verification:
-    """What pip's dry run said."""
+    """What the installer's dry run said."""
 
     ok: bool
     argv: tuple[str, ...]
+    tool: str
     chosen: Mapping[str, str] = field(default_factory=dict)
     mismatches: tuple[str, ...] = ()
     message: str = ""
 
 
-def verify_argv(
-    path: str,
-    names: Sequence[str],
-    *,
-    python: str | None,
-    target: TargetPlatform | None = None,
-) -> list[str]:
-    """The pip command line for a dry run (``python`` ``None``: this interpreter + target flags)."""
-    argv = [python or sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
-    argv += ["--report", "-", "--disable-pip-version-check", "--no-input", "-c", path]
-    if python is None and target is not None:
-        argv += ["--python-version", target.python_version, "--only-binary", ":all:"]
-        for platform in PIP_PLATFORMS.get(target.family, (target.family,)):
-            argv += ["--platform", platform]
-        argv += ["--implementation", "cp"]
-    argv += list(names)
-    return argv
+def _compare(solution: Solution, chosen: Mapping[str, str], names: Sequence[str]) -> list[str]:
+    out = []
+    for pin in solution.pins:
+        if pin.name not in names:
+            continue
+        got = chosen.get(pin.name)
+        try:
+            same = got is not None and Version(got).public == Version(pin.version).public
+        except InvalidVersion:
+            same = got == pin.version
+        if not same:
+            out.append(f"{pin.name}: pinned {pin.version}, the installer chose {got or 'nothing'}")
+    return out
+
+
+def _tail(text: str, lines: int = 25) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 def verify(
     solution: Solution,
     path: str,
+    indexes: IndexConfig,
+    *,
+    runner: Runner | None = None,
+    timeout: float = 900.0,
+) -> Verification:
+    """Dry-run an installer on the constraints at ``path`` for the solution's target."""
+    run = runner or SubprocessRunner()
+    target = solution.target
+    options = [part for line in solution.index_lines for part in line.split()]
+    uv = find_uv(run)
+    if target.interpreter is None:
+        names = [p.name for p in solution.pins]
+        if uv is not None:
+            return _uv_compile(solution, path, names, indexes, options, uv, run)
+        return _pip(solution, path, names, indexes, options, run, timeout, python=None)
+    names = [p.name for p in solution.changes]
+    if not names:
+        return Verification(True, (), "", message="nothing to install: every pin is already installed")
+    version = PipEngine(target.interpreter, runner=run).pip_version(target.interpreter)
+    if version is not None and version >= PIP_DRY_RUN:
+        return _pip(solution, path, names, indexes, options, run, timeout, python=target.interpreter)
+    if uv is None:
+        have = f"pip {version}" if version else "no pip"
+        return Verification(
+            False, (), "pip", message=f"{target.interpreter} has {have}; --verify needs pip >= {PIP_DRY_RUN} or uv"
+        )
+    argv = [uv, "pip", "install", "--dry-run", "--python", target.interpreter, "-c", path, *options]
+    argv += [*indexes.uv_args(), "--color", "never", *names]
+    result = run.run(argv, timeout=timeout)
+    if not result.ok:
+        return Verification(
+            False, tuple(argv), "uv", message=f"uv would not install the constraints:\n{_tail(result.stderr)}"
+        )
+    chosen: dict[str, str] = {}
+    for line in (result.stderr + result.stdout).splitlines():
+        if match := _UV_LINE.match(line):
+            chosen[str(canonicalize_name(match["name"]))] = match["version"]
+    return _verdict(solution, tuple(argv), "uv", chosen, names)
+
+
+def _verdict(
+    solution: Solution, argv: tuple[str, ...], tool: str, chosen: Mapping[str, str], names: Sequence[str]
+) -> Verification:
+    mismatches = _compare(solution, chosen, names)
+    message = f"{tool} accepts the constraints" if not mismatches else f"{tool} chose differently"
+    return Verification(not mismatches, argv, tool, chosen, tuple(mismatches), message)
+
+
+def _uv_compile(
+    solution: Solution,
+    path: str,
+    names: Sequence[str],
+    indexes: IndexConfig,
+    options: Sequence[str],
+    uv: str,
+    run: Runner,
+) -> Verification:
+    extra = [options[i + 1] for i, o in enumerate(options) if o == "--extra-index-url" and i + 1 < len(options)]
+    config = IndexConfig(
+        index_url=indexes.index_url,
+        extra_index_urls=(*indexes.extra_index_urls, *extra),
+        find_links=indexes.find_links,
+        no_index=indexes.no_index,
+        constraints=(*indexes.constraints, path),
+        origin=indexes.origin,
+        uv_configured=indexes.uv_configured,
+    )
+    engine = UvEngine(uv, runner=run)
+    request = EngineRequest(requirements=tuple(names), target=solution.target, indexes=config, wheels_only=True)
+    try:
+        got = engine.resolve(request)
+    except EngineFailure as failure:
+        return Verification(
+            False, (), "uv", message=f"uv (wheels only) would not install the constraints:\n{_tail(failure.message)}"
+        )
+    return _verdict(solution, got.argv, "uv (wheels only)", got.pins, names)
+
+
+def _pip(
+    solution: Solution,
+    path: str,
+    names: Sequence[str],
+    indexes: IndexConfig,
+    options: Sequence[str],
+    run: Runner,
+    timeout: float,
     *,
     python: str | None,
-    cross: bool = False,
-    runner: Runner | None = None,
-    timeout: float = 600.0,
 ) -> Verification:
-    """Dry-run pip for every pinned package of ``solution`` under the constraints at ``path``.
+    import sys
 
-    Packages known only from the environment (an editable install, a private package) are
-    not requested: the index pip reads may not have them; their pins still constrain.
-    """
-    names = [p.name for p in solution.pins if p.version is not None and p.indexed]
-    argv = verify_argv(path, names, python=None if cross else python, target=solution.target if cross else None)
-    result = (runner or SubprocessRunner()).run(argv, timeout=timeout)
-    if not result.ok:
-        tail = "\n".join(result.stderr.strip().splitlines()[-25:]) or result.describe_failure()
-        return Verification(False, tuple(argv), message=f"pip could not install the constraints:\n{tail}")
-    try:
-        report = json.loads(result.stdout)
-    except json.JSONDecodeError as exc:
-        return Verification(False, tuple(argv), message=f"pip printed no installation report: {exc}")
+    with tempfile.TemporaryDirectory(prefix="envdoctor-verify-") as tmp:
+        report = Path(tmp) / "report.json"
+        argv = [python or sys.executable, "-m", "pip", "install", "--dry-run", "--report", str(report)]
+        argv += ["--disable-pip-version-check", "--no-input", "-c", path, *options, *indexes.pip_args()]
+        if python is None:
+            argv += ["--ignore-installed", *solution.target.pip_args()]
+        argv += list(names)
+        result = run.run(argv, timeout=timeout)
+        if not result.ok:
+            output = _tail(result.stderr + "\n" + result.stdout) or result.describe_failure()
+            return Verification(False, tuple(argv), "pip", message=f"pip would not install the constraints:\n{output}")
+        try:
+            document = json.loads(report.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return Verification(False, tuple(argv), "pip", message=f"pip wrote no installation report: {exc}")
     chosen: dict[str, str] = {}
-    for item in report.get("install", []):
+    for item in document.get("install", []):
         meta = item.get("metadata", {})
         if "name" in meta and "version" in meta:
-            chosen[canonicalize_name(meta["name"])] = meta["version"]
-    mismatches = []
-    for pin in solution.pins:
-        if pin.version is None or not pin.indexed:
-            continue
-        got = chosen.get(pin.name)
-        try:
-            same = got is not None and Version(got).public == pin.version.public
-        except InvalidVersion:
-            same = False
-        if not same:
-            mismatches.append(f"{pin.name}: pinned {pin.version}, pip chose {got or 'nothing'}")
-    ok = not mismatches
-    message = "pip's resolver accepts the constraints" if ok else "pip chose differently"
-    return Verification(ok, tuple(argv), chosen, tuple(mismatches), message)
+            chosen[str(canonicalize_name(meta["name"]))] = str(meta["version"])
+    if python is not None:
+        # Already-installed packages that satisfy the file are not in the report.
+        for pin in solution.pins:
+            if pin.status == "kept":
+                chosen.setdefault(pin.name, pin.version)
+    return _verdict(solution, tuple(argv), "pip", chosen, names)

@@ -27,6 +27,7 @@ class ConstraintsView:
         kept = sum(1 for p in solution.pins if p.status == "kept")
         yield Text(
             f"Constraints for {solution.target.label}: {len(solution.changes)} change(s), {kept} kept as installed"
+            f" ({solution.engine}, {solution.rounds} resolution(s), {solution.seconds:.1f}s)"
         )
         if rows:
             table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
@@ -35,14 +36,14 @@ class ConstraintsView:
             table.add_column("proposed")
             table.add_column("why", overflow="fold")
             for pin in rows:
-                proposed = str(pin.version) if pin.version is not None else f"{pin.specifier or 'any'} (unpinned)"
+                proposed = pin.version
                 if pin.has_wheel is False and pin.status != "kept":
                     proposed += " (no wheel)"
                 table.add_row(
-                    pin.name,
-                    str(pin.installed) if pin.installed is not None else "-",
-                    proposed,
-                    pin.reasons[0],
+                    Text(pin.name),
+                    Text(pin.installed or "-"),
+                    Text(proposed),
+                    Text(pin.reasons[0]),
                 )
             yield table
         for advisory in solution.advisories:
@@ -67,3 +68,5 @@ class VerificationView:
         yield Text(f"{mark} verify: {v.message}", style="green" if v.ok else "red")
         for line in v.mismatches:
             yield Text(f"    {line}")
+        if v.argv and not v.ok:
+            yield Text(f"    ran: {' '.join(v.argv)}")
