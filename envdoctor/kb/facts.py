@@ -93,7 +93,9 @@ def _host_facts(env: Environment, compat: Compat) -> dict[str, Any]:
     driver_max = as_version(host.driver_max_cuda)
     driver = as_version(host.driver_version)
     if driver_max is None and driver is not None:
-        driver_max = compat.driver_max_cuda(driver)
+        # Not observed (no NVML, no nvidia-smi banner): derived from the driver branch.
+        windows = (host.os or "").lower().startswith("windows")
+        driver_max = compat.driver_max_cuda(driver, windows=windows)
     return {
         "host.os": host.os,
         "host.libc": host.libc,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import platform
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,7 +267,7 @@ def _gpu_facts(
                 part.values["driver_max_cuda"] = report.driver_max_cuda
                 part.sources["driver_max_cuda"] = "nvml"
             else:
-                _table_max_cuda(part, report.driver_version)
+                part.unknown["driver_max_cuda"] = "NVML did not report it; checks derive it from the driver version"
             return part
         reasons.append(report.error or "NVML reported no driver version")
     for path, parse in (
@@ -283,7 +282,11 @@ def _gpu_facts(
         reasons.append(f"{path}: {'unparsable' if text else 'absent'}")
     _nvidia_smi(part, runner, timeout, environ, reasons)
     if "driver_version" in part.values and "driver_max_cuda" not in part.values:
-        _table_max_cuda(part, str(part.values["driver_version"]))
+        # The probe records observations only; kb.facts derives the ceiling from the driver
+        # version with the compatibility table (one place for that rule).
+        part.unknown["driver_max_cuda"] = (
+            "not reported by NVML or the nvidia-smi banner; checks derive it from the driver version"
+        )
     summary = "; ".join(reasons)
     for fact in ("driver_version", "driver_max_cuda", "gpus"):
         if not part.values.get(fact) and fact not in part.unknown:
@@ -338,24 +341,3 @@ def _nvidia_smi(
         part.sources["driver_version"] = "nvidia-smi banner"
     if banner.gpus and "gpus" not in part.values:
         part.values["gpus"], part.sources["gpus"] = list(banner.gpus), "nvidia-smi banner"
-
-
-def _table_max_cuda(part: _Part, driver_version: str) -> None:
-    value, source = _driver_max_cuda_from_table(driver_version)
-    if value:
-        part.values["driver_max_cuda"], part.sources["driver_max_cuda"] = value, source
-    else:
-        part.unknown["driver_max_cuda"] = f"driver {driver_version} is not in the {source}"
-
-
-def _driver_max_cuda_from_table(driver_version: str) -> tuple[str | None, str]:
-    from packaging.version import InvalidVersion, Version
-
-    from envdoctor.kb.compat import load_compat  # slow path only: loads TOML tables
-
-    source = "knowledge/compat/cuda_driver.toml"
-    try:
-        value = load_compat().driver_max_cuda(Version(driver_version), windows=sys.platform == "win32")
-    except InvalidVersion:
-        return None, source
-    return (None if value is None else str(value)), source

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
 import pynvml
 import pytest
 
-from envdoctor.model import Gpu, HostFacts
+from envdoctor.model import Environment, Gpu, HostFacts
 from envdoctor.probe.host import probe_host
 from envdoctor.probe.parsers import (
     parse_nvcc_version,
@@ -142,6 +143,25 @@ def test_real_pynvml_without_driver_is_unknown(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- files & smi
 
 
+def _derived_max_cuda(host: HostFacts) -> str | None:
+    """host.driver_max_cuda as the checks see it (derived from the driver when not observed)."""
+    from envdoctor.kb.compat import load_compat
+    from envdoctor.kb.facts import build_facts
+    from envdoctor.model import PythonFacts
+
+    python = PythonFacts(
+        executable=sys.executable,
+        version="3.11.7",
+        implementation="cpython",
+        platform="linux-x86_64",
+        machine="x86_64",
+        prefix=sys.prefix,
+        base_prefix=sys.base_prefix,
+        in_venv=True,
+    )
+    return build_facts(Environment(python=python, host=host), load_compat()).scalars["host.driver_max_cuda"]
+
+
 def test_proc_driver_version_when_nvml_fails(tmp_path: Path) -> None:
     host = run_host(
         tmp_path,
@@ -150,10 +170,12 @@ def test_proc_driver_version_when_nvml_fails(tmp_path: Path) -> None:
     )
     assert host.driver_version == "565.57.01"
     assert host.sources["driver_version"] == "/proc/driver/nvidia/version"
+    # Not observed: the probe leaves it unknown and the checks derive it from the driver branch.
     # nvidia-smi prints "CUDA Version: 12.7" for the 565 branch; the compatibility table
     # (toolkit releases only, no 12.7 toolkit) answers 12.6.
-    assert host.driver_max_cuda in ("12.6", "12.7")
-    assert "table" in host.sources["driver_max_cuda"] or ".toml" in host.sources["driver_max_cuda"]
+    assert host.driver_max_cuda is None
+    assert "derive it from the driver version" in host.unknown["driver_max_cuda"]
+    assert _derived_max_cuda(host) in ("12.6", "12.7")
     assert "nvidia-smi: not found on PATH" in host.unknown["gpus"]
 
 
@@ -178,8 +200,8 @@ def test_smi_query_when_nvml_fails(tmp_path: Path) -> None:
     assert [g.name for g in host.gpus] == ["NVIDIA TITAN V", "NVIDIA RTX 5880 Ada Generation"]
     assert host.driver_version == "570.86.15"
     assert host.sources["gpus"] == "nvidia-smi --query-gpu"
-    assert host.driver_max_cuda == "12.8"  # no banner recorded: from the driver table
-    assert "cuda_driver" in host.sources["driver_max_cuda"] or "table" in host.sources["driver_max_cuda"]
+    assert host.driver_max_cuda is None  # no banner recorded: derived by the checks
+    assert _derived_max_cuda(host) == "12.8"
 
 
 def test_old_nvidia_smi_without_compute_cap_is_retried(tmp_path: Path) -> None:
