@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import os
 import stat
-import zipfile
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
+from envdoctor.ckpt import fast_engine
 from envdoctor.ckpt.allowlist import is_allowed_global, is_dangerous_global
+from envdoctor.ckpt.archive import read_zip
 from envdoctor.ckpt.hf_index import looks_like_json, read_hf_index
 from envdoctor.ckpt.layout import EMA_KEYS, EMA_PREFIXES, STATE_DICT_KEYS
 from envdoctor.ckpt.legacy import read_pickle_file
@@ -28,14 +31,14 @@ from envdoctor.ckpt.model import (
     SecurityIssue,
     TensorInfo,
 )
-from envdoctor.ckpt.npz import NPY_MAGIC, read_npy, read_npz
-from envdoctor.ckpt.pickle_vm import PickleLimits
+from envdoctor.ckpt.npz import NPY_MAGIC, read_npy
+from envdoctor.ckpt.pickle_vm import PickleFailure, PickleLimits
 from envdoctor.ckpt.safetensors import (
     DEFAULT_MAX_HEADER_BYTES,
     looks_like_safetensors,
     read_safetensors,
 )
-from envdoctor.ckpt.torch_zip import find_data_pickle, read_torch_zip
+from envdoctor.ckpt.sandbox import read_clean_in_child
 from envdoctor.errors import CheckpointError, UnsafeCheckpointError
 
 __all__ = [
@@ -76,67 +79,131 @@ _NOT_CHECKPOINTS = (
 
 def _directory_error(path: str) -> CheckpointError:
     folder = Path(path)
+    try:
+        entries = [entry.name for _, entry in zip(range(10_000), folder.iterdir(), strict=False)]
+    except OSError:
+        entries = []
     candidates = sorted(
-        entry.name
-        for entry in folder.iterdir()
-        if entry.name.endswith((".index.json", ".safetensors", ".bin", ".pt", ".pth", ".ckpt"))
+        name for name in entries if name.endswith((".index.json", ".safetensors", ".bin", ".pt", ".pth", ".ckpt"))
     )[:5]
     hint = f"; try one of: {', '.join(candidates)}" if candidates else ""
     return CheckpointError(f"{path}: is a directory, not a checkpoint file{hint}")
 
 
-def _open_zip(path: str) -> zipfile.ZipFile:
+def _probe_pickle(path: str, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint | None:
+    """The file read as a pickle, as ``torch.load`` / ``pickle.load`` would; ``None`` if it is not one.
+
+    ``torch.load`` unpickles any file that is not a zip archive, whatever its name, so a
+    file that is valid safetensors (or anything else) *and* a pickle must be scanned as both.
+    """
     try:
-        return zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise CheckpointError(
-            f"{path}: starts like a zip archive but its central directory is unreadable "
-            f"({exc}): the file is truncated or corrupt (an interrupted save or download?)"
-        ) from None
-    except (OSError, EOFError, ValueError) as exc:
-        raise CheckpointError(f"{path}: cannot read zip archive: {exc}") from None
+        with open(path, "rb") as handle:
+            return read_pickle_file(path, handle, max_pickle_bytes=max_pickle_bytes, limits=limits)
+    except PickleFailure as exc:
+        if exc.issues:
+            return _unsafe_only(path, "pickle", exc)
+        return None
+    except CheckpointError:
+        return None
 
 
-def _read_zip(path: str, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint:
-    with _open_zip(path) as archive:
-        names = archive.namelist()
-        if find_data_pickle(names) is not None:
-            return read_torch_zip(path, archive, max_pickle_bytes=max_pickle_bytes, limits=limits)
-        if names and any(name.endswith(".npy") for name in names):
-            return read_npz(path, archive, max_pickle_bytes=max_pickle_bytes, limits=limits)
-    raise CheckpointError(f"{path}: a zip archive with neither <folder>/data.pkl (torch) nor .npy members (NumPy)")
+def _unsafe_only(path: str, fmt: CheckpointFormat, exc: PickleFailure) -> Checkpoint:
+    """A pickle that breaks off after unsafe steps: the steps still run under the real loader."""
+    return Checkpoint(
+        path=path,
+        format=fmt,
+        layout="unknown",
+        tensors=(),
+        security=exc.issues,
+        warnings=(f"{exc} (the unsafe steps before it still run when the file is loaded)",),
+    )
+
+
+def _with_polyglot(primary: Checkpoint, pickled: Checkpoint) -> Checkpoint:
+    what = "a pickle with unsafe steps" if pickled.security else "a valid pickle"
+    note = (
+        f"{primary.path}: a polyglot: besides {primary.format}, the file is {what}, which "
+        "torch.load(weights_only=False) / pickle.load would unpickle"
+    )
+    metadata = dict(primary.metadata)
+    metadata["polyglot"] = f"{primary.format}+pickle"
+    return replace(
+        primary,
+        security=primary.security + pickled.security,
+        metadata=MappingProxyType(metadata),
+        warnings=(*primary.warnings, note, *pickled.warnings),
+    )
 
 
 def _dispatch(
-    path: str, head: bytes, size: int, max_pickle_bytes: int, max_header_bytes: int, limits: PickleLimits
+    path: str,
+    head: bytes,
+    size: int,
+    max_pickle_bytes: int,
+    max_header_bytes: int,
+    limits: PickleLimits,
+    nested: bool,
 ) -> Checkpoint:
     if head.startswith(_ZIP_MAGICS):
-        return _read_zip(path, max_pickle_bytes, limits)
-    with open(path, "rb") as handle:
-        if head.startswith(NPY_MAGIC):
+        return read_zip(path, max_pickle_bytes=max_pickle_bytes, limits=limits)
+    if head.startswith(NPY_MAGIC):
+        with open(path, "rb") as handle:
             return read_npy(path, handle, size, max_pickle_bytes=max_pickle_bytes, limits=limits)
-        if head.startswith(b"\x80"):
-            return read_pickle_file(path, handle, max_pickle_bytes=max_pickle_bytes, limits=limits)
+    if head.startswith(b"\x80") or (
+        head.startswith(_PROTOCOL_0_STARTS) and not looks_like_safetensors(head, size) and not looks_like_json(head)
+    ):
+        with open(path, "rb") as handle:
+            pickled = read_pickle_file(path, handle, max_pickle_bytes=max_pickle_bytes, limits=limits)
+        if looks_like_safetensors(head, size):
+            try:
+                with open(path, "rb") as handle:
+                    other = read_safetensors(path, handle, max_header_bytes=max_header_bytes)
+            except CheckpointError:
+                return pickled
+            return _with_polyglot(other, pickled) if path.endswith(".safetensors") else _with_polyglot(pickled, other)
+        return pickled
+    try:
+        primary = _dispatch_other(path, head, size, max_pickle_bytes, max_header_bytes, limits, nested)
+    except CheckpointError:
+        pickled = _probe_pickle(path, max_pickle_bytes, limits)
+        if pickled is not None:
+            return pickled
+        raise
+    pickled = _probe_pickle(path, max_pickle_bytes, limits)
+    return primary if pickled is None else _with_polyglot(primary, pickled)
+
+
+def _dispatch_other(
+    path: str,
+    head: bytes,
+    size: int,
+    max_pickle_bytes: int,
+    max_header_bytes: int,
+    limits: PickleLimits,
+    nested: bool,
+) -> Checkpoint:
+    with open(path, "rb") as handle:
         # A JSON text read as a little-endian u64 is astronomically large, so a plausible
         # length field tells safetensors from JSON even when byte 8 of the JSON is "{".
         if looks_like_safetensors(head, size) or path.endswith(".safetensors"):
             return read_safetensors(path, handle, max_header_bytes=max_header_bytes)
         if looks_like_json(head):
+            if nested:
+                raise CheckpointError(f"{path}: a shard that is itself an index (or the index itself)")
             return read_hf_index(
                 path,
                 handle,
                 max_bytes=max_header_bytes,
-                read_shard=lambda shard: read_checkpoint(
-                    shard,
+                read_shard=lambda shard: _read(
+                    os.fspath(shard),
                     max_pickle_bytes=max_pickle_bytes,
                     max_header_bytes=max_header_bytes,
                     limits=limits,
+                    nested=True,
                 ),
             )
         if head[8:9] == b"{":
             return read_safetensors(path, handle, max_header_bytes=max_header_bytes)
-        if head.startswith(_PROTOCOL_0_STARTS):
-            return read_pickle_file(path, handle, max_pickle_bytes=max_pickle_bytes, limits=limits)
     if len(head) > 262 and head[257:262] == b"ustar":
         raise CheckpointError(
             f"{path}: a tar archive: the pre-0.4 PyTorch tar format is not supported "
@@ -147,30 +214,18 @@ def _dispatch(
         if lowered.startswith(magic.lower()):
             raise CheckpointError(f"{path}: {description}")
     raise CheckpointError(
-        f"{path}: unrecognised format (first bytes {head[:8].hex(' ')}); expected torch, "
-        "safetensors, NumPy or a Hugging Face index"
+        f"{path}: unrecognised format; expected torch, safetensors, NumPy or a Hugging Face index"
     )
 
 
-def read_checkpoint(
-    path: str | os.PathLike[str],
+def _read(
+    text: str,
     *,
-    max_pickle_bytes: int = DEFAULT_MAX_PICKLE_BYTES,
-    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
-    limits: PickleLimits = DEFAULT_LIMITS,
-    strict: bool = False,
+    max_pickle_bytes: int,
+    max_header_bytes: int,
+    limits: PickleLimits,
+    nested: bool = False,
 ) -> Checkpoint:
-    """Read the tensor inventory of the checkpoint at ``path`` without executing it.
-
-    ``max_pickle_bytes`` caps the pickle bytes read (torch ``data.pkl``, legacy pickles);
-    ``max_header_bytes`` caps a safetensors header or index JSON; ``limits`` bounds the
-    pickle interpreter (opcodes, memo, stack, nesting, items). Raises
-    :class:`~envdoctor.errors.CheckpointError` for a missing, empty, truncated, corrupt or
-    bomb-like file, naming the file and the problem. Globals outside the allowlist are
-    reported in :attr:`Checkpoint.security`; with ``strict=True`` they raise
-    :class:`~envdoctor.errors.UnsafeCheckpointError` instead.
-    """
-    text = os.fspath(path)
     try:
         info = os.stat(text)
     except FileNotFoundError:
@@ -185,12 +240,55 @@ def read_checkpoint(
         raise CheckpointError(f"{text}: empty file (0 bytes): an interrupted save or download?")
     try:
         with open(text, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise CheckpointError(f"{text}: not a regular file (a pipe or device?)")
             head = handle.read(_HEAD_BYTES)
-        checkpoint = _dispatch(text, head, info.st_size, max_pickle_bytes, max_header_bytes, limits)
+        return _dispatch(text, head, info.st_size, max_pickle_bytes, max_header_bytes, limits, nested)
+    except PickleFailure as exc:
+        if exc.issues:
+            return _unsafe_only(text, "torch-zip" if head.startswith(_ZIP_MAGICS) else "pickle", exc)
+        raise CheckpointError(str(exc)) from None
     except PermissionError:
         raise CheckpointError(f"{text}: permission denied") from None
+    except (RecursionError, MemoryError) as exc:
+        raise CheckpointError(f"{text}: too deeply nested or too large to read ({type(exc).__name__})") from None
     except OSError as exc:
-        raise CheckpointError(f"{text}: read failed: {exc}") from None
+        raise CheckpointError(f"{text}: read failed: {exc.strerror or exc}") from None
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str],
+    *,
+    max_pickle_bytes: int = DEFAULT_MAX_PICKLE_BYTES,
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+    limits: PickleLimits = DEFAULT_LIMITS,
+    strict: bool = False,
+    fast: bool = True,
+) -> Checkpoint:
+    """Read the tensor inventory of the checkpoint at ``path`` without executing it.
+
+    ``max_pickle_bytes`` caps the pickle bytes read (torch ``data.pkl``, legacy pickles);
+    ``max_header_bytes`` caps a safetensors header or index JSON; ``limits`` bounds the
+    pickle interpreter (opcodes, memo, stack, nesting, items). Raises
+    :class:`~envdoctor.errors.CheckpointError` for a missing, empty, truncated, corrupt or
+    bomb-like file, naming the file and the problem. Globals outside the allowlist are
+    reported in :attr:`Checkpoint.security`; with ``strict=True`` they raise
+    :class:`~envdoctor.errors.UnsafeCheckpointError` instead.
+
+    With ``fast`` (the default, Linux only, default ``limits`` only) the file is first read
+    in a sandboxed child by CPython's unpickler over stand-ins
+    (:mod:`envdoctor.ckpt.fast_engine`); anything that is not plainly clean is read again
+    by the interpreter, which alone produces findings and error messages.
+    """
+    text = os.fspath(path)
+    checkpoint = None
+    if fast and limits == DEFAULT_LIMITS and not fast_engine.ENABLED:
+        checkpoint = read_clean_in_child(
+            lambda: _read(text, max_pickle_bytes=max_pickle_bytes, max_header_bytes=max_header_bytes, limits=limits)
+        )
+    if checkpoint is None:
+        # Not plainly clean, unreadable, or no sandbox here: the interpreter decides and explains.
+        checkpoint = _read(text, max_pickle_bytes=max_pickle_bytes, max_header_bytes=max_header_bytes, limits=limits)
     if strict and checkpoint.security:
         names = sorted({issue.global_name for issue in checkpoint.security})
         raise UnsafeCheckpointError(

@@ -12,11 +12,12 @@ whose first pickle is not the magic number is treated as a plain pickle (``forma
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import IO
 
 from envdoctor.ckpt.layout import checkpoint_from_object
-from envdoctor.ckpt.model import Checkpoint, MetadataValue
-from envdoctor.ckpt.pickle_vm import CappedReader, PickleLimits, PickleResult, run_pickle
+from envdoctor.ckpt.model import Checkpoint, MetadataValue, SecurityIssue
+from envdoctor.ckpt.pickle_vm import CappedReader, PickleFailure, PickleLimits, PickleResult, run_pickle
 from envdoctor.ckpt.records import StorageRef, storage_from_persistent_id
 from envdoctor.errors import CheckpointError
 
@@ -52,7 +53,7 @@ def read_pickle_file(
             persistent_load=persistent_load if load else None,
         )
 
-    first = next_pickle("first pickle", load=True)
+    first = next_pickle("first pickle", True)
     magic = first.value
     if not (isinstance(magic, int) and not isinstance(magic, bool) and magic == LEGACY_MAGIC):
         return checkpoint_from_object(
@@ -64,15 +65,64 @@ def read_pickle_file(
             warnings=first.warnings,
         )
 
-    protocol = next_pickle("protocol version", load=False)
+    try:
+        return _read_legacy(path, handle, file_size, first, next_pickle, storages, limits)
+    except PickleFailure as exc:
+        raise PickleFailure(str(exc), first.issues + exc.issues) from None
+    except CheckpointError as exc:
+        if first.issues:
+            raise PickleFailure(str(exc), first.issues) from None
+        raise
+
+
+def _read_legacy(
+    path: str,
+    handle: IO[bytes],
+    file_size: int,
+    first: PickleResult,
+    next_pickle: Callable[[str, bool], PickleResult],
+    storages: dict[str, StorageRef],
+    limits: PickleLimits,
+) -> Checkpoint:
+    issues: tuple[SecurityIssue, ...] = ()
+
+    def scanned(what: str, load: bool) -> PickleResult:
+        nonlocal issues
+        try:
+            result = next_pickle(what, load)
+        except PickleFailure as exc:
+            raise PickleFailure(str(exc), issues + exc.issues) from None
+        issues += result.issues
+        return result
+
+    try:
+        return _read_legacy_chain(path, handle, file_size, first, scanned, storages, limits)
+    except PickleFailure:
+        raise
+    except CheckpointError as exc:
+        if issues:
+            raise PickleFailure(str(exc), issues) from None
+        raise
+
+
+def _read_legacy_chain(
+    path: str,
+    handle: IO[bytes],
+    file_size: int,
+    first: PickleResult,
+    next_pickle: Callable[[str, bool], PickleResult],
+    storages: dict[str, StorageRef],
+    limits: PickleLimits,
+) -> Checkpoint:
+    protocol = next_pickle("protocol version", False)
     if protocol.value != LEGACY_PROTOCOL:
         raise CheckpointError(
             f"{path}: legacy torch file with protocol version {protocol.value!r}, expected "
             f"{LEGACY_PROTOCOL} (corrupt file?)"
         )
-    sys_info = next_pickle("sys_info", load=False)
-    main = next_pickle("main pickle", load=True)
-    keys_result = next_pickle("storage keys", load=False)
+    sys_info = next_pickle("sys_info", False)
+    main = next_pickle("main pickle", True)
+    keys_result = next_pickle("storage keys", False)
     keys = keys_result.value
     if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
         raise CheckpointError(f"{path}: legacy storage key list is malformed")

@@ -11,19 +11,19 @@ globals are reported as security issues.
 from __future__ import annotations
 
 import ast
+import io
 import math
 import struct
 import zipfile
-from types import MappingProxyType
 from typing import IO
 
 from envdoctor.ckpt.dtypes import numpy_dtype_name, numpy_itemsize
-from envdoctor.ckpt.layout import ema_prefixes
 from envdoctor.ckpt.model import Checkpoint, SecurityIssue, TensorInfo
-from envdoctor.ckpt.pickle_vm import PickleLimits, run_pickle
+from envdoctor.ckpt.pickle_vm import PickleFailure, PickleLimits, run_pickle
+from envdoctor.ckpt.torch_zip import read_member
 from envdoctor.errors import CheckpointError
 
-__all__ = ["NPY_MAGIC", "read_npy_header", "read_npz", "read_npy"]
+__all__ = ["NPY_MAGIC", "descr_has_object", "read_npy_header", "read_npy", "scan_npy_member"]
 
 NPY_MAGIC = b"\x93NUMPY"
 _MAX_NPY_HEADER = 1 << 20
@@ -86,48 +86,76 @@ def _array_info(
     )
 
 
+def descr_has_object(descr: object) -> bool:
+    """True when an ``.npy`` ``descr`` holds Python objects anywhere (``np.load`` then unpickles).
+
+    Covers ``'|O'``, ``'object'``, comma strings (``'i4,O'``), structured dtypes with an
+    object field, object sub-arrays (``('O', (2,))``) and anything nested in them; unknown
+    shapes of ``descr`` count as objects, since scanning a pickle that is not there is harmless.
+    """
+    work: list[tuple[object, int]] = [(descr, 0)]
+    seen = 0
+    while work:
+        value, depth = work.pop()
+        seen += 1
+        if depth > 64 or seen > 100_000:
+            return True
+        if isinstance(value, str):
+            if "O" in value or "object" in value.lower():
+                return True
+        elif isinstance(value, (list, tuple)):
+            work.extend((item, depth + 1) for item in value)
+        elif isinstance(value, dict):
+            work.extend((item, depth + 1) for pair in value.items() for item in pair)
+        elif not isinstance(value, (int, bool, bytes)) and value is not None:
+            return True
+    return False
+
+
 def _scan_object_array(
-    stream: IO[bytes], where: str, member: str | None, max_pickle_bytes: int, limits: PickleLimits
-) -> tuple[SecurityIssue, ...]:
-    result = run_pickle(stream, where=where, member=member, limits=limits, max_bytes=max_pickle_bytes)
-    return result.issues
+    stream: IO[bytes] | bytes, where: str, member: str | None, max_pickle_bytes: int, limits: PickleLimits
+) -> tuple[tuple[SecurityIssue, ...], tuple[str, ...]]:
+    """Findings in an object array's pickle; a pickle that does not parse only warns (np.load fails too)."""
+    try:
+        if isinstance(stream, bytes):
+            result = run_pickle(stream, where=where, member=member, limits=limits)
+        else:
+            result = run_pickle(stream, where=where, member=member, limits=limits, max_bytes=max_pickle_bytes)
+    except PickleFailure as exc:
+        if exc.issues:
+            raise
+        return (), (f"{where}: object array whose pickle does not parse ({exc}); np.load fails on it too",)
+    return result.issues, result.warnings
 
 
-def read_npz(path: str, archive: zipfile.ZipFile, *, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint:
-    """Inventory an ``.npz`` archive from each member's ``.npy`` header."""
-    tensors: list[TensorInfo] = []
-    security: list[SecurityIssue] = []
-    warnings: list[str] = []
-    for info in archive.infolist():
-        if not info.filename.endswith(".npy"):
-            warnings.append(f"{path}: member {info.filename} is not an .npy array; skipped")
-            continue
-        name = info.filename[: -len(".npy")]
-        where = f"{path} ({info.filename})"
-        try:
-            with archive.open(info) as member:
-                shape, descr, header_bytes = read_npy_header(member, where)
-                tensor = _array_info(name, shape, descr, header_bytes, info.file_size, where)
-                if tensor.dtype == "object":
-                    warnings.append(f"{where}: object array; np.load needs allow_pickle=True for it")
-                    security.extend(_scan_object_array(member, where, info.filename, max_pickle_bytes, limits))
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise CheckpointError(f"{where}: cannot read member: {exc} (corrupt archive)") from None
-        tensors.append(tensor)
-    names = [tensor.name for tensor in tensors]
-    ema = ema_prefixes(names)
-    return Checkpoint(
-        path=path,
-        format="npz",
-        layout="ema" if ema else "state_dict",
-        tensors=tuple(tensors),
-        state_dict_path="",
-        top_level_keys=tuple(names),
-        metadata=MappingProxyType({}),
-        security=tuple(security),
-        ema=ema,
-        warnings=tuple(warnings),
-    )
+def scan_npy_member(
+    path: str,
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    max_pickle_bytes: int,
+    limits: PickleLimits,
+    raw: memoryview | None = None,
+) -> tuple[TensorInfo, tuple[SecurityIssue, ...], tuple[str, ...]] | None:
+    """One archive member as ``np.load`` reads it (any name: it goes by the magic), or ``None``."""
+    where = f"{path} ({info.filename})"
+    data = read_member(archive, info, 16, where, prefix_only=True, raw=raw)
+    if not data.startswith(NPY_MAGIC):
+        return None
+    if len(data) >= 12 and data[6] in (2, 3):
+        (length,) = struct.unpack_from("<I", data, 8)
+        wanted = 12 + min(length, _MAX_NPY_HEADER + 1)
+    else:
+        wanted = 10 + (struct.unpack_from("<H", data, 8)[0] if len(data) >= 10 else 0)
+    data = read_member(archive, info, wanted, where, prefix_only=True, raw=raw)
+    shape, descr, header_bytes = read_npy_header(io.BytesIO(data), where)
+    name = info.filename[: -len(".npy")] if info.filename.endswith(".npy") else info.filename
+    tensor = _array_info(name, shape, descr, header_bytes, info.file_size, where)
+    if not descr_has_object(descr):
+        return tensor, (), ()
+    notes = (f"{where}: array of Python objects; np.load(allow_pickle=True) unpickles it",)
+    body = read_member(archive, info, header_bytes + max_pickle_bytes, where, prefix_only=True, raw=raw)
+    issues, warnings = _scan_object_array(body[header_bytes:], where, info.filename, max_pickle_bytes, limits)
+    return tensor, issues, notes + warnings
 
 
 def read_npy(path: str, handle: IO[bytes], size: int, *, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint:
@@ -137,9 +165,9 @@ def read_npy(path: str, handle: IO[bytes], size: int, *, max_pickle_bytes: int, 
     tensor = _array_info(stem, shape, descr, header_bytes, size, path)
     security: tuple[SecurityIssue, ...] = ()
     warnings: tuple[str, ...] = ()
-    if tensor.dtype == "object":
-        warnings = (f"{path}: object array; np.load needs allow_pickle=True for it",)
-        security = _scan_object_array(handle, path, None, max_pickle_bytes, limits)
+    if descr_has_object(descr):
+        security, notes = _scan_object_array(handle, path, None, max_pickle_bytes, limits)
+        warnings = (f"{path}: array of Python objects; np.load(allow_pickle=True) unpickles it", *notes)
     return Checkpoint(
         path=path,
         format="npy",

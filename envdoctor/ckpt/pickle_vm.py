@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, cast
 
+from envdoctor.ckpt import fast_engine
 from envdoctor.ckpt.allowlist import (
     DICT_CLASSES,
     is_allowed_global,
@@ -37,10 +38,21 @@ from envdoctor.ckpt.records import (
     PickledSet,
     Poisoned,
     describe,
+    symbol_of,
 )
+from envdoctor.ckpt.failure import PickleFailure
+from envdoctor.ckpt.verdict import call_problem, dunder_keys
 from envdoctor.errors import CheckpointError
 
-__all__ = ["CappedReader", "PickleLimits", "PickleResult", "PersistentLoad", "run_pickle"]
+__all__ = [
+    "CappedReader",
+    "PickleFailure",
+    "PickleLimits",
+    "PickleResult",
+    "PersistentLoad",
+    "run_pickle",
+]
+
 
 _SCALAR_KEY_TYPES = (str, bytes, int, float, complex, bool, type(None), Global)
 
@@ -96,11 +108,25 @@ class _Machine:
         self.call_depth = 0
         self.deferred: dict[int, tuple[Global, SecurityIssue]] = {}
         self.deferred_safe: set[int] = set()
+        self.opname = ""
 
     # -- errors and accounting
 
-    def fail(self, message: str) -> CheckpointError:
-        return CheckpointError(f"{self.where}: {message} (pickle offset {self.offset})")
+    def fail(self, message: str, *, limit: bool = False) -> CheckpointError:
+        return PickleFailure(f"{self.where}: {message} (pickle offset {self.offset})", limit=limit)
+
+    def unsafe(self, what: str, reason: str) -> None:
+        """Report an unsafe step at the current opcode (a call, BUILD or instantiation)."""
+        self.issues.append(
+            SecurityIssue(
+                global_name=what,
+                offset=self.offset,
+                opcode=self.opname,
+                member=self.member,
+                dangerous=True,
+                reason=reason,
+            )
+        )
 
     def warn(self, message: str) -> None:
         if len(self.warnings) < 100:
@@ -109,12 +135,12 @@ class _Machine:
     def count_items(self, count: int) -> None:
         self.items += count
         if self.items > self.limits.max_items:
-            raise self.fail(f"more than {self.limits.max_items:,} container items; refusing a likely pickle bomb")
+            raise self.fail(f"more than {self.limits.max_items:,} container items; refusing a likely pickle bomb", limit=True)
 
     def push(self, value: object) -> None:
         self.stack.append(value)
         if len(self.stack) > self.limits.max_stack:
-            raise self.fail(f"pickle stack deeper than {self.limits.max_stack:,} entries")
+            raise self.fail(f"pickle stack deeper than {self.limits.max_stack:,} entries", limit=True)
 
     def pop(self) -> object:
         if not self.stack or (self.marks and len(self.stack) <= self.marks[-1]):
@@ -177,21 +203,30 @@ class _Machine:
         self.issues.append(issue)
         self.deferred_safe.discard(id(symbol))
 
-    def finish(self) -> None:
-        """Report deferred globals that were never used in a known-harmless way."""
+    def finish(self, value: object) -> None:
+        """Report deferred globals never used harmlessly, or kept as a value in the result."""
         for key, (_, issue) in list(self.deferred.items()):
             if key not in self.deferred_safe:
                 self.issues.append(issue)
+                del self.deferred[key]
+        if self.deferred and _reaches(value, set(self.deferred)):
+            # builtins.getattr itself stored in the result (not just a lookup's result):
+            # whoever later calls that value gets a free getattr.
+            self.issues.extend(issue for _, issue in self.deferred.values())
         self.deferred.clear()
         self.issues.sort(key=lambda issue: issue.offset)
 
-    def call(self, func: object, args: object) -> object:
-        """What ``func(*args)`` would be, computed symbolically."""
-        if isinstance(func, Poisoned):
-            return Poisoned(func.cls, args)
-        if not isinstance(func, Global):
-            self.warn(f"call on a non-global {describe(func)}")
-            return Opaque("<call>", args)
+    def call(self, target: object, args: object) -> object:
+        """What ``target(*args)`` would be, computed symbolically."""
+        if isinstance(target, Poisoned):
+            return Poisoned(target.cls, args)
+        func = symbol_of(target)
+        if func is None:
+            self.unsafe(
+                f"<call of {describe(target)}>",
+                "calls a value that is not an allowlisted global (something the pickle built or looked up)",
+            )
+            return Poisoned("<call>", args)
         if self.is_deferred(func):
             if is_safe_getattr(args):
                 self.deferred_safe.add(id(func))
@@ -200,6 +235,10 @@ class _Machine:
             return Poisoned(func.qualname, args)
         if not func.allowed:
             return Poisoned(func.qualname, args)
+        problem = call_problem(func, args)
+        if problem is not None:
+            self.unsafe(f"<{func.qualname} call: {problem}>", "not a plain data constructor call")
+            return Poisoned(func.qualname, args)
         handler = HANDLERS.get(func.qualname)
         if handler is None:
             return Opaque(func.qualname, args)
@@ -207,7 +246,7 @@ class _Machine:
             self.warn(f"{func.qualname} called with {describe(args)} instead of a tuple")
             return Opaque(func.qualname, args)
         if self.call_depth > 8:
-            raise self.fail("tensor rebuild calls nested too deeply")
+            raise self.fail("tensor rebuild calls nested too deeply", limit=True)
         self.call_depth += 1
         try:
             return handler(self, args)
@@ -217,23 +256,43 @@ class _Machine:
         finally:
             self.call_depth -= 1
 
-    def instantiate(self, cls: object, args: object) -> object:
+    def instantiate(self, target: object, args: object) -> object:
         """``cls.__new__(cls, *args)`` as NEWOBJ does it."""
-        if isinstance(cls, Global) and cls.allowed:
+        cls = symbol_of(target)
+        if cls is not None and self.is_deferred(cls):
+            self.report_deferred(cls)
+            return Poisoned(cls.qualname, args)
+        if cls is not None and cls.allowed:
             if cls.qualname in DICT_CLASSES:
                 return {}
             if cls.qualname == "torch.torch_version.TorchVersion":
                 return self.call(cls, args)
             return Opaque(cls.qualname, args)
-        if isinstance(cls, Global):
+        if cls is not None:
             return Poisoned(cls.qualname, args)
-        if isinstance(cls, Poisoned):
-            return Poisoned(cls.cls, args)
-        self.warn(f"instantiating a non-class {describe(cls)}")
-        return Opaque("<new>", args)
+        if isinstance(target, Poisoned):
+            return Poisoned(target.cls, args)
+        self.unsafe(
+            f"<instantiate {describe(target)}>",
+            "creates an object from a value that is not an allowlisted class (calls it)",
+        )
+        return Poisoned("<new>", args)
 
     def build(self, obj: object, state: object) -> None:
         """BUILD: ``obj.__setstate__(state)`` for the records that care."""
+        symbol = symbol_of(obj)
+        if symbol is not None:
+            self.unsafe(
+                f"<BUILD on {symbol.qualname}>",
+                "sets attributes on a class or module-level object, so every later use of it runs what the pickle chose",
+            )
+            return
+        dunders = dunder_keys(state)
+        if dunders:
+            self.unsafe(
+                f"<BUILD sets {', '.join(dunders[:3])} on {describe(obj)}>",
+                "sets a special attribute, which changes what the object does",
+            )
         if isinstance(obj, Opaque):
             obj.state = state
         elif isinstance(obj, NdArrayRecord):
@@ -259,9 +318,9 @@ class _Machine:
             for opcode, arg, position in ops:
                 count += 1
                 if count > max_opcodes:
-                    raise self.fail(f"more than {max_opcodes:,} pickle opcodes")
+                    raise self.fail(f"more than {max_opcodes:,} pickle opcodes", limit=True)
                 self.offset = position or 0
-                name = opcode.name
+                name = self.opname = opcode.name
                 if name == "STOP":
                     return self.pop()
                 handler = dispatch.get(name)
@@ -270,11 +329,20 @@ class _Machine:
                 else:
                     # An opcode that only pushes its decoded argument (ints, strings...).
                     self.push(bytes(arg) if isinstance(arg, bytearray) else arg)
-        except CheckpointError:
-            raise
+        except PickleFailure as exc:
+            raise PickleFailure(str(exc), tuple(self.issues), limit=exc.limit) from None
+        except CheckpointError as exc:  # CappedReader's size limit
+            raise PickleFailure(str(exc), tuple(self.issues), limit=True) from None
+        except (MemoryError, RecursionError) as exc:
+            raise PickleFailure(
+                f"{self.where}: {type(exc).__name__} (pickle offset {self.offset})", tuple(self.issues), limit=True
+            ) from None
         except (ValueError, EOFError, OverflowError, UnicodeError) as exc:
-            raise self.fail(f"corrupt or truncated pickle: {exc}") from None
-        raise self.fail("pickle ended without STOP")
+            raise PickleFailure(
+                f"{self.where}: corrupt or truncated pickle: {str(exc)[:200]} (pickle offset {self.offset})",
+                tuple(self.issues),
+            ) from None
+        raise PickleFailure(f"{self.where}: pickle ended without STOP", tuple(self.issues))
 
 
 # --- opcode handlers -------------------------------------------------------------------------
@@ -299,7 +367,7 @@ def _op_ignore(m: _Machine, arg: object) -> None:
 def _op_mark(m: _Machine, arg: object) -> None:
     m.marks.append(len(m.stack))
     if len(m.marks) > m.limits.max_depth:
-        raise m.fail(f"MARKs nested deeper than {m.limits.max_depth}")
+        raise m.fail(f"MARKs nested deeper than {m.limits.max_depth}", limit=True)
 
 
 def _op_pop(m: _Machine, arg: object) -> None:
@@ -327,7 +395,7 @@ def _op_put(m: _Machine, arg: object) -> None:
     if not isinstance(arg, int) or arg < 0:
         raise m.fail("malformed pickle: bad memo key")
     if arg not in m.memo and len(m.memo) >= m.limits.max_memo:
-        raise m.fail(f"more than {m.limits.max_memo:,} memo entries")
+        raise m.fail(f"more than {m.limits.max_memo:,} memo entries", limit=True)
     m.memo[arg] = m.top()
 
 
@@ -581,6 +649,32 @@ _DISPATCH: dict[str, Callable[[_Machine, object], None]] = {
 }
 
 
+def _reaches(root: object, targets: set[int]) -> bool:
+    """True when an object whose id is in ``targets`` is reachable from ``root``."""
+    seen: set[int] = set()
+    work = [root]
+    while work:
+        obj = work.pop()
+        if id(obj) in targets:
+            return True
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            work.extend(obj.keys())
+            work.extend(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            work.extend(obj)
+        elif isinstance(obj, PickledSet):
+            work.extend(obj.items)
+        elif isinstance(obj, Opaque):
+            work.append(obj.args)
+            work.append(obj.state)
+        elif isinstance(obj, OpaqueKey):
+            work.append(obj.value)
+    return False
+
+
 class CappedReader:
     """A file view that refuses to hand out more than ``cap`` bytes in all.
 
@@ -611,6 +705,12 @@ class CappedReader:
         limit = self.remaining + 1 if size < 0 else min(size, self.remaining + 1)
         return self._take(self.raw.readline(limit))
 
+    def peek(self, size: int = 0) -> bytes:
+        """Look ahead without consuming (lets the C unpickler read in chunks); capped like read."""
+        peek = getattr(self.raw, "peek", None)
+        data: bytes = peek(size) if peek is not None else b""
+        return data[: self.remaining + 1]
+
     def tell(self) -> int:
         return self.raw.tell()
 
@@ -631,13 +731,17 @@ def run_pickle(
     read and the file is left just past the ``STOP`` opcode. ``where`` names the input in
     error messages. Raises :class:`CheckpointError` for corrupt input or an exceeded limit.
     """
-    machine = _Machine(where, member, limits or PickleLimits(), persistent_load)
     stream: bytes | CappedReader
     if isinstance(source, (bytes, CappedReader)):
         stream = source
     else:
         stream = CappedReader(source, max_bytes if max_bytes is not None else 1 << 62, where)
+    if fast_engine.ENABLED:
+        # Inside the sandbox child: the C unpickler over stand-ins, or FastPathRefused.
+        value, issues, warnings = fast_engine.fast_load(cast("IO[bytes]", stream), persistent_load)
+        return PickleResult(value, issues, warnings)
+    machine = _Machine(where, member, limits or PickleLimits(), persistent_load)
     # genops only needs read/readline/tell, which CappedReader provides.
     value = machine.run(pickletools.genops(cast("IO[bytes]", stream)))
-    machine.finish()
+    machine.finish(value)
     return PickleResult(value, tuple(machine.issues), tuple(machine.warnings))

@@ -16,7 +16,6 @@ from typing import Protocol
 from envdoctor.ckpt.allowlist import DICT_CLASSES, NUMPY_CORES
 from envdoctor.ckpt.dtypes import torch_dtype_name
 from envdoctor.ckpt.records import (
-    Global,
     NdArrayRecord,
     NumpyDtype,
     Opaque,
@@ -24,6 +23,7 @@ from envdoctor.ckpt.records import (
     StorageRef,
     TensorRecord,
     describe,
+    symbol_of,
 )
 
 __all__ = ["CallContext", "Handler", "HANDLERS", "MalformedCallError", "as_shape"]
@@ -56,8 +56,9 @@ def as_shape(value: object, what: str = "size") -> tuple[int, ...]:
 
 
 def _dtype_arg(value: object) -> str:
-    if isinstance(value, Global) and value.module == "torch":
-        name = torch_dtype_name(value.name)
+    symbol = symbol_of(value)
+    if symbol is not None and symbol.module == "torch":
+        name = torch_dtype_name(symbol.name)
         if name is not None:
             return name
     raise MalformedCallError("dtype argument is not a torch dtype")
@@ -119,11 +120,11 @@ def _rebuild_from_type(machine: CallContext, args: tuple[object, ...]) -> object
     if len(args) != 4 or not isinstance(args[2], tuple):
         raise MalformedCallError("expected (func, type, args, state)")
     inner = machine.call(args[0], args[2])
-    new_type = args[1]
+    new_type = symbol_of(args[1])
     if (
         isinstance(inner, TensorRecord)
         and inner.kind == "tensor"
-        and isinstance(new_type, Global)
+        and new_type is not None
         and new_type.qualname == "torch.nn.parameter.Parameter"
     ):
         return replace(inner, kind="parameter")
@@ -133,7 +134,10 @@ def _rebuild_from_type(machine: CallContext, args: tuple[object, ...]) -> object
 def _rebuild_sparse_tensor(machine: CallContext, args: tuple[object, ...]) -> object:
     if len(args) != 2 or not isinstance(args[1], tuple):
         raise MalformedCallError("expected (layout, data)")
-    layout, data = args[0], args[1]
+    # The layout comes as _get_layout("torch.sparse_coo") (a string) or as the global itself.
+    symbol = symbol_of(args[0])
+    layout = symbol.qualname if symbol is not None else args[0]
+    data = args[1]
     if layout == "torch.sparse_coo" and len(data) in (3, 4):
         values, size = data[1], data[2]
     elif len(data) == 4:

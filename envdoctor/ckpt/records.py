@@ -9,6 +9,7 @@ value is ever hashed (hashing a deeply nested tuple can exhaust the C stack).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from envdoctor.ckpt.dtypes import STORAGE_CLASS_DTYPES, numpy_dtype_name, storage_nbytes
@@ -25,11 +26,27 @@ __all__ = [
     "OpaqueKey",
     "describe",
     "storage_from_persistent_id",
+    "symbol_of",
+    "BUILD_HOOKS",
 ]
+
+BUILD_HOOKS: list[Callable[[object, object], None]] = []
+"""The fast engine's ``BUILD`` handler (see :mod:`envdoctor.ckpt.fast_engine`); empty otherwise."""
+
+
+class _Buildable:
+    """Routes the real unpickler's ``BUILD`` on a record to the fast engine, never to ``__dict__``."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state: object) -> None:
+        if not BUILD_HOOKS:
+            raise TypeError("BUILD on a symbolic record outside the fast engine")
+        BUILD_HOOKS[-1](self, state)
 
 
 @dataclass(frozen=True)
-class Global:
+class Global(_Buildable):
     """A ``GLOBAL``/``STACK_GLOBAL``/``INST`` reference, never resolved."""
 
     module: str
@@ -42,7 +59,7 @@ class Global:
 
 
 @dataclass(frozen=True)
-class StorageRef:
+class StorageRef(_Buildable):
     """A tensor storage named by a torch persistent id; the bytes are never read."""
 
     storage_type: str
@@ -59,7 +76,7 @@ class StorageRef:
 
 
 @dataclass(frozen=True)
-class TensorRecord:
+class TensorRecord(_Buildable):
     """What a tensor rebuild call would produce: shape, dtype and where its bytes live."""
 
     shape: tuple[int, ...] | None
@@ -71,7 +88,7 @@ class TensorRecord:
 
 
 @dataclass(eq=False)
-class NdArrayRecord:
+class NdArrayRecord(_Buildable):
     """A NumPy array rebuilt by ``_reconstruct`` + ``BUILD`` or ``_frombuffer``."""
 
     shape: tuple[int, ...] | None = None
@@ -79,7 +96,7 @@ class NdArrayRecord:
 
 
 @dataclass(eq=False)
-class NumpyDtype:
+class NumpyDtype(_Buildable):
     """``numpy.dtype(descr, ...)``; ``BUILD`` supplies the byte order."""
 
     descr: str
@@ -91,7 +108,7 @@ class NumpyDtype:
 
 
 @dataclass(eq=False)
-class Opaque:
+class Opaque(_Buildable):
     """An allowlisted object whose class we do not model (``argparse.Namespace``...)."""
 
     cls: str
@@ -109,17 +126,28 @@ class Poisoned(Opaque):
 
 
 @dataclass(eq=False)
-class PickledSet:
+class PickledSet(_Buildable):
     """A ``set``/``frozenset``; kept as a list so no pickled value is ever hashed."""
 
     items: list[object] = field(default_factory=list)
 
 
 @dataclass(eq=False)
-class OpaqueKey:
+class OpaqueKey(_Buildable):
     """Stands in for a dict key that is not a plain scalar (hashing it could recurse)."""
 
     value: object
+
+
+def symbol_of(value: object) -> Global | None:
+    """The global a value names: a :class:`Global`, or the fast engine's stand-in class for one."""
+    if isinstance(value, Global):
+        return value
+    if isinstance(value, type):
+        symbol = value.__dict__.get("_envdoctor_symbol")
+        if isinstance(symbol, Global):
+            return symbol
+    return None
 
 
 def storage_from_persistent_id(pid: object) -> StorageRef:
@@ -130,9 +158,10 @@ def storage_from_persistent_id(pid: object) -> StorageRef:
     """
     if not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] != "storage":
         raise ValueError(f"unexpected persistent id {describe(pid)}")
-    storage_type, key, location, numel = pid[1:5]
-    if not isinstance(storage_type, Global) or storage_type.qualname not in STORAGE_CLASS_DTYPES:
-        raise ValueError(f"unknown storage type {describe(storage_type)}")
+    storage_class, key, location, numel = pid[1:5]
+    storage_type = symbol_of(storage_class)
+    if storage_type is None or storage_type.qualname not in STORAGE_CLASS_DTYPES:
+        raise ValueError(f"unknown storage type {describe(storage_class)}")
     if not isinstance(key, str) or not isinstance(location, str):
         raise ValueError("storage key or location is not a string")
     if isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
@@ -160,10 +189,13 @@ def storage_from_persistent_id(pid: object) -> StorageRef:
 
 def describe(value: object) -> str:
     """A short, non-recursive description of a pickled value for messages."""
-    if isinstance(value, Global):
-        return value.qualname
+    symbol = symbol_of(value)
+    if symbol is not None:
+        return symbol.qualname
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"<int of {value.bit_length()} bits>"
     if isinstance(value, (str, int, float, bool)) or value is None:
-        text = repr(value)
+        text = repr(value[:80] if isinstance(value, str) else value)
         return text if len(text) <= 60 else text[:57] + "..."
     if isinstance(value, tuple):
         return f"tuple of {len(value)}"

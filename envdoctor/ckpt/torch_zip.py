@@ -10,7 +10,9 @@ against the sizes the pickle claims, through the central directory alone.
 
 from __future__ import annotations
 
+import struct
 import zipfile
+from zlib import error as zlib_error
 
 from envdoctor.ckpt.layout import checkpoint_from_object
 from envdoctor.ckpt.model import Checkpoint, MetadataValue, SecurityIssue
@@ -18,48 +20,81 @@ from envdoctor.ckpt.pickle_vm import PickleLimits, run_pickle
 from envdoctor.ckpt.records import StorageRef, storage_from_persistent_id
 from envdoctor.errors import CheckpointError
 
-__all__ = ["find_data_pickle", "read_member", "read_torch_zip"]
+__all__ = ["find_data_pickle", "read_member", "read_torch_pickle", "scan_other_pickle"]
 
 _SMALL_MEMBER = 4096
 
 
 def find_data_pickle(names: list[str]) -> str | None:
-    """The ``<folder>/data.pkl`` member torch.load would use, or ``None``."""
+    """The ``<folder>/data.pkl`` member torch.load would use (any case), or ``None``."""
+    if not names:
+        return None
+    wanted = names[0].split("/", 1)[0].lower() + "/data.pkl"
     for name in names:
-        parts = name.split("/")
-        if len(parts) == 2 and parts[1] == "data.pkl":
+        if name.lower() == wanted:
             return name
     return None
 
 
-def read_member(archive: zipfile.ZipFile, name: str, cap: int, where: str) -> bytes:
-    """One member's bytes, refusing members (declared or actual) larger than ``cap``."""
-    info = archive.getinfo(name)
-    if info.file_size > cap:
+def _local_data_start(raw: memoryview, info: zipfile.ZipInfo) -> int | None:
+    """Where a stored member's bytes start, from its local header (as zipfile finds them)."""
+    offset = info.header_offset
+    header = bytes(raw[offset : offset + 30])
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        return None
+    name_length, extra_length = struct.unpack_from("<HH", header, 26)
+    return offset + 30 + name_length + extra_length
+
+
+def read_member(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    cap: int,
+    where: str,
+    *,
+    prefix_only: bool = False,
+    raw: memoryview | None = None,
+) -> bytes:
+    """One member's bytes (its first ``cap`` with ``prefix_only``), refusing members over ``cap``.
+
+    With ``raw`` (the whole file, mapped), a stored, unencrypted member is sliced straight
+    out of it instead of being opened through :mod:`zipfile`, which is what makes 20,000
+    members cheap; the bytes are the same ones ``zipfile`` would return.
+    """
+    if not prefix_only and info.file_size > cap:
         raise CheckpointError(
-            f"{where}: {name} is {info.file_size:,} bytes, over the {cap:,}-byte limit "
+            f"{where}: {info.filename} is {info.file_size:,} bytes, over the {cap:,}-byte limit "
             "(raise max_pickle_bytes if the file is trusted to be this big)"
         )
+    if raw is not None and info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
+        start = _local_data_start(raw, info)
+        if start is not None and start + info.file_size <= len(raw):
+            return bytes(raw[start : start + min(cap, info.file_size)])
     try:
         with archive.open(info) as member:
-            data = member.read(cap + 1)
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
-        raise CheckpointError(f"{where}: cannot read {name}: {exc} (truncated or corrupt archive)") from None
-    if len(data) > cap:
-        raise CheckpointError(f"{where}: {name} is larger than the {cap:,}-byte limit")
+            data = member.read(cap if prefix_only else cap + 1)
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(
+            f"{where}: cannot read {info.filename}: {str(exc)[:200]} (truncated or corrupt archive)"
+        ) from None
+    except zlib_error as exc:
+        raise CheckpointError(f"{where}: cannot decompress {info.filename}: {exc}") from None
+    if not prefix_only and len(data) > cap:
+        raise CheckpointError(f"{where}: {info.filename} is larger than the {cap:,}-byte limit")
     return data
 
 
-def _check_storages(archive: zipfile.ZipFile, prefix: str, storages: dict[str, StorageRef], where: str) -> None:
+def _check_storages(
+    names: dict[str, zipfile.ZipInfo], prefix: str, storages: dict[str, StorageRef], where: str
+) -> None:
     for key, storage in storages.items():
         member = f"{prefix}data/{key}"
-        try:
-            info = archive.getinfo(member)
-        except KeyError:
+        info = names.get(member)
+        if info is None:
             raise CheckpointError(
                 f"{where}: storage {member} named by data.pkl is missing from the archive "
                 "(truncated or hand-edited file; torch.load will fail too)"
-            ) from None
+            )
         needed = storage.nbytes
         if needed is not None and info.file_size < needed:
             raise CheckpointError(
@@ -68,19 +103,20 @@ def _check_storages(archive: zipfile.ZipFile, prefix: str, storages: dict[str, S
             )
 
 
-def read_torch_zip(
+def read_torch_pickle(
     path: str,
     archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
     *,
     max_pickle_bytes: int,
     limits: PickleLimits,
+    raw: memoryview | None = None,
+    names: dict[str, zipfile.ZipInfo] | None = None,
 ) -> Checkpoint:
-    """Inventory a torch zip checkpoint already opened as ``archive``."""
-    names = archive.namelist()
-    data_pickle = find_data_pickle(names)
-    if data_pickle is None:
-        raise CheckpointError(f"{path}: zip archive without a <folder>/data.pkl member")
+    """Inventory the torch zip checkpoint whose ``data.pkl`` entry is ``info``."""
+    data_pickle = info.filename
     prefix = data_pickle[: -len("data.pkl")]
+    by_name = names if names is not None else {entry.filename: entry for entry in archive.infolist()}
     storages: dict[str, StorageRef] = {}
 
     def persistent_load(pid: object) -> object:
@@ -89,39 +125,26 @@ def read_torch_zip(
         return storage
 
     result = run_pickle(
-        read_member(archive, data_pickle, max_pickle_bytes, path),
+        read_member(archive, info, max_pickle_bytes, path, raw=raw),
         where=f"{path} ({data_pickle})",
         member=data_pickle,
         limits=limits,
         persistent_load=persistent_load,
     )
-    _check_storages(archive, prefix, storages, path)
+    _check_storages(by_name, prefix, storages, path)
 
-    security: list[SecurityIssue] = list(result.issues)
     warnings: list[str] = list(result.warnings)
-    # torch.load only unpickles data.pkl, but TorchScript archives also carry
-    # constants.pkl and friends: scan every pickle so nothing hides there.
-    for name in names:
-        if name.endswith(".pkl") and name != data_pickle:
-            other = run_pickle(
-                read_member(archive, name, max_pickle_bytes, path),
-                where=f"{path} ({name})",
-                member=name,
-                limits=limits,
-                persistent_load=storage_from_persistent_id,
-            )
-            security.extend(other.issues)
-    if any(name.startswith(f"{prefix}code/") for name in names):
+    if any(name.startswith(f"{prefix}code/") for name in by_name):
         warnings.append(
             f"{path}: a TorchScript archive (it has {prefix}code/); torch.jit.load runs that code, torch.load does not"
         )
 
     metadata: dict[str, MetadataValue] = {}
     for field_name in ("version", ".format_version", "byteorder", ".storage_alignment"):
-        member = f"{prefix}{field_name}"
-        if member in names:
-            text = read_member(archive, member, _SMALL_MEMBER, path).decode("utf-8", "replace")
-            metadata[f"archive.{field_name.lstrip('.')}"] = text.strip()
+        member = by_name.get(f"{prefix}{field_name}")
+        if member is not None:
+            text = read_member(archive, member, _SMALL_MEMBER, path, raw=raw).decode("utf-8", "replace")
+            metadata[f"archive.{field_name.lstrip('.')}"] = text.strip()[:200]
     if metadata.get("archive.byteorder") == "big":
         warnings.append(f"{path}: saved on a big-endian machine; torch.load byte-swaps on load")
 
@@ -130,7 +153,26 @@ def read_torch_zip(
         "torch-zip",
         result.value,
         limits=limits,
-        security=tuple(security),
+        security=result.issues,
         warnings=tuple(warnings),
         extra_metadata=metadata,
     )
+
+
+def scan_other_pickle(
+    path: str,
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    max_pickle_bytes: int,
+    limits: PickleLimits,
+    raw: memoryview | None = None,
+) -> tuple[SecurityIssue, ...]:
+    """Findings in a ``.pkl`` member other than the data pickle (TorchScript's constants.pkl...)."""
+    result = run_pickle(
+        read_member(archive, info, max_pickle_bytes, path, raw=raw),
+        where=f"{path} ({info.filename})",
+        member=info.filename,
+        limits=limits,
+        persistent_load=storage_from_persistent_id,
+    )
+    return result.issues

@@ -1,0 +1,209 @@
+"""Every member of a zip checkpoint that a loader could read, each scanned once.
+
+``torch.load`` reads ``<folder>/data.pkl`` through miniz, which matches names without
+regard to case and, when several entries match, takes whichever its lookup meets (here
+the first; a sorted lookup may pick another), so ``base/DATA.PKL`` next to
+``base/data.pkl`` can be the one that runs. ``np.load`` opens any member whose bytes start
+with the ``.npy`` magic, whatever its name (``weights``, ``w.NPY``). So the scan covers
+every central-directory entry whose name ends in ``.pkl`` in any case (the torch pickle
+and TorchScript's ``constants.pkl``...) and every member that starts like an ``.npy``
+array, and reports duplicates and names that differ only in case as warnings. Entries that
+point at the same bytes (a central directory can list one member thousands of times) are
+scanned once. Opening the archive is bounded: the central directory's declared size and
+entry count are checked before :mod:`zipfile` reads it, and every failure to read a name or
+a member (bad UTF-8, an unknown compression method) is a :class:`CheckpointError`.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+import zipfile
+from dataclasses import replace
+from typing import IO
+
+from envdoctor.ckpt.layout import ema_prefixes
+from envdoctor.ckpt.model import Checkpoint, SecurityIssue, TensorInfo
+from envdoctor.ckpt.npz import scan_npy_member
+from envdoctor.ckpt.pickle_vm import PickleFailure, PickleLimits
+from envdoctor.ckpt.torch_zip import read_torch_pickle, scan_other_pickle
+from envdoctor.errors import CheckpointError
+
+__all__ = ["MAX_ZIP_ENTRIES", "MAX_CENTRAL_DIRECTORY", "open_zip", "read_zip"]
+
+MAX_ZIP_ENTRIES = 1_000_000
+"""More central-directory entries than any checkpoint has (20,000 tensors = 20,006)."""
+MAX_CENTRAL_DIRECTORY = 256 * 1024 * 1024
+
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    UnicodeError,
+    NotImplementedError,
+    struct.error,
+    OverflowError,
+    KeyError,
+    IndexError,
+    MemoryError,
+)
+
+
+def _check_directory(path: str, handle: IO[bytes]) -> None:
+    try:
+        end = zipfile._EndRecData(handle)  # type: ignore[attr-defined]  # noqa: SLF001
+    except _ZIP_ERRORS as exc:
+        raise CheckpointError(f"{path}: unreadable zip end record ({exc})") from None
+    if end is None:
+        raise CheckpointError(
+            f"{path}: starts like a zip archive but has no end-of-central-directory record: "
+            "the file is truncated or corrupt (an interrupted save or download?)"
+        )
+    entries = end[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]  # noqa: SLF001
+    size = end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]  # noqa: SLF001
+    if entries > MAX_ZIP_ENTRIES or size > MAX_CENTRAL_DIRECTORY:
+        raise CheckpointError(
+            f"{path}: zip central directory declares {entries:,} entries in {size:,} bytes, over the "
+            f"{MAX_ZIP_ENTRIES:,}-entry / {MAX_CENTRAL_DIRECTORY:,}-byte limit"
+        )
+
+
+def open_zip(path: str) -> zipfile.ZipFile:
+    """The archive, or a :class:`CheckpointError` naming what is wrong with it."""
+    try:
+        with open(path, "rb") as handle:
+            _check_directory(path, handle)
+        return zipfile.ZipFile(path)
+    except CheckpointError:
+        raise
+    except _ZIP_ERRORS as exc:
+        raise CheckpointError(
+            f"{path}: starts like a zip archive but its central directory is unreadable "
+            f"({type(exc).__name__}: {str(exc)[:200]}): the file is truncated or corrupt"
+        ) from None
+
+
+def _data_pickles(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    """Entries torch.load could take as ``<folder>/data.pkl`` (folder of the first entry, any case)."""
+    if not infos:
+        return []
+    folder = infos[0].filename.split("/", 1)[0].lower()
+    wanted = f"{folder}/data.pkl"
+    return [info for info in infos if info.filename.lower() == wanted]
+
+
+def read_zip(path: str, *, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint:
+    """Inventory a torch zip or ``.npz`` archive, scanning every member a loader could read."""
+    with open_zip(path) as archive, open(path, "rb") as handle:
+        try:
+            mapped: mmap.mmap | None = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            mapped = None
+        if mapped is None:
+            return _read_members(path, archive, None, max_pickle_bytes, limits)
+        try:
+            with memoryview(mapped) as raw:
+                return _read_members(path, archive, raw, max_pickle_bytes, limits)
+        finally:
+            mapped.close()
+
+
+def _read_members(
+    path: str, archive: zipfile.ZipFile, raw: memoryview | None, max_pickle_bytes: int, limits: PickleLimits
+) -> Checkpoint:
+    infos = archive.infolist()
+    names = {info.filename: info for info in infos}
+    warnings: list[str] = []
+    lowered: dict[str, int] = {}
+    for info in infos:
+        lowered[info.filename.lower()] = lowered.get(info.filename.lower(), 0) + 1
+    clashes = [name for name, count in lowered.items() if count > 1]
+    if clashes:
+        warnings.append(
+            f"{path}: {len(clashes)} member names appear more than once or differ only in case "
+            f"(first: {clashes[0]!r}); loaders may pick any of them, so each was scanned"
+        )
+
+    security: list[SecurityIssue] = []
+    errors: list[CheckpointError] = []
+    data_pickles = _data_pickles(infos)
+    primary: Checkpoint | None = None
+    scanned: set[tuple[int, int, int]] = set()
+    for info in data_pickles:
+        key = (info.header_offset, info.compress_size, info.file_size)
+        if key in scanned:
+            continue
+        scanned.add(key)
+        try:
+            found = read_torch_pickle(
+                path, archive, info, max_pickle_bytes=max_pickle_bytes, limits=limits, raw=raw, names=names
+            )
+        except PickleFailure as exc:
+            security.extend(exc.issues)
+            errors.append(exc)
+            continue
+        except CheckpointError as exc:
+            errors.append(exc)
+            continue
+        security.extend(found.security)
+        if primary is None:
+            primary = found
+
+    npy_tensors: list[TensorInfo] = []
+    for info in infos:
+        key = (info.header_offset, info.compress_size, info.file_size)
+        if key in scanned:
+            continue
+        scanned.add(key)
+        try:
+            if info.filename.lower().endswith(".pkl"):
+                security.extend(scan_other_pickle(path, archive, info, max_pickle_bytes, limits, raw=raw))
+                continue
+            found_array = scan_npy_member(path, archive, info, max_pickle_bytes, limits, raw=raw)
+            if found_array is not None:
+                tensor, issues, notes = found_array
+                npy_tensors.append(tensor)
+                security.extend(issues)
+                warnings.extend(notes)
+        except PickleFailure as exc:
+            security.extend(exc.issues)
+            errors.append(exc)
+        except CheckpointError as exc:
+            errors.append(exc)
+
+    if primary is None and not npy_tensors:
+        if security:
+            return Checkpoint(
+                path=path,
+                format="torch-zip" if data_pickles else "npz",
+                layout="unknown",
+                tensors=(),
+                security=tuple(security),
+                warnings=(*warnings, *(str(error) for error in errors[:5])),
+            )
+        if errors:
+            raise errors[0]
+        raise CheckpointError(f"{path}: a zip archive with neither <folder>/data.pkl (torch) nor .npy members (NumPy)")
+    if primary is None and errors and not security:
+        # np.load fails on the first member it cannot read; so does this reader.
+        raise errors[0]
+    warnings.extend(f"member not read: {error}" for error in errors[:20])
+    if primary is not None:
+        if npy_tensors:
+            warnings.append(f"{path}: also holds {len(npy_tensors)} .npy arrays (np.load would read them)")
+        return replace(primary, security=tuple(security), warnings=(*primary.warnings, *warnings))
+    tensor_names = [tensor.name for tensor in npy_tensors]
+    ema = ema_prefixes(tensor_names)
+    return Checkpoint(
+        path=path,
+        format="npz",
+        layout="ema" if ema else "state_dict",
+        tensors=tuple(npy_tensors),
+        state_dict_path="",
+        top_level_keys=tuple(tensor_names),
+        security=tuple(security),
+        ema=ema,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,206 @@
+"""A fast proof that a pickle is clean: CPython's C unpickler over stand-ins, in a child process.
+
+The symbolic interpreter in :mod:`envdoctor.ckpt.pickle_vm` is the authority on what a
+pickle would do, but it walks opcodes in Python (about 0.5 s per 600,000 opcodes, the size
+of a 20,000-tensor state dict). This engine lets the real ``_pickle.Unpickler`` walk them
+instead, with every global replaced by a *stand-in* class that never imports anything:
+``find_class`` answers only for allowlisted names, calls and ``NEWOBJ`` on a stand-in go
+to the same handlers (:mod:`envdoctor.ckpt.rebuild`) and the same rules
+(:mod:`envdoctor.ckpt.verdict`) as the interpreter, and ``BUILD`` on a stand-in class is
+refused. The engine never reports a finding: at the first thing that is not plainly clean
+(a global off the allowlist, a call of anything but a stand-in, BUILD on a class, a
+dunder in state, a malformed argument, any error) it raises :class:`FastPathRefused` and
+the caller re-reads the file with the interpreter, which gives the findings, offsets and
+messages. The C unpickler can be crashed or made to allocate without bound by hostile
+input (hashing a 10-million-deep tuple overflows the C stack; a memo index near 2**32
+sizes an array to it), so it only ever runs in a forked child under memory and time limits
+(:mod:`envdoctor.ckpt.sandbox`); a crash there just means "use the interpreter".
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Callable
+from typing import IO
+
+from envdoctor.ckpt.allowlist import DICT_CLASSES, is_allowed_global, normalise
+from envdoctor.ckpt.model import SecurityIssue
+from envdoctor.ckpt.rebuild import HANDLERS, MalformedCallError
+from envdoctor.ckpt.records import (
+    BUILD_HOOKS,
+    Global,
+    NdArrayRecord,
+    NumpyDtype,
+    Opaque,
+    symbol_of,
+)
+from envdoctor.ckpt.failure import PickleFailure
+from envdoctor.ckpt.verdict import call_problem, dunder_keys
+
+__all__ = ["FastPathRefused", "ENABLED", "fast_load"]
+
+ENABLED: list[bool] = []
+"""Non-empty (``[True]``) only inside the sandbox child: :func:`run_pickle` then uses this engine."""
+
+
+class FastPathRefused(Exception):
+    """The pickle is not plainly clean (or not plainly readable): use the interpreter."""
+
+
+class _Context:
+    """The :class:`~envdoctor.ckpt.rebuild.CallContext` the handlers call back into."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+    def call(self, func: object, args: object) -> object:
+        symbol = symbol_of(func)
+        if symbol is None or not symbol.allowed:
+            raise FastPathRefused("call of something other than an allowlisted global")
+        if not isinstance(args, tuple):
+            raise FastPathRefused("call arguments are not a tuple")
+        if call_problem(symbol, args) is not None:
+            raise FastPathRefused("allowlisted call with unsafe arguments")
+        handler = HANDLERS.get(symbol.qualname)
+        if handler is None:
+            return Opaque(symbol.qualname, args)
+        if self.depth > 8:
+            raise FastPathRefused("rebuild calls nested too deeply")
+        self.depth += 1
+        try:
+            return handler(self, args)
+        except MalformedCallError:
+            raise FastPathRefused("malformed rebuild call") from None
+        finally:
+            self.depth -= 1
+
+    def instantiate(self, cls: object, args: object) -> object:
+        symbol = symbol_of(cls)
+        if symbol is None or not symbol.allowed:
+            raise FastPathRefused("instantiation of something other than an allowlisted class")
+        if symbol.qualname in DICT_CLASSES:
+            return {}
+        if symbol.qualname == "torch.torch_version.TorchVersion":
+            return self.call(cls, args)
+        return Opaque(symbol.qualname, args)
+
+    def key(self, value: object) -> object:
+        return value
+
+    def build(self, obj: object, state: object) -> None:
+        # The same effect as the interpreter's _Machine.build on the records that care.
+        if dunder_keys(state):
+            raise FastPathRefused("BUILD sets a dunder attribute")
+        if isinstance(obj, Opaque):
+            obj.state = state
+        elif isinstance(obj, NdArrayRecord):
+            if not (isinstance(state, tuple) and len(state) == 5):
+                raise FastPathRefused("unexpected ndarray state")
+            shape = state[1]
+            if not isinstance(shape, tuple) or not all(
+                isinstance(dim, int) and not isinstance(dim, bool) for dim in shape
+            ):
+                raise FastPathRefused("malformed ndarray shape")
+            obj.shape = shape
+            if isinstance(state[2], NumpyDtype):
+                obj.dtype = state[2].name
+        elif isinstance(obj, NumpyDtype):
+            if isinstance(state, tuple) and len(state) >= 2 and isinstance(state[1], str):
+                obj.byteorder = state[1]
+        else:
+            raise FastPathRefused("BUILD on a record that takes no state")
+
+
+class _StandInMeta(type):
+    """The type of every stand-in: calling one is the symbolic call, never an import."""
+
+    _envdoctor_symbol: Global
+    _envdoctor_context: _Context
+
+    def __call__(cls, *args: object, **kwargs: object) -> object:
+        if kwargs:
+            raise FastPathRefused("keyword call")
+        return cls._envdoctor_context.call(cls, args)
+
+    def __setstate__(cls, state: object) -> None:
+        raise FastPathRefused("BUILD on a class")
+
+    def __setattr__(cls, name: str, value: object) -> None:
+        raise FastPathRefused("attribute set on a class")
+
+    def __delattr__(cls, name: str) -> None:
+        raise FastPathRefused("attribute deleted from a class")
+
+
+class _StandIn(metaclass=_StandInMeta):
+    def __new__(cls, *args: object, **kwargs: object) -> object:  # NEWOBJ / NEWOBJ_EX
+        if kwargs:
+            raise FastPathRefused("NEWOBJ_EX with keyword arguments")
+        context: _Context = cls.__dict__["_envdoctor_context"]
+        return context.instantiate(cls, args)
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(
+        self,
+        file: IO[bytes],
+        context: _Context,
+        persistent: Callable[[object], object] | None,
+    ) -> None:
+        super().__init__(file)
+        self.context = context
+        self.persistent = persistent
+        self.stand_ins: dict[tuple[str, str], type] = {}
+
+    def find_class(self, module: str, name: str) -> type:
+        module, name = normalise(module, name)
+        if not is_allowed_global(module, name):
+            raise FastPathRefused("global off the allowlist")
+        stand_in = self.stand_ins.get((module, name))
+        if stand_in is None:
+            namespace = {
+                "_envdoctor_symbol": Global(module, name, True),
+                "_envdoctor_context": self.context,
+                "__slots__": (),
+            }
+            stand_in = _StandInMeta(f"{module}.{name}", (_StandIn,), namespace)
+            self.stand_ins[(module, name)] = stand_in
+        return stand_in
+
+    def persistent_load(self, pid: object) -> object:
+        if self.persistent is None:
+            raise FastPathRefused("persistent id outside a torch checkpoint")
+        try:
+            return self.persistent(pid)
+        except ValueError:
+            raise FastPathRefused("malformed persistent id") from None
+
+
+def fast_load(
+    source: bytes | IO[bytes],
+    persistent_load: Callable[[object], object] | None,
+) -> tuple[object, tuple[SecurityIssue, ...], tuple[str, ...]]:
+    """Unpickle ``source`` over stand-ins: ``(value, (), ())`` or :class:`FastPathRefused`.
+
+    ``source`` is the whole pickle or a file positioned at its start (left just past STOP).
+    """
+    context = _Context()
+    # The C unpickler reads a file with peek() in big chunks and one read() per chunk;
+    # without peek it would make one Python-level read() per opcode.
+    stream = io.BufferedReader(io.BytesIO(source), 1 << 16) if isinstance(source, bytes) else source
+    unpickler = _Unpickler(stream, context, persistent_load)
+    BUILD_HOOKS.append(context.build)
+    try:
+        value = unpickler.load()
+    except FastPathRefused:
+        raise
+    except (pickle.UnpicklingError, EOFError) as exc:
+        # A structural error of the stream itself (bad opcode, truncation, stack underflow):
+        # the real loader stops at the same byte, and every step before it was clean.
+        raise PickleFailure(f"corrupt or truncated pickle: {str(exc)[:200]}") from None
+    except Exception as exc:  # anything else: the interpreter decides and explains
+        raise FastPathRefused(f"{type(exc).__name__}") from None
+    finally:
+        BUILD_HOOKS.pop()
+    return value, (), ()

@@ -1,0 +1,172 @@
+"""Run the fast engine in a forked child under memory and time limits, and bring back plain JSON.
+
+:func:`read_clean_in_child` forks; the child sets an address-space limit, turns on
+:mod:`envdoctor.ckpt.fast_engine` and reads the checkpoint with the ordinary readers. If
+every pickle in the file is plainly clean it writes the :class:`Checkpoint` as JSON to a
+pipe and exits 0; on anything else (a finding, an unreadable file, a crash, the time limit)
+the parent gets ``None`` and reads the file again with the symbolic interpreter, which gives
+the findings and the error messages. The parent only ever parses JSON from the child, never
+a pickle. Only on Linux: elsewhere (no ``fork`` or a fork that is unsafe) the interpreter
+alone is used, and only the speed differs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import sys
+import time
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import Any
+
+from envdoctor.ckpt.model import Checkpoint, TensorInfo
+
+__all__ = ["SANDBOX_MEMORY_BYTES", "SANDBOX_SECONDS", "read_clean_in_child", "checkpoint_to_json"]
+
+SANDBOX_MEMORY_BYTES = 1 << 30
+"""Address space the child may add on top of what the parent had mapped when it forked."""
+SANDBOX_SECONDS = 6.0
+"""The child's time limit; past it the parent kills it and uses the interpreter."""
+_MAX_REPLY = 512 * 1024 * 1024
+
+_TENSOR_FIELDS = (
+    "name",
+    "shape",
+    "dtype",
+    "kind",
+    "device",
+    "storage_key",
+    "storage_offset",
+    "storage_numel",
+    "storage_nbytes",
+)
+
+
+def _tensor_row(tensor: TensorInfo) -> list[Any]:
+    return [getattr(tensor, field) for field in _TENSOR_FIELDS]
+
+
+def _tensor(row: list[Any]) -> TensorInfo:
+    values = dict(zip(_TENSOR_FIELDS, row, strict=True))
+    shape = values["shape"]
+    values["shape"] = None if shape is None else tuple(shape)
+    return TensorInfo(**values)
+
+
+def checkpoint_to_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A clean checkpoint as plain JSON data (no findings: only clean ones cross the pipe)."""
+    return {
+        "path": checkpoint.path,
+        "format": checkpoint.format,
+        "layout": checkpoint.layout,
+        "tensors": [_tensor_row(t) for t in checkpoint.tensors],
+        "state_dict_path": checkpoint.state_dict_path,
+        "containers": {k: [_tensor_row(t) for t in v] for k, v in checkpoint.containers.items()},
+        "top_level_keys": list(checkpoint.top_level_keys),
+        "metadata": [[k, v] for k, v in checkpoint.metadata.items()],
+        "ema": list(checkpoint.ema),
+        "shards": list(checkpoint.shards),
+        "warnings": list(checkpoint.warnings),
+    }
+
+
+def _checkpoint_from_json(data: dict[str, Any]) -> Checkpoint:
+    return Checkpoint(
+        path=data["path"],
+        format=data["format"],
+        layout=data["layout"],
+        tensors=tuple(_tensor(row) for row in data["tensors"]),
+        state_dict_path=data["state_dict_path"],
+        containers=MappingProxyType({k: tuple(_tensor(r) for r in v) for k, v in data["containers"].items()}),
+        top_level_keys=tuple(data["top_level_keys"]),
+        metadata=MappingProxyType({k: v for k, v in data["metadata"]}),
+        security=(),
+        ema=tuple(data["ema"]),
+        shards=tuple(data["shards"]),
+        warnings=tuple(data["warnings"]),
+    )
+
+
+def _available() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+def _child(write_fd: int, read: Callable[[], Checkpoint]) -> None:
+    """Runs in the forked child; never returns."""
+    status = 10
+    try:
+        import resource
+
+        from envdoctor.ckpt import fast_engine
+
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        with open("/proc/self/statm", "rb") as handle:
+            mapped = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = mapped + SANDBOX_MEMORY_BYTES
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        fast_engine.ENABLED.append(True)
+        checkpoint = read()
+        if not checkpoint.security:
+            payload = json.dumps(checkpoint_to_json(checkpoint), allow_nan=True).encode("utf-8")
+            view = memoryview(payload)
+            while view:
+                written = os.write(write_fd, view[: 1 << 20])
+                view = view[written:]
+            status = 0
+    except BaseException:  # noqa: BLE001 - any failure means "use the interpreter"
+        status = 10
+    os._exit(status)
+
+
+def read_clean_in_child(read: Callable[[], Checkpoint]) -> Checkpoint | None:
+    """``read()`` run in a sandboxed child with the fast engine; ``None`` unless plainly clean."""
+    if not _available():
+        return None
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read_fd)
+        _child(write_fd, read)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    size = 0
+    deadline = time.monotonic() + SANDBOX_SECONDS
+    finished = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([read_fd], [], [], left)
+            if not ready:
+                break
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                finished = True
+                break
+            size += len(chunk)
+            if size > _MAX_REPLY:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        if not finished:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _, status = os.waitpid(pid, 0)
+    if not finished or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        return None
+    try:
+        return _checkpoint_from_json(json.loads(b"".join(chunks)))
+    except (ValueError, KeyError, TypeError):
+        return None
