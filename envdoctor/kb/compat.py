@@ -27,7 +27,6 @@ __all__ = [
     "CudaDriver",
     "MmBounds",
     "MmcvWheels",
-    "MmdetBounds",
     "Numpy2Readiness",
     "TorchRelease",
     "load_compat",
@@ -127,10 +126,6 @@ class MmBounds:
             hi = None if high is None else _digit_list(high)
             return key >= lo and (hi is None or (key <= hi if incl else key < hi))
         return v >= low and (high is None or (v <= high if incl else v < high))
-
-
-MmdetBounds = MmBounds
-"""Alias: the bounds record is the same for mmdet, mmseg, mmpretrain and mmpose."""
 
 
 @dataclass(frozen=True)

@@ -64,11 +64,6 @@ class UI:
         """Write text to stdout as is (JSON documents, constraints files)."""
         self.stdout.write(text)
 
-    @property
-    def plain(self) -> bool:
-        """True when stdout is not a terminal: no spinners, no box art."""
-        return not self.stdout.isatty()
-
 
 def make_ui(color: bool | None = None) -> UI:
     """The UI of a real run (stdout, stderr, stdin)."""
