@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from envdoctor.errors import BadInputError, InterpreterError
+from envdoctor.kb.checks import finding_from_entry
+from envdoctor.kb.entry import Entry
 from envdoctor.kb.loader import KnowledgeBase, load_knowledge
 from envdoctor.model import Constraint, Environment, Evidence, Finding, from_jsonable, gather_constraints
+from envdoctor.triage.errors import FALLBACK_ID, find_error, is_explained
 from envdoctor.triage.logs import LogText, normalize
 from envdoctor.triage.order import order_findings
 from envdoctor.triage.reports import ParsedReport, extract_reports
@@ -58,7 +61,7 @@ _MATCHERS: dict[int, tuple[KnowledgeBase, Matcher]] = {}
 def _matcher(knowledge: KnowledgeBase) -> Matcher:
     cached = _MATCHERS.get(id(knowledge))
     if cached is None or cached[0] is not knowledge:
-        cached = (knowledge, Matcher(knowledge.symptoms))
+        cached = (knowledge, Matcher(e for e in knowledge.symptoms if e.id != FALLBACK_ID))
         _MATCHERS[id(knowledge)] = cached
     return cached[1]
 
@@ -138,6 +141,55 @@ def _analyze(parsed: ParsedReport, facts: Mapping[str, Any], knowledge: Knowledg
     return anchored
 
 
+#: The entry whose texts say that a strict load raised (folded into that report's findings).
+STRICT_LOAD_ID = "OT101"
+
+
+def _strict(findings: Sequence[Finding], entry: Entry | None) -> list[Finding]:
+    """The findings of a load report that raised: none of them is harmless any more.
+
+    A harmless difference (a buffer, an unused head) keeps its cause, which says it is
+    harmless, plus the strict-load entry's ``why``; its fix starts with that entry's steps
+    (drop the keys, ``strict=False``, or the version pin already in the fix)."""
+    if entry is None:
+        return list(findings)
+    out = []
+    for finding in findings:
+        details = {**finding.details, "strict_load_raised": True}
+        if not finding.benign:
+            out.append(dataclasses.replace(finding, details=details))
+            continue
+        cause = f"{finding.cause} {entry.why.strip()}"
+        fix = dataclasses.replace(finding.fix, steps=(*entry.fix_steps, *finding.fix.steps))
+        out.append(
+            dataclasses.replace(finding, benign=False, severity="error", cause=cause, fix=fix, details=details)
+        )
+    return out
+
+
+def _fallback(
+    log: LogText, findings: Sequence[Finding], knowledge: KnowledgeBase, reports: Sequence[ParsedReport]
+) -> Finding | None:
+    """The unexplained-error finding (:mod:`.errors`) when the log shows an error no finding explains."""
+    entry = knowledge.get(FALLBACK_ID)
+    if entry is None:
+        return None
+    signal = find_error(log, entry)
+    report_lines = [n for p in reports for n in (p.report.header_line, *p.report.lines.values()) if n is not None]
+    if signal is None or is_explained(signal, findings, report_lines):
+        return None
+    if signal.package is not None:
+        package, raised_in = signal.package, signal.frame or "site-packages"
+    elif signal.frame is not None:
+        package, raised_in = "code outside site-packages (your script or the standard library)", signal.frame
+    else:
+        package, raised_in = "a place the paste does not show", "no traceback frame in the log"
+    namespace = {"match.exception": signal.text, "match.package": package, "match.raised_in": raised_in}
+    details = {"match": {"exception": signal.text, "package": signal.package, "raised_in": signal.frame}}
+    evidence = [Evidence(signal.text, line=signal.line, source=log.source)]
+    return finding_from_entry(entry, namespace, evidence=evidence, details=details)
+
+
 def _merge(findings: Sequence[Finding]) -> list[Finding]:
     """One finding per entry: later duplicates add their evidence lines to the first."""
     merged: dict[str, Finding] = {}
@@ -170,10 +222,13 @@ def triage_log(
     reports = tuple(extract_reports(log))
     findings: list[Finding] = []
     sequences: list[list[str]] = []
+    strict_entry = knowledge.get(STRICT_LOAD_ID)
     if reports:
         try:
             for parsed in reports:
                 analysed = _analyze(parsed, namespace, knowledge)
+                if parsed.raised:
+                    analysed = _strict(analysed, strict_entry)
                 sequences.append([f.id for f in analysed])
                 findings.extend(analysed)
         except ImportError as exc:
@@ -186,7 +241,13 @@ def triage_log(
                 f"the key list of the load report at line {parsed.report.header_line} is cut short "
                 "('...' or the end of the paste); findings rest on the keys shown"
             )
-    findings.extend(match_symptoms(log, _matcher(knowledge), namespace))
+    symptoms = match_symptoms(log, _matcher(knowledge), namespace)
+    if any(parsed.raised for parsed in reports) and sequences:
+        symptoms = [f for f in symptoms if f.id != STRICT_LOAD_ID]  # folded into the report's findings
+    findings.extend(symptoms)
+    fallback = _fallback(log, findings, knowledge, reports)
+    if fallback is not None:
+        findings.append(fallback)
     ordered = order_findings(
         _merge(findings),
         priorities={e.id: e.priority for e in knowledge.entries},

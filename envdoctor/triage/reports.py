@@ -65,6 +65,8 @@ class ParsedReport:
     report: KeyReport
     format: str
     truncated: bool = False
+    raised: bool = False
+    """Whether the load raised (a strict ``load_state_dict``): the run stopped there."""
 
 
 @dataclass
@@ -78,6 +80,7 @@ class _Section:
     model_name: str | None = None
     checkpoint_name: str | None = None
     truncated: bool = False
+    raised: bool = False
 
 
 def parse_shape(text: str) -> tuple[int, ...] | None:
@@ -227,6 +230,10 @@ _OLD_TORCH_MISMATCH = re.compile(
     rf'While copying the parameter named "?(?P<key>[^",]+)"?, whose dimensions in the model are (?P<model>{_SHAPE}) '
     rf"and whose dimensions in the checkpoint are (?P<ckpt>{_SHAPE})"
 )
+#: torch 0.3 (strict=True, raised as KeyError; in the log as its repr, inner quotes escaped):
+#: https://github.com/pytorch/pytorch/blob/v0.3.1/torch/nn/modules/module.py (load_state_dict)
+_OLD_TORCH_UNEXPECTED = re.compile(r"""unexpected key \\?"(?P<key>[^"\\]+)\\?" in state_dict""")
+_OLD_TORCH_MISSING = re.compile(r"""missing keys in state_dict: \\?"?(?=\{|set\()""")
 _INCOMPATIBLE = re.compile(r"_IncompatibleKeys\(missing_keys=\[")
 _MM_HEADER = re.compile(r"The model and loaded state dict do not match exactly")
 _MM_UNEXPECTED = re.compile(r"unexpected key in source state_dict: ?")
@@ -240,6 +247,25 @@ _TF4_NEW = re.compile(
     r"were not initialized from the (?:model checkpoint at (?P<ckpt>.+?)|PyTorch model|TF 2\.0 model) "
     r"and are newly initialized: (?=\[)"
 )
+#: transformers 2.x-3.0 (and pytorch-transformers 1.x), logged at INFO:
+#: https://github.com/huggingface/transformers/blob/v2.11.0/src/transformers/modeling_utils.py
+_TF2_NEW = re.compile(r"Weights of (?P<model>[\w.]+) not initialized from pretrained model: (?=\[)")
+_TF2_UNUSED = re.compile(r"Weights from pretrained model not used in (?P<model>[\w.]+): (?=\[)")
+#: fvcore's Checkpointer (detectron2 and friends), every wording since 2019:
+#: https://github.com/facebookresearch/fvcore/blob/main/fvcore/common/checkpoint.py (commits
+#: 865697d 2019-10-10, a184816 2020-04-20, b8df74c 2020-05-19, 21f503b 2020-07-14).
+_FV_SKIP = re.compile(
+    rf"Skip loading parameter '(?P<key>[^']+)' to the model due to incompatible shapes: (?P<ckpt>{_SHAPE}) "
+    rf"in the checkpoint but (?P<model>{_SHAPE}) in the model"
+)
+_FV_OLD_SKIP = re.compile(
+    rf"'(?P<key>[^']+)' has shape (?P<ckpt>{_SHAPE}) in the checkpoint but (?P<model>{_SHAPE}) in the model! Skipped"
+)
+_FV_MISSING = re.compile(r"Some model parameters (?:or buffers )?are not (?:found )?in the checkpoint:\s*")
+_FV_UNEXPECTED = re.compile(
+    r"The checkpoint (?:state_dict )?contains (?:keys|parameters) (?:that are )?not used by the model:\s*"
+)
+_FV_KEY_LINE = re.compile(r"^\s*(?P<key>[\w\-]+(?:\.[\w\-]+)*(?:\.\{[\w, \-]+\})?)\s*$")
 _TF4_SHAPES = re.compile(
     r"Some weights of (?P<model>[\w.]+) were not initialized from the model checkpoint at (?P<ckpt>.+?) "
     r"and are newly initialized because the shapes did not match:"
@@ -262,13 +288,15 @@ _LIGHTNING_UNEXPECTED = re.compile(r"Found keys that are not in the model state 
 _SECTION_STARTS = (
     _TORCH_HEADER, _TORCH_MISSING, _TORCH_UNEXPECTED, _SIZE_MISMATCH, _INCOMPATIBLE, _MM_HEADER,
     _MM_UNEXPECTED, _MM_MISSING, _TF4_UNUSED, _TF4_NEW, _TF4_SHAPES, _TF5_HEADER, _LIGHTNING_MISSING,
-    _LIGHTNING_UNEXPECTED,
+    _LIGHTNING_UNEXPECTED, _OLD_TORCH_UNEXPECTED, _OLD_TORCH_MISSING, _TF2_NEW, _TF2_UNUSED, _FV_SKIP,
+    _FV_OLD_SKIP, _FV_MISSING, _FV_UNEXPECTED,
 )  # fmt: skip
 #: Cheap substrings: a line holding none of them starts no section.
 _KEYWORDS = (
     "state_dict", "do not match exactly", "size mismatch", "Some weights", "LOAD REPORT", "_IncompatibleKeys",
     "while loading pretrained weights", "Found keys that are", "While copying the parameter",
-    "Missing keys (", "Unexpected keys (",
+    "Missing keys (", "Unexpected keys (", "in state_dict", "from pretrained model", "in the checkpoint",
+    "not used by the model",
 )  # fmt: skip
 
 
@@ -428,24 +456,112 @@ def _tf5_table(lines: tuple[LogLine, ...], index: int, match: re.Match[str]) -> 
     return [header, *sections]
 
 
+_TORCH_INLINE = (("missing", _TORCH_MISSING), ("unexpected", _TORCH_UNEXPECTED))
+
+
+def _torch_sections(lines: tuple[LogLine, ...], index: int, text: str, start: int) -> list[_Section]:
+    """torch's sections from offset ``start`` of line ``index``: its lines may be flattened
+    into one (a paste inside a sentence or a markdown table cell), so each section runs up to
+    the next one on the same line and only the last continues onto the following lines."""
+    starts: list[tuple[int, int, str, re.Match[str]]] = []
+    for kind, pattern in _TORCH_INLINE:
+        starts.extend((m.start(), m.end(), kind, m) for m in pattern.finditer(text, start))
+    for pattern in (_SIZE_MISMATCH, _OLD_TORCH_MISMATCH):
+        starts.extend((m.start(), m.end(), "mismatch", m) for m in pattern.finditer(text, start))
+    starts.sort(key=lambda item: item[0])
+    sections: list[_Section] = []
+    number = lines[index].number
+    for position, (begin, end, kind, match) in enumerate(starts):
+        if kind == "mismatch":
+            sections.append(_Section("mismatch", "torch", index, index, mismatches=[(_shape_mismatch(match), number)]))
+            continue
+        following = starts[position + 1][0] if position + 1 < len(starts) else None
+        if following is None:
+            sections.append(_list_section(lines, index, kind, "torch", text[end:], "torch"))
+        else:
+            joined = _Joined(text[end:following].strip(), [0], [number], index, False)
+            keys, truncated = _split_quoted(joined)
+            sections.append(_Section(kind, "torch", index, index, keys=keys, truncated=truncated))
+    for section in sections:
+        section.raised = True  # torch prints these lines only inside its RuntimeError
+    return sections
+
+
+_OLD_TORCH_KEY = re.compile(r"""\\?'((?:[^'\\\n])+)\\?'""")
+
+
+def _old_torch_missing(lines: tuple[LogLine, ...], index: int, rest: str) -> _Section:
+    """torch 0.3's ``missing keys in state_dict: "{'a', 'b'}"`` (a Python set, maybe escaped)."""
+    joined = _join(lines, index, rest, lambda t: "}" in t or ")" in t)
+    close = joined.text.find("}")
+    body = joined.text if close < 0 else joined.text[:close]
+    keys = [(m.group(1), joined.line_at(m.start())) for m in _OLD_TORCH_KEY.finditer(body)]
+    section = _Section("missing", "torch-0.3", index, joined.last, keys=keys, truncated=close < 0)
+    section.raised = True
+    return section
+
+
+def _fvcore_list(lines: tuple[LogLine, ...], index: int, kind: str, rest: str) -> _Section:
+    """fvcore's key groups, one per line (``head.{bias, weight}``) after the message line."""
+    section = _Section(kind, "fvcore", index, index)
+    candidates = [rest] if rest.strip() else []
+    cursor = index + 1
+    numbers = [lines[index].number] if candidates else []
+    while cursor < len(lines) and cursor - index <= _MAX_CONTINUATION:
+        line = lines[cursor]
+        if line.noise:
+            cursor += 1
+            continue
+        if not _FV_KEY_LINE.match(line.text) or _starts_section(line.text) or (line.prefixed and candidates):
+            break
+        candidates.append(line.text)
+        numbers.append(line.number)
+        section.last = cursor
+        cursor += 1
+    for text, number in zip(candidates, numbers, strict=True):
+        match = _FV_KEY_LINE.match(text)
+        if match is None:
+            continue
+        section.keys.extend((key, number) for key in _expand_names(match.group("key")))
+    if cursor >= len(lines):
+        section.truncated = True
+    return section
+
+
+def _expand_names(key: str) -> list[str]:
+    """``head.{bias, weight}`` (fvcore's grouping of keys by module) as its keys."""
+    head, brace, rest = key.partition(".{")
+    if not brace:
+        return [key]
+    return [f"{head}.{leaf.strip()}" for leaf in rest.rstrip("}").split(",") if leaf.strip()]
+
+
 def _sections_at(lines: tuple[LogLine, ...], index: int) -> list[_Section]:
     """Every section that starts on line ``index``."""
     text = lines[index].text
     if _KEYWORD_GATE.search(text) is None:
         return []
     if (m := _TORCH_HEADER.search(text)) is not None:
-        return [_Section("header", "torch", index, index, model_name=m.group("model"))]
-    if (m := _TORCH_MISSING.search(text)) is not None:
-        return [_list_section(lines, index, "missing", "torch", text[m.end() :], "torch")]
-    if (m := _TORCH_UNEXPECTED.search(text)) is not None:
-        return [_list_section(lines, index, "unexpected", "torch", text[m.end() :], "torch")]
+        header = _Section("header", "torch", index, index, model_name=m.group("model"))
+        header.raised = True
+        return [header, *_torch_sections(lines, index, text, m.end())]
+    if _TORCH_MISSING.search(text) or _TORCH_UNEXPECTED.search(text):
+        return _torch_sections(lines, index, text, 0)
     for pattern in (_SIZE_MISMATCH, _OLD_TORCH_MISMATCH):
-        if (m := pattern.search(text)) is not None:
-            return [_Section("mismatch", "torch", index, index, mismatches=[(_shape_mismatch(m), lines[index].number)])]
+        if pattern.search(text) is not None:
+            return _torch_sections(lines, index, text, 0)
+    if (m := _OLD_TORCH_UNEXPECTED.search(text)) is not None:
+        section = _Section("unexpected", "torch-0.3", index, index, keys=[(m.group("key"), lines[index].number)])
+        section.raised = True
+        return [section]
+    if (m := _OLD_TORCH_MISSING.search(text)) is not None:
+        return [_old_torch_missing(lines, index, text[m.end() :])]
     if _INCOMPATIBLE.search(text) is not None:
         return _incompatible(lines, index, text)
-    if _MM_HEADER.search(text) is not None:
-        return [_Section("header", "mmengine", index, index)]
+    if (m := _MM_HEADER.search(text)) is not None:
+        header = _Section("header", "mmengine", index, index)
+        header.raised = "Error" in text[: m.start()]  # strict=True: RuntimeError: The model and ...
+        return [header]
     if (m := _MM_UNEXPECTED.search(text)) is not None:
         return [_list_section(lines, index, "unexpected", "mmengine", text[m.end() :], "plain")]
     if (m := _MM_MISSING.search(text)) is not None:
@@ -457,8 +573,20 @@ def _sections_at(lines: tuple[LogLine, ...], index: int) -> list[_Section]:
             section = _list_section(lines, index, kind, "transformers4", text[m.end() :], "pylist")
             section.model_name, section.checkpoint_name = m.group("model"), m.group("ckpt")
             return [section]
+    for pattern, kind in ((_TF2_UNUSED, "unexpected"), (_TF2_NEW, "missing")):
+        if (m := pattern.search(text)) is not None:
+            section = _list_section(lines, index, kind, "transformers2", text[m.end() :], "pylist")
+            section.model_name = m.group("model")
+            return [section]
     if (m := _TF5_HEADER.search(text)) is not None:
         return _tf5_table(lines, index, m)
+    for pattern in (_FV_SKIP, _FV_OLD_SKIP):
+        if (m := pattern.search(text)) is not None:
+            return [_Section("mismatch", "fvcore", index, index, mismatches=[(_shape_mismatch(m), lines[index].number)])]
+    if (m := _FV_MISSING.search(text)) is not None:
+        return [_fvcore_list(lines, index, "missing", text[m.end() :])]
+    if (m := _FV_UNEXPECTED.search(text)) is not None:
+        return [_fvcore_list(lines, index, "unexpected", text[m.end() :])]
     if "while loading pretrained weights" in text or "(" in text:
         for pattern, kind in ((_TIMM_MISSING, "missing"), (_TIMM_UNEXPECTED, "unexpected")):
             if (m := pattern.search(text)) is not None:
@@ -538,7 +666,7 @@ def _build(group: list[_Section], log: LogText) -> ParsedReport:
         header_line=header_line.number,
         header_text=header_line.text.strip(),
     )
-    return ParsedReport(report, fmt, any(s.truncated for s in group))
+    return ParsedReport(report, fmt, any(s.truncated for s in group), any(s.raised for s in group))
 
 
 def extract_reports(log: LogText) -> list[ParsedReport]:
