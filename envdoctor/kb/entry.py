@@ -15,6 +15,8 @@ recognised, in one or more of three ways:
   ``case.<name>``); an entry may have both log patterns and conditions, and then serves
   ``triage`` and ``diagnose`` alike.
 
+``[match] lookup = "NAME"`` turns a match's captures into facts read from a generated table
+(:mod:`envdoctor.kb.lookups`); the entry fires only where the lookup explains the capture.
 ``[match] when`` / ``unless`` gate a log match on facts (a match counts only where ``when``
 holds, and never where ``unless`` holds). ``[sources]`` cites every version boundary the
 entry states (a fix pin or a ``spec`` condition): ``"huggingface-hub<0.26" = "URL or file@tag"``.
@@ -182,6 +184,8 @@ class Entry:
     exclude: tuple[re.Pattern[str], ...] = ()
     match_when: tuple[Condition, ...] = ()
     match_unless: tuple[Condition, ...] = ()
+    lookup: str | None = None
+    """A named lookup (:mod:`envdoctor.kb.lookups`) that derives facts from the match."""
     keys: KeyMatch | None = None
     when: tuple[Condition, ...] = ()
     each: str | None = None
@@ -411,7 +415,16 @@ def parse_entry(data: Mapping[str, Any], source_path: str = "") -> tuple[Entry |
     match_unless = _conditions(match.get("unless"), "match.unless", problems)
     if (match_when or match_unless) and not patterns:
         problems.append("match.when/unless gate log patterns: give [match] patterns")
-    unknown_match = set(match) - {"patterns", "exclude", "keys", "when", "unless"}
+    lookup = match.get("lookup")
+    if lookup is not None:
+        from envdoctor.kb.lookups import known_lookups
+
+        if not isinstance(lookup, str) or lookup not in known_lookups():
+            problems.append(f"match.lookup {lookup!r} is not a registered lookup ({', '.join(known_lookups())})")
+            lookup = None
+        elif not patterns:
+            problems.append("match.lookup reads a log match: give [match] patterns")
+    unknown_match = set(match) - {"patterns", "exclude", "keys", "when", "unless", "lookup"}
     if unknown_match:
         problems.append(f"unknown match fields {sorted(unknown_match)}")
 
@@ -465,6 +478,7 @@ def parse_entry(data: Mapping[str, Any], source_path: str = "") -> tuple[Entry |
         exclude=exclude,
         match_when=match_when,
         match_unless=match_unless,
+        lookup=lookup,
         keys=keys,
         when=when,
         each=each,

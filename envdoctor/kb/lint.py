@@ -89,6 +89,11 @@ def _allowed(entry: Entry) -> tuple[set[str], list[str]]:
         names.update(KEY_REPORT_FACTS)
         names.update(ANALYZER_FACTS[None])
         names.update(ANALYZER_FACTS.get(entry.keys.analyzer, {}))
+    if entry.lookup is not None:
+        from envdoctor.kb.lookups import known_lookups
+
+        lookup = known_lookups().get(entry.lookup)
+        names.update(lookup.facts if lookup else ())
     if entry.category == "security.unsafe_pickle":
         names.add("unsafe.globals")
     for case in entry.cases:

@@ -1,14 +1,8 @@
-"""Find and load ``knowledge/``: from the installed wheel, an editable install, or a checkout.
-
-The wheel carries the data as ``envdoctor/knowledge`` (hatch ``force-include``); an editable
-install or a plain checkout has it beside the package, at the repository root. The
-``ENVDOCTOR_KNOWLEDGE`` environment variable overrides both (tests, data development).
-"""
+"""Load and validate ``knowledge/`` (found by :mod:`envdoctor.kb.paths`): entries, the lint, the ordering table."""
 
 from __future__ import annotations
 
 import functools
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +12,7 @@ from pathlib import Path
 from envdoctor.errors import KnowledgeError
 from envdoctor.kb.entry import Entry, parse_entry
 from envdoctor.kb.lint import Problem, name_problems, schema_problem, source_problems
+from envdoctor.kb.paths import knowledge_root
 from envdoctor.model import CATEGORIES
 
 __all__ = [
@@ -30,18 +25,6 @@ __all__ = [
     "lint_knowledge",
     "lint_root",
 ]
-
-
-def knowledge_root() -> Path:
-    """The directory holding ``entries/`` and ``compat/``."""
-    override = os.environ.get("ENVDOCTOR_KNOWLEDGE")
-    if override:
-        return Path(override)
-    package_dir = Path(__file__).resolve().parent.parent
-    for candidate in (package_dir / "knowledge", package_dir.parent / "knowledge"):
-        if (candidate / "entries").is_dir():
-            return candidate
-    raise KnowledgeError(f"knowledge/ not found beside {package_dir} (broken install?)")
 
 
 @dataclass(frozen=True)

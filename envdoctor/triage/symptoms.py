@@ -26,6 +26,7 @@ from envdoctor.kb.checks import finding_from_entry
 from envdoctor.kb.conditions import all_hold
 from envdoctor.kb.entry import Entry
 from envdoctor.kb.lookups import run_lookup
+from envdoctor.kb.lookups import run_lookup
 from envdoctor.model import Evidence, Finding
 from envdoctor.triage.logs import LogText
 
@@ -212,10 +213,18 @@ def match_symptoms(
             if derived is None:
                 continue  # the table cannot explain this capture: a more general entry speaks
             namespace.update(derived)
+        derived: Mapping[str, Any] | None = None
+        if entry.lookup is not None:
+            derived = run_lookup(entry.lookup, namespace)
+            if derived is None:
+                continue  # the table cannot explain this capture: a more general entry speaks
+            namespace.update(derived)
         evidence = [Evidence(text, line=number, source=log.source) for number, text in symptom.lines]
         details: dict[str, Any] = {"matched_lines": len(symptom.lines)}
         if symptom.groups:
             details["match"] = dict(symptom.groups)
+        if derived:
+            details["lookup"] = {entry.lookup: dict(derived)}
         if derived:
             details["lookup"] = {entry.lookup: dict(derived)}
         findings.append(finding_from_entry(symptom.entry, namespace, evidence=evidence, details=details))

@@ -102,3 +102,50 @@ def test_gates_need_patterns_and_cases_need_conditions() -> None:
         tomllib.loads(_DUAL.replace('when = [{ fact = "dist.diffusers", spec = "<0.29" }]\n', ""))
     )
     assert any("case[1] needs a non-empty `when` list" in p for p in problems)
+
+
+_LOOKUP = """
+id = "HF998"
+name = "test-model-type-lookup"
+title = "transformers {dist.transformers} does not know model type {match.model_type} (first in {lookup.first})"
+category = "version.requirement_conflict"
+severity = "error"
+area = "huggingface"
+what = "w"
+why = "y"
+cause = "c"
+
+[match]
+patterns = ["KeyError: '(?P<model_type>[a-z0-9_-]+)'"]
+lookup = "test-first-release"
+
+[fix]
+constraints = ["transformers>={lookup.first}"]
+"""
+
+
+def test_a_lookup_fills_facts_and_an_unexplained_capture_does_not_fire(monkeypatch: Any) -> None:
+    from envdoctor.kb import lookups
+
+    table = {"llama": "4.28.0"}
+
+    def first_release(namespace: Any) -> dict[str, str] | None:
+        first = table.get(str(namespace.get("match.model_type")))
+        return None if first is None else {"lookup.first": first, "lookup.ignored": "x"}
+
+    monkeypatch.setitem(
+        lookups.LOOKUPS,
+        "test-first-release",
+        lookups.Lookup("test-first-release", first_release, {"lookup.first": "first release"}),
+    )
+    entry = _entry(_LOOKUP)
+    findings = match_symptoms(normalize("KeyError: 'llama'\n"), [entry], {"dist.transformers": "4.26.1"})
+    assert [f.title for f in findings] == ["transformers 4.26.1 does not know model type llama (first in 4.28.0)"]
+    assert findings[0].fix.constraints == ("transformers>=4.28.0",)
+    assert findings[0].details["lookup"] == {"test-first-release": {"lookup.first": "4.28.0"}}
+    assert match_symptoms(normalize("KeyError: 'not-a-model'\n"), [entry], {}) == []
+
+
+def test_an_unregistered_lookup_is_a_schema_problem() -> None:
+    _, problems = parse_entry(tomllib.loads(_LOOKUP.replace("test-first-release", "no-such-table")))
+    assert any("match.lookup 'no-such-table' is not a registered lookup" in p for p in problems)
