@@ -26,7 +26,6 @@ from envdoctor.kb.checks import finding_from_entry
 from envdoctor.kb.conditions import all_hold
 from envdoctor.kb.entry import Entry
 from envdoctor.kb.lookups import run_lookup
-from envdoctor.kb.lookups import run_lookup
 from envdoctor.model import Evidence, Finding
 from envdoctor.triage.logs import LogText
 
