@@ -10,6 +10,9 @@ holds:
 * ``miss-NAME.log``: a near miss that looks similar but is not this symptom: must not yield it;
 * ``hit-NAME.json`` / ``miss-NAME.json``: an environment (a ``diagnose --json`` document or a
   bare environment object) run through :func:`envdoctor.diagnosis.check_environment`;
+* ``hit-NAME.ref`` / ``miss-NAME.ref``: one line, the path (relative to ``tests/fixtures/``)
+  of a log or environment another fixture already holds, so one recorded run serves several
+  entries without a byte copy;
 * ``SOURCE.txt`` or ``SOURCE.toml``: where the logs come from (optional).
 
 Logs are triaged with no environment facts, so results do not depend on this machine.
@@ -32,7 +35,8 @@ from envdoctor.triage import read_log, triage_log
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "knowledge"
 #: "ID/file-name" of fixtures known to fail; each is a strict xfail, so a fix must remove it.
 KNOWN_FAILURES: frozenset[str] = frozenset()
-_ALLOWED_SUFFIXES = (".log", ".json")
+_ALLOWED_SUFFIXES = (".log", ".json", ".ref")
+FIXTURES_ROOT = FIXTURES.parent
 
 
 def _knowledge() -> KnowledgeBase:
@@ -65,8 +69,18 @@ def _environment(path: Path) -> Environment:
     return from_jsonable(Environment, data)
 
 
+def resolve_fixture(path: Path) -> Path:
+    """The file a fixture stands for: itself, or the target of a ``.ref``."""
+    if path.suffix != ".ref":
+        return path
+    target = FIXTURES_ROOT / path.read_text(encoding="utf-8").strip()
+    assert target.suffix in (".log", ".json") and target.is_file(), f"{path}: points at no log or environment"
+    return target
+
+
 def _found_ids(path: Path) -> list[str]:
     """The finding ids a fixture yields, most relevant first."""
+    path = resolve_fixture(path)
     if path.suffix == ".json":
         from envdoctor.diagnosis import check_environment
 
@@ -91,7 +105,7 @@ def test_hit_fixture_yields_entry(entry_id: str, path: Path) -> None:
         assert other in found, f"{path.name} should also yield {other}; found {found}"
     entry = _knowledge().get(entry_id)
     assert entry is not None
-    if path.suffix == ".log" and entry.is_symptom:
+    if resolve_fixture(path).suffix == ".log" and entry.is_symptom:
         top = expect.get("top", entry_id)
         assert found[0] == top, f"{path.name}: top finding should be {top}, got {found[0]} (all: {found})"
 
@@ -123,12 +137,12 @@ def fixture_layout_problems(entry_ids: list[str], fixtures: Path) -> list[str]:
             if name.endswith(".expect.toml"):
                 stem = name.removesuffix(".expect.toml")
                 if not stem.startswith("hit-") or not any(c.stem == stem for c in cases):
-                    problems.append(f"{entry_id}/{name}: no hit fixture {stem}.log/.json beside it")
+                    problems.append(f"{entry_id}/{name}: no hit fixture {stem}.log/.json/.ref beside it")
             elif name in ("SOURCE.txt", "SOURCE.toml") or (path in cases and name.startswith(("hit-", "miss-"))):
                 continue
             else:
                 problems.append(
-                    f"{entry_id}/{name}: not a fixture (hit-*/miss-* .log/.json, *.expect.toml, SOURCE.txt/.toml)"
+                    f"{entry_id}/{name}: not a fixture (hit-*/miss-* .log/.json/.ref, *.expect.toml, SOURCE.txt/.toml)"
                 )
     known = set(entry_ids)
     if fixtures.is_dir():
@@ -153,8 +167,8 @@ def test_layout_check_reports_every_problem(tmp_path: Path) -> None:
     problems = fixture_layout_problems(["AB101", "AB102"], tmp_path)
     assert problems == [
         "AB101: no miss-*.log or miss-*.json fixture",
-        "AB101/hit-two.expect.toml: no hit fixture hit-two.log/.json beside it",
-        "AB101/notes.md: not a fixture (hit-*/miss-* .log/.json, *.expect.toml, SOURCE.txt/.toml)",
+        "AB101/hit-two.expect.toml: no hit fixture hit-two.log/.json/.ref beside it",
+        "AB101/notes.md: not a fixture (hit-*/miss-* .log/.json/.ref, *.expect.toml, SOURCE.txt/.toml)",
         "AB102: no hit-*.log or hit-*.json fixture",
         "AB102: no miss-*.log or miss-*.json fixture",
         "ZZ999: fixture directory for no knowledge entry (orphan)",
