@@ -1,6 +1,12 @@
-"""Time and peak memory of ``read_checkpoint`` on ~2 GB checkpoints, against torch.load(mmap=True).
+"""Time and peak memory of ``read_checkpoint`` against torch.load(mmap=True): big and many-tensor files.
 
-Run by hand (not in CI): ``python benchmarks/bench_ckpt_keys.py [--dir DIR] [--gb 2]``. It
+Run by hand (not in CI): ``python benchmarks/bench_ckpt_keys.py --many 20000 [--repeat 5]``
+writes a state dict of 20,000 small tensors in every layout (torch zip, legacy torch,
+safetensors, npz), reads each with ``read_checkpoint`` in fresh subprocesses (warm cache,
+the best of ``--repeat`` runs, so other load on the machine counts least), and prints the
+ratio to ``torch.load(path, mmap=True, weights_only=True)`` on the torch-zip file (the anchor
+of issue 15: at least 10x), plus each layout's own loader. Without ``--many``:
+``python benchmarks/bench_ckpt_keys.py [--dir DIR] [--gb 2]``. It
 writes, in a temporary folder that is removed afterwards, a transformer-shaped float32 state
 dict saved three ways (torch zip, legacy torch, safetensors), then reads each one in a fresh
 subprocess and prints wall time and the child's peak RSS (``ru_maxrss`` from ``wait4``;
@@ -52,6 +58,28 @@ READERS = {
         "with safe_open(path, 'pt') as f:\n    count = len({k: f.get_slice(k).get_shape() for k in f.keys()})",
     ),
     "baseline: import envdoctor.ckpt only": ("from envdoctor.ckpt import read_checkpoint", "count = 0"),
+    "torch.load(weights_only=True)": (
+        "import torch",
+        "state = torch.load(path, weights_only=True)\n"
+        "count = len({k: (tuple(v.shape), v.dtype) for k, v in state.items()})",
+    ),
+    "numpy np.load (keys + shapes)": (
+        "import numpy as np",
+        "with np.load(path) as f:\n    count = len({k: f[k].shape for k in f.files})",
+    ),
+}
+
+MANY_FILES = {
+    "torch-zip": "many.pt",
+    "torch-legacy": "many_legacy.pt",
+    "safetensors": "many.safetensors",
+    "npz": "many.npz",
+}
+OWN_ANCHOR = {
+    "torch-zip": "torch.load(mmap=True, weights_only=True)",
+    "torch-legacy": "torch.load(weights_only=True)",
+    "safetensors": "safetensors safe_open (keys + shapes)",
+    "npz": "numpy np.load (keys + shapes)",
 }
 
 
@@ -127,14 +155,74 @@ def write_files(folder: Path, target_gb: float) -> dict[str, Path]:
     return files
 
 
+def write_many(folder: Path, count: int) -> None:
+    """``count`` small (4x4 float32) tensors, ten per module, in every layout."""
+    import numpy as np
+    import torch
+    from safetensors.torch import save_file
+
+    state = {f"layers.{index // 10}.m{index % 10}.weight": torch.zeros(4, 4) for index in range(count)}
+    torch.save(state, folder / MANY_FILES["torch-zip"])
+    torch.save(state, folder / MANY_FILES["torch-legacy"], _use_new_zipfile_serialization=False)
+    save_file(state, folder / MANY_FILES["safetensors"])  # type: ignore[arg-type]
+    np.savez(folder / MANY_FILES["npz"], **{name: tensor.numpy() for name, tensor in state.items()})
+
+
+def best_of(label: str, path: Path, repeat: int) -> dict[str, object]:
+    runs = [measure(label, path, cold=False) for _ in range(repeat)]
+    good = [run for run in runs if "error" not in run]
+    if not good:
+        return runs[0]
+    return min(good, key=lambda run: float(run["seconds"]))  # type: ignore[arg-type]
+
+
+def main_many(options: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="bench_ckpt_many_", dir=options.dir))
+    try:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--write-many-into", str(folder), "--many", str(options.many)], check=True)
+        print(f"wrote {options.many:,} tensors x {len(MANY_FILES)} layouts in {time.perf_counter() - started:.1f}s")
+        anchor = best_of("torch.load(mmap=True, weights_only=True)", folder / MANY_FILES["torch-zip"], options.repeat)
+        anchor_seconds = float(anchor["seconds"])  # type: ignore[arg-type]
+        print(f"anchor: torch.load(mmap=True, weights_only=True) on the torch-zip file: {anchor_seconds:.3f}s")
+        header = f"{'layout':<13} {'reader':<42} {'read s':>8} {'x vs anchor':>11} {'x vs own':>9} {'VmHWM MB':>9}"
+        print(header)
+        print("-" * len(header))
+        for kind, name in MANY_FILES.items():
+            path = folder / name
+            own = best_of(OWN_ANCHOR[kind], path, options.repeat)
+            ours = best_of("envdoctor read_checkpoint", path, options.repeat)
+            for label, report in ((OWN_ANCHOR[kind], own), ("envdoctor read_checkpoint", ours)):
+                if "error" in report:
+                    print(f"{kind:<13} {label:<42} error: {report['error']}")
+                    continue
+                seconds = float(report["seconds"])  # type: ignore[arg-type]
+                own_seconds = float(own.get("seconds", "nan"))  # type: ignore[arg-type]
+                print(
+                    f"{kind:<13} {label:<42} {seconds:>8.3f} {anchor_seconds / seconds:>11.1f} "
+                    f"{own_seconds / seconds:>9.1f} {report['hwm_mb']:>9.1f}"
+                )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=None, help="where to write the temporary files")
     parser.add_argument("--gb", type=float, default=2.0, help="approximate size of each checkpoint")
+    parser.add_argument("--many", type=int, default=0, help="instead: this many small tensors in every layout")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per reader with --many (the best counts)")
     parser.add_argument("--write-into", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--write-many-into", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.write_into is not None:
         write_files(options.write_into, options.gb)
+        return
+    if options.write_many_into is not None:
+        write_many(options.write_many_into, options.many)
+        return
+    if options.many:
+        main_many(options)
         return
 
     folder = Path(tempfile.mkdtemp(prefix="bench_ckpt_", dir=options.dir))

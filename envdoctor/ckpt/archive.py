@@ -148,7 +148,9 @@ def _read_members(
             errors.append(exc)
             continue
         security.extend(found.security)
-        if primary is None:
+        if primary is None or len(found.tensors) > len(primary.tensors):
+            # Which of several matching names torch takes depends on the whole directory;
+            # list the one that holds weights, scan them all.
             primary = found
 
     npy_tensors: list[TensorInfo] = []

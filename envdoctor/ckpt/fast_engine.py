@@ -36,7 +36,7 @@ from envdoctor.ckpt.records import (
     symbol_of,
 )
 from envdoctor.ckpt.failure import PickleFailure
-from envdoctor.ckpt.verdict import call_problem, dunder_keys
+from envdoctor.ckpt.verdict import CONTAINER_CONSTRUCTORS, call_problem, call_problem_free, dunder_keys
 
 __all__ = ["FastPathRefused", "ENABLED", "fast_load"]
 
@@ -74,6 +74,31 @@ class _Context:
             raise FastPathRefused("malformed rebuild call") from None
         finally:
             self.depth -= 1
+
+    def caller(self, qualname: str) -> Callable[[type, tuple[object, ...]], object]:
+        """The function a call of the stand-in for ``qualname`` goes to."""
+        handler = HANDLERS.get(qualname)
+        if handler is not None and qualname not in CONTAINER_CONSTRUCTORS and call_problem_free(qualname):
+            # No argument rule applies to this global: straight to its handler.
+            def direct(cls: type, args: tuple[object, ...]) -> object:
+                if self.depth > 8:
+                    raise FastPathRefused("rebuild calls nested too deeply")
+                self.depth += 1
+                try:
+                    return handler(self, args)
+                except MalformedCallError:
+                    raise FastPathRefused("malformed rebuild call") from None
+                finally:
+                    self.depth -= 1
+
+            return direct
+        if qualname in DICT_CLASSES:
+
+            def mapping(cls: type, args: tuple[object, ...]) -> object:
+                return {} if not args else self.call(cls, args)
+
+            return mapping
+        return self.call
 
     def instantiate(self, cls: object, args: object) -> object:
         symbol = symbol_of(cls)
@@ -121,7 +146,8 @@ class _StandInMeta(type):
     def __call__(cls, *args: object, **kwargs: object) -> object:
         if kwargs:
             raise FastPathRefused("keyword call")
-        return cls._envdoctor_context.call(cls, args)
+        # One call per tensor lands here: the handler was chosen when the global was found.
+        return cls.__dict__["_envdoctor_call"](cls, args)
 
     def __setstate__(cls, state: object) -> None:
         raise FastPathRefused("BUILD on a class")
@@ -162,6 +188,7 @@ class _Unpickler(pickle.Unpickler):
             namespace = {
                 "_envdoctor_symbol": Global(module, name, True),
                 "_envdoctor_context": self.context,
+                "_envdoctor_call": self.context.caller(f"{module}.{name}"),
                 "__slots__": (),
             }
             stand_in = _StandInMeta(f"{module}.{name}", (_StandIn,), namespace)

@@ -24,6 +24,7 @@ from envdoctor.ckpt.records import (
     TensorRecord,
     describe,
     symbol_of,
+    tensor_record,
 )
 
 __all__ = ["CallContext", "Handler", "HANDLERS", "MalformedCallError", "as_shape"]
@@ -86,14 +87,12 @@ def _from_storage(args: tuple[object, ...], *, dtype_index: int | None, kind: st
         if len(args) <= dtype_index:
             raise MalformedCallError("missing dtype argument")
         dtype = _dtype_arg(args[dtype_index])
-    return TensorRecord(
-        shape=as_shape(args[2]),
-        dtype=dtype,
-        kind=kind,
-        device=storage.location,
-        storage=storage,
-        storage_offset=_int(args[1], "storage_offset") + storage.view_offset,
-    )
+    size, offset = args[2], args[1]
+    if type(size) is not tuple or any(type(dim) is not int for dim in size):
+        size = as_shape(size)
+    if type(offset) is not int:
+        offset = _int(offset, "storage_offset")
+    return tensor_record(size, dtype, kind, storage.location, storage, offset + storage.view_offset)
 
 
 def _rebuild_tensor(machine: CallContext, args: tuple[object, ...]) -> object:

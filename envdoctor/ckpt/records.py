@@ -27,6 +27,7 @@ __all__ = [
     "describe",
     "storage_from_persistent_id",
     "symbol_of",
+    "tensor_record",
     "BUILD_HOOKS",
 ]
 
@@ -141,13 +142,38 @@ class OpaqueKey(_Buildable):
 
 def symbol_of(value: object) -> Global | None:
     """The global a value names: a :class:`Global`, or the fast engine's stand-in class for one."""
-    if isinstance(value, Global):
+    if type(value) is Global:
         return value
     if isinstance(value, type):
         symbol = value.__dict__.get("_envdoctor_symbol")
-        if isinstance(symbol, Global):
+        if type(symbol) is Global:
             return symbol
     return None
+
+
+def tensor_record(
+    shape: tuple[int, ...] | None,
+    dtype: str | None,
+    kind: str,
+    device: str | None,
+    storage: StorageRef | None,
+    storage_offset: int | None,
+) -> TensorRecord:
+    """A :class:`TensorRecord` without the frozen-dataclass ``__init__`` (hot: once per tensor)."""
+    record = object.__new__(TensorRecord)
+    record.__dict__.update(
+        shape=shape, dtype=dtype, kind=kind, device=device, storage=storage, storage_offset=storage_offset
+    )
+    return record
+
+
+def _storage_ref(storage_type: str, dtype: str, key: str, location: str, numel: int, view_offset: int) -> StorageRef:
+    """A :class:`StorageRef` without the frozen-dataclass ``__init__`` (hot: once per tensor)."""
+    ref = object.__new__(StorageRef)
+    ref.__dict__.update(
+        storage_type=storage_type, dtype=dtype, key=key, location=location, numel=numel, view_offset=view_offset
+    )
+    return ref
 
 
 def storage_from_persistent_id(pid: object) -> StorageRef:
@@ -159,6 +185,12 @@ def storage_from_persistent_id(pid: object) -> StorageRef:
     if not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] != "storage":
         raise ValueError(f"unexpected persistent id {describe(pid)}")
     storage_class, key, location, numel = pid[1:5]
+    if len(pid) == 5 and type(key) is str and type(location) is str and type(numel) is int and numel >= 0:
+        # The common case, checked with exact types first (this runs once per tensor).
+        symbol = symbol_of(storage_class)
+        dtype = None if symbol is None else STORAGE_CLASS_DTYPES.get(symbol.qualname)
+        if symbol is not None and dtype is not None:
+            return _storage_ref(symbol.qualname, dtype, key, location, numel, 0)
     storage_type = symbol_of(storage_class)
     if storage_type is None or storage_type.qualname not in STORAGE_CLASS_DTYPES:
         raise ValueError(f"unknown storage type {describe(storage_class)}")
@@ -177,13 +209,8 @@ def storage_from_persistent_id(pid: object) -> StorageRef:
         ):
             raise ValueError("malformed legacy view metadata")
         view_offset = view[1]
-    return StorageRef(
-        storage_type=storage_type.qualname,
-        dtype=STORAGE_CLASS_DTYPES[storage_type.qualname],
-        key=key,
-        location=location,
-        numel=numel,
-        view_offset=view_offset,
+    return _storage_ref(
+        storage_type.qualname, STORAGE_CLASS_DTYPES[storage_type.qualname], key, location, numel, view_offset
     )
 
 

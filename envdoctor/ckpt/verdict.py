@@ -15,7 +15,7 @@ from __future__ import annotations
 from envdoctor.ckpt.allowlist import DICT_CLASSES, NUMPY_CORES
 from envdoctor.ckpt.records import Global, Opaque, symbol_of
 
-__all__ = ["CONTAINER_CONSTRUCTORS", "call_problem", "dunder_keys"]
+__all__ = ["CONTAINER_CONSTRUCTORS", "call_problem", "call_problem_free", "dunder_keys"]
 
 CONTAINER_CONSTRUCTORS = frozenset(
     {
@@ -70,6 +70,16 @@ def dunder_keys(state: object) -> list[str]:
 def _is_allowed_class(value: object) -> bool:
     symbol = symbol_of(value)
     return symbol is not None and symbol.allowed
+
+
+def call_problem_free(qualname: str) -> bool:
+    """True when :func:`call_problem` can never object to a call of ``qualname``."""
+    return (
+        qualname not in CONTAINER_CONSTRUCTORS
+        and qualname not in _CLASS_ARGUMENTS
+        and qualname not in _STATE_ARGUMENTS
+        and qualname != "_codecs.encode"
+    )
 
 
 def call_problem(symbol: Global, args: object) -> str | None:

@@ -1,0 +1,119 @@
+"""The four attack files of issue 15: each runs code under a real loader, each is SD190 with exit 1.
+
+The real loaders run only in child processes (:func:`tests.ckpt.attacks.run_real_loader`);
+the marker file proves the payload ran there. envdoctor reads the same file in this process.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from envdoctor._cli import main
+from envdoctor.ckpt import read_checkpoint
+from envdoctor.render.console import UI
+from tests.ckpt.attacks import (
+    case_variant_zip,
+    namespace_getattr_chain,
+    object_field_npz,
+    run_real_loader,
+    safetensors_pickle_polyglot,
+)
+
+
+def keys_exit(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    ui = UI(color=False, stdout=out, stderr=err, stdin=io.StringIO())
+    monkeypatch.setattr("envdoctor._cli.make_ui", lambda color=None: ui)
+    code = main(["keys", str(path)])
+    return code, out.getvalue() + err.getvalue()
+
+
+def test_namespace_getattr_chain_runs_under_pickle_and_is_unsafe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("mmengine")
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "chain.pkl"
+    path.write_bytes(namespace_getattr_chain(marker))
+
+    checkpoint = read_checkpoint(path)
+    assert not marker.exists()
+    names = [issue.global_name for issue in checkpoint.security]
+    assert "<BUILD on argparse.Namespace>" in names
+    assert any(name.startswith("<call of ") for name in names)
+    build = next(issue for issue in checkpoint.security if issue.global_name == "<BUILD on argparse.Namespace>")
+    assert path.read_bytes()[build.offset : build.offset + 1] == b"b"  # the BUILD opcode itself
+    assert build.opcode == "BUILD" and build.dangerous
+    code, out = keys_exit(path, monkeypatch)
+    assert code == 1 and "SD190" in out
+    assert not marker.exists()
+
+    result = run_real_loader("pickle", path)
+    assert marker.exists(), result.stderr
+
+
+@pytest.mark.parametrize("payload_first", [False, True])
+def test_case_variant_data_pickle_is_scanned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, payload_first: bool
+) -> None:
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "case.pt"
+    case_variant_zip(path, marker, payload_first=payload_first)
+
+    checkpoint = read_checkpoint(path)
+    issue = next(issue for issue in checkpoint.security if issue.global_name == "posix.system")
+    assert issue.member is not None and issue.member.endswith("/DATA.PKL")
+    assert any("differ only in case" in warning for warning in checkpoint.warnings)
+    assert [t.name for t in checkpoint.tensors] == ["w"]
+    code, _ = keys_exit(path, monkeypatch)
+    assert code == 1
+    assert not marker.exists()
+    if not payload_first:
+        result = run_real_loader("torch", path)
+        assert marker.exists(), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("member", "dtype"),
+    [("weights", "field"), ("x.NPY", "field"), ("sub.npy", "subarray"), ("plain", "subarray")],
+)
+def test_objects_hidden_in_dtypes_and_member_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, member: str, dtype: str
+) -> None:
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "arrays.npz"
+    object_field_npz(path, marker, member=member, dtype=dtype)
+
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.format == "npz"
+    hits = [issue for issue in checkpoint.security if issue.global_name == "posix.system"]
+    assert hits and hits[0].member == member
+    assert {t.name for t in checkpoint.tensors} >= {"clean"}
+    code, _ = keys_exit(path, monkeypatch)
+    assert code == 1
+    assert not marker.exists()
+    result = run_real_loader("numpy", path, member)
+    assert marker.exists(), result.stderr
+
+
+def test_safetensors_pickle_polyglot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    safe_open = pytest.importorskip("safetensors").safe_open
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "model.bin"
+    path.write_bytes(safetensors_pickle_polyglot(marker))
+    with safe_open(str(path), "pt") as handle:  # really valid safetensors
+        assert len(list(handle.keys())) == 1
+
+    checkpoint = read_checkpoint(path)
+    assert [issue.global_name for issue in checkpoint.security] == ["posix.system"]
+    assert any("polyglot" in warning for warning in checkpoint.warnings)
+    assert checkpoint.metadata.get("polyglot") in ("safetensors+pickle", "pickle+safetensors")
+    code, out = keys_exit(path, monkeypatch)
+    assert code == 1 and "SD190" in out
+    assert not marker.exists()
+
+    result = run_real_loader("torch", path)
+    assert marker.exists(), result.stderr
