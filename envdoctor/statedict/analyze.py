@@ -217,6 +217,92 @@ def _renames(state: _State, entries: list[Entry]) -> None:
         group.values["rename.remaining_missing"] = remaining["missing"]
 
 
+#: First components of an image/text encoder's own keys (timm, mmpretrain, torchvision,
+#: transformers): unexpected at the top level, they belong under the model's backbone prefix.
+_ENCODER_TOP = frozenset(
+    {
+        "cls_token", "pos_embed", "patch_embed", "blocks", "layers", "stages", "stem", "conv1", "bn1",
+        "layer1", "layer2", "layer3", "layer4", "ln1", "fc_norm",
+        "downsample_layers", "absolute_pos_embed", "patch_embed1", "dist_token",
+    }
+)  # fmt: skip
+
+
+def _rename_group(entry: Entry, old: str, new: str, pairs: list[tuple[str, str]], shown_new: str) -> _Group:
+    group = _Group(entry)
+    group.values.update(
+        {
+            "rename.from": old,
+            "rename.to": new,
+            "rename.from_shown": old or "(nothing)",
+            "rename.to_shown": shown_new,
+            "rename.from_regex": rename_regex(old),
+            "rename.code": rename_code(old, new),
+            "rename.count": len(pairs),
+            "wrapped.container": old.rstrip(".") or new.rstrip("."),
+        }
+    )
+    group.details.update({"rename": {"from": old, "to": new}, "renamed": len(pairs), "one_sided": True})
+    return group
+
+
+def _lone_prefix(state: _State, entries: list[Entry]) -> None:
+    """Prefixes shown on one side only: a list cut short, or one side left out of the paste.
+
+    One ``module.`` / ``_orig_mod.`` key is enough to name the wrapper, with its exact
+    rename; an encoder's own keys (``cls_token``, ``patch_embed.*``, ``layers.N.*``)
+    unexpected at the top level mean the model holds them under a prefix (its missing keys
+    name it, when shown). Keys on the other side are claimed with them: they are the same
+    weights under the other names.
+    """
+    prefix_entries = [e for e in entries if e.keys is not None and e.keys.analyzer == "prefix"]
+    explained = [e for e in entries if e.keys is not None and e.keys.analyzer is None and e.keys.patterns]
+
+    def known(key: str) -> bool:  # a buffer or head that a key-pattern entry explains on its own
+        return any(_matches(e, key) for e in explained)
+
+    for entry in prefix_entries:
+        assert entry.keys is not None
+        for prefix in entry.keys.prefixes:
+            for side in ("unexpected", "missing"):
+                pool = state.unexpected if side == "unexpected" else state.missing
+                other = state.missing if side == "unexpected" else state.unexpected
+                keys = [k for k in pool if k.startswith(prefix) and not known(k)]
+                if not keys or len(keys) * 2 < len(pool) or any(k.startswith(prefix) for k in other):
+                    continue
+                old, new = (prefix, "") if side == "unexpected" else ("", prefix)
+                pairs = [(k, k[len(prefix) :]) if side == "unexpected" else (k[len(prefix) :], k) for k in keys]
+                group = _rename_group(entry, old, new, pairs, new or "(nothing)")
+                state.claim(group, side, keys)
+                state.claim(group, "missing" if side == "unexpected" else "unexpected", list(other))
+                group.evidence_first = [
+                    Evidence(f"renamed: {a} -> {b}", state.report.lines.get(a if side == "unexpected" else b), None)
+                    for a, b in pairs[:5]
+                ]
+                state.groups.append(group)
+    generic = next((e for e in prefix_entries if e.keys is not None and not e.keys.prefixes), None)
+    top = [k for k in state.unexpected if k.split(".", 1)[0] in _ENCODER_TOP and not known(k)]
+    if generic is None or not top or len(top) * 10 < len(state.unexpected) * 6:
+        return
+    if not state.missing and len({k.split(".", 1)[0] for k in top}) < 2:
+        return  # one module's keys alone (a stray bn1 or conv1.bias) do not make an encoder
+    heads = [k.split(".", 1)[0] for k in state.missing if "." in k and k.split(".", 1)[0] not in _ENCODER_TOP]
+    if len(heads) < len(state.missing) * 0.6:
+        return  # the model's missing keys are top-level too: not a prefix
+    new = ""
+    if heads:
+        counts: dict[str, int] = {}
+        for head in heads:
+            counts[head] = counts.get(head, 0) + 1
+        new = max(counts, key=lambda h: counts[h]) + "."
+    pairs = [(k, new + k) for k in top]
+    group = _rename_group(generic, "", new, pairs, new or "the model's prefix for its encoder (e.g. `backbone.`)")
+    state.claim(group, "unexpected", top)
+    state.claim(group, "missing", [k for k in state.missing if k.startswith(new)] if new else [])
+    group.details["encoder_at_top_level"] = sorted({k.split(".", 1)[0] for k in top})
+    state.groups.append(group)
+
+
 def _shape_values(
     group: _Group, kind: str, mismatches: list[ShapeMismatch], report: KeyReport, facts: Mapping[str, Any]
 ) -> None:
@@ -311,6 +397,8 @@ def _shapes(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> No
         kind = entry.keys.shape_kind
         if entry.keys.patterns:
             chosen = [k for k, m in state.mismatched.items() if _matches(entry, k) and _kind_fits(kind, m)]
+            if kind == "grid":
+                chosen = [k for k in chosen if _grid_changes(state.mismatched[k], state.report, facts)]
         elif kind == "hidden":
             change = dominant_width_change(list(state.mismatched.values()))
             chosen = []
@@ -338,13 +426,38 @@ def _shapes(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> No
 def _kind_fits(kind: str, mismatch: ShapeMismatch) -> bool:
     """Whether the differing axis is the one the kind decodes (a width change is not a class change)."""
     axes = [axis for axis, _, _ in differing_dims(mismatch)]
-    if kind in ("classes", "vocab"):
+    if kind == "classes":
+        # a classifier is a Linear (rank <= 2) or a 1x1 conv; EDSR's `head.0` is a 3x3 conv
+        # whose output channels are the model width, not classes
+        shape = mismatch.model_shape or mismatch.checkpoint_shape or ()
+        stem = len(shape) == 4 and shape[1] in (1, 3) and any(d > 1 for d in shape[2:])  # takes the image
+        return axes == [0] and not stem
+    if kind == "vocab":
         return 0 in axes
     if kind == "grid":
         shape = mismatch.model_shape or ()
         token_axis = 1 if len(shape) == 3 else 0
         return token_axis in axes
     return True
+
+
+def _grid_changes(mismatch: ShapeMismatch, report: KeyReport, facts: Mapping[str, Any]) -> bool:
+    """Whether a position embedding differs in its patch grid (an image size), not only in
+    its extra tokens (198 = 196 + 2 vs 197 = 196 + 1 is another token layout, a config
+    difference that no image size explains)."""
+    if mismatch.checkpoint_shape is None or mismatch.model_shape is None:
+        return True
+    a, b = token_count(mismatch.checkpoint_shape), token_count(mismatch.model_shape)
+    if a is None or b is None:
+        return True
+    patch = facts.get("model.patch_size")
+    if not isinstance(patch, int):
+        patch = patch_size_from_shapes(report.model_shapes, report.checkpoint_shapes)
+    model_grid = decode_grid(b[0], dim=b[1], patch=patch)
+    ckpt_grid = decode_grid(a[0], dim=a[1], patch=patch, prefer_extra=model_grid.extra if model_grid else None)
+    if model_grid is None or ckpt_grid is None:
+        return True
+    return bool(model_grid.side != ckpt_grid.side)
 
 
 def _pairs(mismatch: ShapeMismatch) -> list[tuple[int, int]]:
@@ -542,6 +655,7 @@ def analyze_keys(
     state = _State(report, dict.fromkeys(report.unexpected), dict.fromkeys(report.missing), mismatched)
     _wrapped(state, entries)
     _renames(state, entries)
+    _lone_prefix(state, entries)
     state.all_mismatches = dict(state.mismatched)
     _shapes(state, entries, facts)
     _tied(state, entries)

@@ -36,8 +36,16 @@ _PROGRESS = re.compile(
     r"|\|\s*[\d.]+[kMGT]?(?:B|it)?/[\d.?]+[kMGT]?(?:B|it)?\s*\[\d+:\d+(?::\d+)?<"
 )
 _LEVEL = r"(?:TRACE|DEBUG|INFO|NOTICE|WARNING|WARN|ERROR|CRITICAL|FATAL|SUCCESS)"
+#: A markdown quote (``> text``, nested ``> > text``); ``>>>`` (a Python prompt) is not one.
+_QUOTE = re.compile(r"^ {0,3}(?:>(?!>) ?)+")
+#: rich's RichHandler record: time and level columns, the message, then lines indented to
+#: the message column that continue it (rich wraps at spaces). Seen in SD.Next and
+#: ComfyUI logs: ``14:16:51-800339 ERROR    Error(s) in loading state_dict for ...``.
+_RICH_RECORD = re.compile(rf"^\[?\d{{2}}:\d{{2}}:\d{{2}}(?:[-.,]\d{{3,6}})?\]? {_LEVEL}\s+(?=\S)")
 #: Prefixes removed from the start of a line, tried in order until none applies.
 _PREFIXES = (
+    # rich's RichHandler: "14:16:51-800339 ERROR    ", "[12:00:00] WARNING  "
+    _RICH_RECORD,
     # library log tags: "[transformers] " (transformers 5's default handler)
     re.compile(r"^\[(?:transformers|diffusers|accelerate|peft|datasets|huggingface_hub)\] "),
     # torchrun / torch.distributed.elastic rank tags: "[rank0]: ", "[default0]:"
@@ -127,6 +135,10 @@ def _visible(raw: str) -> tuple[str, bool]:
         text = _ANSI.sub("", text)
     if "m" in text and "[" in text:
         text = _BARE_SGR.sub("", text)
+    if ">" in text[:8]:
+        text = _QUOTE.sub("", text)
+    if text.startswith("`") and not text.startswith("```"):
+        text = text[1:]  # a paste opened with a markdown code span
     if "\r" in text:
         segments = [s for s in text.split("\r") if s.strip()]
         kept = [s for s in segments if not is_progress(s)]
@@ -182,6 +194,20 @@ def _wraps_into(first: str, current: str, following: str, width: int) -> bool:
     return _ANY_PREFIX.match(following) is None  # a new log record is never a wrap
 
 
+def _rich_continuation(visible: list[tuple[str, str, bool]], index: int, column: int) -> tuple[str, int]:
+    """A rich record and the lines indented to its message column, joined with spaces."""
+    joined, last = visible[index][1], index
+    cursor = index + 1
+    while cursor < len(visible):
+        _raw, shown, noise = visible[cursor]
+        if noise or len(shown) <= column or shown[:column].strip() or shown[column] == " ":
+            break
+        joined += " " + shown[column:].strip()
+        last = cursor
+        cursor += 1
+    return joined, last
+
+
 def normalize(text: str, *, source: str = "<text>", notes: tuple[str, ...] = ()) -> LogText:
     """Split ``text`` into normalised logical :class:`LogLine` values.
 
@@ -211,7 +237,10 @@ def normalize(text: str, *, source: str = "<text>", notes: tuple[str, ...] = ())
             continue
         width = len(shown)
         joined, last = shown, index
-        if width >= _MIN_WRAP_WIDTH:
+        rich = _RICH_RECORD.match(shown)
+        if rich is not None:
+            joined, last = _rich_continuation(visible, index, rich.end())
+        elif width >= _MIN_WRAP_WIDTH:
             pieces = [index]
             cursor = index + 1
             current = shown

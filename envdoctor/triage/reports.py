@@ -220,8 +220,8 @@ def _split_quoted(joined: _Joined, start: int = 0, end: int | None = None) -> tu
 # --------------------------------------------------------------------------- recognisers
 
 _TORCH_HEADER = re.compile(r"Error\(s\) in loading state_dict for (?P<model>[\w.<>]+):")
-_TORCH_MISSING = re.compile(r"Missing key\(s\) in state_dict: ")
-_TORCH_UNEXPECTED = re.compile(r"Unexpected key\(s\) in state_dict: ")
+_TORCH_MISSING = re.compile(r"Missing key\(s\) in state_dict(?:: | (?=[\"']))")
+_TORCH_UNEXPECTED = re.compile(r"Unexpected key\(s\) in state_dict(?:: | (?=[\"']))")
 _SIZE_MISMATCH = re.compile(
     rf"size mismatch for (?P<key>\S+): copying a param with shape (?P<ckpt>{_SHAPE}) from checkpoint, "
     rf"the shape in current model is (?P<model>{_SHAPE})"
@@ -232,7 +232,7 @@ _OLD_TORCH_MISMATCH = re.compile(
 )
 #: torch 0.3 (strict=True, raised as KeyError; in the log as its repr, inner quotes escaped):
 #: https://github.com/pytorch/pytorch/blob/v0.3.1/torch/nn/modules/module.py (load_state_dict)
-_OLD_TORCH_UNEXPECTED = re.compile(r"""unexpected key \\?"(?P<key>[^"\\]+)\\?" in state_dict""")
+_OLD_TORCH_UNEXPECTED = re.compile(r"""unexpected key\s+\\?"(?P<key>[^"\\]+)\\?" in state_dict""")
 _OLD_TORCH_MISSING = re.compile(r"""missing keys in state_dict: \\?"?(?=\{|set\()""")
 _INCOMPATIBLE = re.compile(r"_IncompatibleKeys\(missing_keys=\[")
 _MM_HEADER = re.compile(r"The model and loaded state dict do not match exactly")

@@ -609,6 +609,140 @@ strict(Net(), nn.DataParallel(Net()).state_dict())
 ]
 
 
+# Issue 9 / issue 10 families 4-6 (SD153-SD156): one CLIP tower, SD 1.x vs 2.x layout,
+# InstanceNorm running stats, a missing checkpoint container.
+_CLIP = r"""
+from transformers import CLIPConfig, CLIPModel, CLIPTextModel, CLIPVisionModel
+from transformers.utils import logging as hf_logging
+hf_logging.set_verbosity_warning()
+def tiny_clip():
+    return CLIPConfig(
+        text_config=dict(vocab_size=64, hidden_size=8, intermediate_size=16, num_hidden_layers=1,
+                         num_attention_heads=2, max_position_embeddings=16),
+        vision_config=dict(hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=8, patch_size=4),
+        projection_dim=8,
+    )
+"""
+_SD_UNET = r"""
+class SpatialTransformer(nn.Module):
+    def __init__(self, ch, context, linear):
+        super().__init__()
+        self.proj_in = nn.Linear(ch, ch) if linear else nn.Conv2d(ch, ch, 1)
+        self.transformer_blocks = nn.ModuleList([nn.Module()])
+        blk = self.transformer_blocks[0]
+        blk.attn2 = nn.Module()
+        blk.attn2.to_q = nn.Linear(ch, ch, bias=False)
+        blk.attn2.to_k = nn.Linear(context, ch, bias=False)
+        blk.attn2.to_v = nn.Linear(context, ch, bias=False)
+        self.proj_out = nn.Linear(ch, ch) if linear else nn.Conv2d(ch, ch, 1)
+
+class UNet(nn.Module):
+    # the layout of ldm's openaimodel.UNetModel keys: input_blocks.N.1 is a SpatialTransformer
+    def __init__(self, context, linear, ch=8):
+        super().__init__()
+        self.input_blocks = nn.ModuleList([nn.Sequential(nn.Conv2d(4, ch, 3, padding=1))])
+        self.input_blocks.append(nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), SpatialTransformer(ch, context, linear)))
+
+class LatentDiffusion(nn.Module):
+    def __init__(self, context, linear):
+        super().__init__()
+        self.model = nn.Module()
+        self.model.diffusion_model = UNet(context, linear)
+"""
+CASES += [
+    (
+        "SD153",
+        "hit",
+        "transformers-clip-text-from-full-clip",
+        _CLIP
+        + r"""
+CLIPModel(tiny_clip()).save_pretrained("clip-full")
+CLIPTextModel.from_pretrained("clip-full")
+""",
+    ),
+    (
+        "SD153",
+        "miss",
+        "transformers-clip-full-from-text-only",
+        _CLIP
+        + r"""
+CLIPTextModel(tiny_clip().text_config).save_pretrained("clip-text")
+CLIPModel.from_pretrained("clip-text", config=tiny_clip())
+""",
+    ),
+    (
+        "SD154",
+        "hit",
+        "torch-sd2-weights-sd1-config",
+        _SD_UNET
+        + r"""
+strict(LatentDiffusion(context=768, linear=False), LatentDiffusion(context=1024, linear=True).state_dict())
+""",
+    ),
+    (
+        "SD154",
+        "miss",
+        "torch-proj-in-outside-unet",
+        r"""
+class Adapter(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.proj_in = nn.Linear(dim, 8)
+strict(Adapter(16), Adapter(32).state_dict())
+""",
+    ),
+    (
+        "SD155",
+        "hit",
+        "torch-instancenorm-old-running-stats",
+        r"""
+class Style(nn.Module):
+    def __init__(self, track):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.norm = nn.InstanceNorm2d(4, affine=True, track_running_stats=track)
+# dict() drops the state dict's _metadata: the checkpoint then reads as saved before torch 0.4
+strict(Style(track=False), dict(Style(track=True).state_dict()))
+""",
+    ),
+    (
+        "SD155",
+        "miss",
+        "torch-batchnorm-running-stats-unexpected",
+        r"""
+class Net2(nn.Module):
+    def __init__(self, bn):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        if bn:
+            self.norm = nn.BatchNorm2d(4)
+strict(Net2(bn=False), Net2(bn=True).state_dict())
+""",
+    ),
+    (
+        "SD156",
+        "hit",
+        "torch-load-params-key",
+        r"""
+torch.save(Net().state_dict(), "EDVR_old.pth")
+load_net = torch.load("EDVR_old.pth", map_location="cpu")
+load_net = load_net["params"]  # BasicSR's load_network(param_key="params")
+""",
+    ),
+    (
+        "SD156",
+        "miss",
+        "torch-load-layer-key",
+        r"""
+torch.save(Net().state_dict(), "old_arch.pth")
+sd = torch.load("old_arch.pth", map_location="cpu")
+print(sd["model.0.weight"].shape)  # an old architecture's key read directly
+""",
+    ),
+]
+
+
 COPIES: list[tuple[str, str, str]] = [
     ("SD101", "hit", "mmengine-gdino-keys.log"),
     ("SD101", "hit", "mmengine-gdino-keys-strict.log"),
