@@ -57,6 +57,17 @@ VENVS: dict[str, dict[str, Any]] = {
         "steps": [["--no-deps", "mmengine==0.7.0", "mmcv-lite==2.1.0", "mmdet==3.3.0", "addict", "yapf", "termcolor"]],
         "dev_path": True,
     },
+    # protobuf 4.21-4.24 spell the upb error "Descriptors cannot not be created directly"
+    "tb28-pb421": {
+        "python": PY311,
+        "steps": [["protobuf==4.21.12", "numpy==1.26.4"], ["--no-deps", "tensorboard==2.8.0"]],
+        "dev_path": False,
+    },
+    "mmseg027-mmcv220": {
+        "python": PY311,
+        "steps": [["--no-deps", "mmcv-lite==2.2.0", "mmsegmentation==0.27.0"]],
+        "dev_path": True,
+    },
     "mmseg-mmcv220": {
         "python": PY311,
         "steps": [["--no-deps", "mmcv-lite==2.2.0", "mmsegmentation==1.2.2"]],
@@ -67,7 +78,7 @@ VENVS: dict[str, dict[str, Any]] = {
 # Packages whose versions are recorded for each venv (those present are written).
 RECORDED = [
     "pip", "setuptools", "numpy", "torch", "transformers", "tokenizers", "huggingface-hub",
-    "mmengine", "mmcv-lite", "mmdet", "mmsegmentation", "requests", "urllib3",
+    "mmengine", "mmcv-lite", "mmdet", "mmsegmentation", "requests", "urllib3", "protobuf", "tensorboard",
 ]  # fmt: skip
 
 PIP_ENV = {"PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_NO_INPUT": "1"}
@@ -86,18 +97,28 @@ FIXTURES: list[dict[str, Any]] = [
     },
     # --- VR103 mmcv version assert in mmdet / mmseg / mmpretrain -------------------
     {"id": "VR103", "file": "hit-mmdet330-mmcv220.log", "copy": "mmdet330-mmcv220-incompatible.log"},
-    {
-        "id": "VR103",
-        "file": "hit-mmseg122-mmcv220.log",
-        "venv": "mmseg-mmcv220",
-        "run": ["python", "-c", "import mmseg"],
-    },
+    # mmseg 1.0.0rc5-1.2.2 name only the floor ("mmcv>=2.0.0rc4."): VR124, a near miss of VR103
+    {"id": "VR103", "file": "miss-mmseg122-mmcv220.log", "copy": "../knowledge/VR124/hit-mmseg122-mmcv220.log"},
     {
         "id": "VR103",
         "file": "miss-mmdet330-mmengine070.log",
         "venv": "mmdet-mmengine070",
         "run": ["python", "-c", "import mmdet"],
     },
+    # --- VR124 mmseg's mmcv assert without a usable range -----------------------------
+    {
+        "id": "VR124",
+        "file": "hit-mmseg122-mmcv220.log",
+        "venv": "mmseg-mmcv220",
+        "run": ["python", "-c", "import mmseg"],
+    },
+    {
+        "id": "VR124",
+        "file": "hit-mmseg027-mmcv220.log",
+        "venv": "mmseg027-mmcv220",
+        "run": ["python", "-c", "import mmseg"],
+    },
+    {"id": "VR124", "file": "miss-mmdet330-mmcv220.log", "copy": "mmdet330-mmcv220-incompatible.log"},
     # --- VR104 mmengine version assert ----------------------------------------------
     {
         "id": "VR104",
@@ -196,6 +217,12 @@ FIXTURES: list[dict[str, Any]] = [
     {"id": "VR123", "file": "miss-hub026-cached-download.log", "copy": "hub-cached-download-removed.log"},
     # --- VR113 protobuf 4 with old generated code ----------------------------------
     {"id": "VR113", "file": "hit-tensorboard28-protobuf4.log", "copy": "protobuf4-descriptors-tensorboard28.log"},
+    {
+        "id": "VR113",
+        "file": "hit-tensorboard28-protobuf421.log",
+        "venv": "tb28-pb421",
+        "run": ["python", "-c", "from tensorboard.compat.proto import summary_pb2"],
+    },
     {"id": "VR113", "file": "miss-protobuf-gencode-warning.log", "public": "authzed-gencode"},
     # --- VR114 torch._six removed --------------------------------------------------
     {
@@ -329,6 +356,20 @@ FIXTURES: list[dict[str, Any]] = [
     {"id": "CU114", "file": "miss-cuda-version-mismatch.log", "public": "cuda-version-mismatch"},
     # --- CU115 nvcc's CUDA differs from torch's -----------------------------------------------
     {"id": "CU115", "file": "hit-cuda-version-mismatch.log", "public": "cuda-version-mismatch"},
+    # torch >= 2.8 raises RuntimeError(CUDA_MISMATCH_MESSAGE, nvcc's CUDA, torch's CUDA), printed as a
+    # tuple. No CUDA toolkit here: the dev venv's torch 2.13 raises its own message constant exactly as
+    # torch/utils/cpp_extension.py:_check_cuda_version does, with the two versions supplied.
+    {
+        "id": "CU115",
+        "file": "hit-torch213-tuple-message.log",
+        "venv": "dev",
+        "note": "no CUDA toolkit or CUDA torch here: torch 2.13's own CUDA_MISMATCH_MESSAGE raised as _check_cuda_version raises it (torch/utils/cpp_extension.py, torch >= 2.8.0), versions supplied",
+        "run": [
+            "python",
+            "-c",
+            "from torch.utils.cpp_extension import CUDA_MISMATCH_MESSAGE; raise RuntimeError(CUDA_MISMATCH_MESSAGE, '12.1', '11.8')",
+        ],
+    },
     {"id": "CU115", "file": "miss-pip-bmtrain-cuda-home.log", "public": "cuda-home-not-set"},
     # --- CU116 no NVIDIA driver -------------------------------------------------------------
     {"id": "CU116", "file": "hit-no-nvidia-driver.log", "public": "cuda-no-nvidia-driver"},
@@ -569,6 +610,8 @@ def produce(row: dict[str, Any], run: bool) -> tuple[str | None, dict[str, Any]]
         return source["excerpt"], record
     name = row["venv"]
     record = {"kind": "run", "venv": name, "command": " ".join(row["run"])}
+    if "note" in row:
+        record["note"] = row["note"]
     if name != "dev":
         record["venv_spec"] = [" ".join(step) for step in VENVS[name]["steps"]]
         if VENVS[name]["dev_path"]:
