@@ -42,6 +42,34 @@ def _selected_command(argv: Sequence[str]) -> str | None:
     return next((arg for arg in argv if arg in COMMANDS), None)
 
 
+def _hoist_color(argv: list[str]) -> list[str]:
+    """Move ``--color X`` / ``--color=X`` given after the subcommand in front of it.
+
+    ``--color`` is a global option; users type it anywhere (``envdoctor diagnose --color always``).
+    """
+    command_at = next((i for i, arg in enumerate(argv) if arg in COMMANDS), None)
+    if command_at is None:
+        return argv
+    head, tail = argv[: command_at + 1], argv[command_at + 1 :]
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(tail):
+        arg = tail[index]
+        if arg == "--":
+            rest.extend(tail[index:])
+            break
+        if arg.startswith("--color="):
+            moved.append(arg)
+        elif arg == "--color" and index + 1 < len(tail):
+            moved.extend(tail[index : index + 2])
+            index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return [*head[:command_at], *moved, *head[command_at:], *rest]
+
+
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The parser; only the ``selected`` command's module is imported (all if ``None``)."""
     parser = _Parser(
@@ -77,7 +105,7 @@ def _internal_error(ui: UI, exc: BaseException) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    arguments = _hoist_color(list(sys.argv[1:] if argv is None else argv))
     ui = make_ui(None)
     try:
         parser = build_parser(_selected_command(arguments) or "")

@@ -3,34 +3,48 @@
 The probe spends most of its time waiting for the inspected interpreter, so the knowledge
 base (its imports included) is loaded in a thread meanwhile: ``diagnose`` is meant to run
 in a fraction of a second.
+
+With ``--deep`` each failed import (:data:`TH102 <IMPORT_FAILED_ID>`) is read by the same
+knowledge ``triage`` uses: when its error text matches a known cause, that cause's finding
+(with the import as evidence) replaces the generic one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from envdoctor.model import Constraint, Environment, Finding, gather_constraints
+from envdoctor.model import Constraint, Environment, Evidence, Finding, gather_constraints
 
 if TYPE_CHECKING:
     from envdoctor.kb.compat import Compat
     from envdoctor.kb.entry import Entry
     from envdoctor.kb.facts import FactView
 
-__all__ = ["Diagnosis", "check_environment", "diagnose"]
+__all__ = ["IMPORT_FAILED_ID", "Diagnosis", "check_environment", "diagnose"]
+
+#: The generic "import failed" check; replaced by a known cause when triage recognises the error.
+IMPORT_FAILED_ID = "TH102"
+_UNEXPLAINED_ID = "OT100"
 
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """The facts, what the checks found, and the pins their fixes gather."""
+    """The facts, what the checks found, the pins their fixes gather, and what was not checked.
+
+    ``skipped`` maps a check id to why it could not judge this environment.
+    """
 
     environment: Environment
     findings: tuple[Finding, ...]
     constraints: tuple[Constraint, ...]
     facts: FactView
+    skipped: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:
@@ -52,6 +66,64 @@ def _prepare() -> tuple[tuple[Entry, ...], Compat]:
     return checks.entries, _compat(checks.root)
 
 
+def _unknown_fact_skips(checks: Iterable[Entry], scalars: Mapping[str, Any]) -> dict[str, str]:
+    """Checks over scalar facts that could not run because a fact they need is unknown."""
+    skipped: dict[str, str] = {}
+    for entry in checks:
+        if not entry.is_check or entry.each:
+            continue
+        missing = [
+            c.fact
+            for c in entry.when
+            if c.op != "present" and c.fact in scalars and scalars[c.fact] is None and not c.fact.startswith("dist.")
+        ]
+        if missing:
+            skipped[entry.id] = (
+                f"needs {', '.join(sorted(set(missing)))}, which could not be collected or does not apply"
+            )
+    return skipped
+
+
+def _explain_imports(findings: list[Finding], facts: Mapping[str, Any]) -> list[Finding]:
+    """Replace each generic import failure by the known cause triage finds in its error text."""
+    if not any(f.id == IMPORT_FAILED_ID for f in findings):
+        return findings
+    from envdoctor.triage import triage_text
+
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for finding in findings:
+        if finding.id != IMPORT_FAILED_ID:
+            out.append(finding)
+            continue
+        error = str(finding.details.get("error") or "")
+        result = triage_text(error, source=str(finding.details.get("operation")), facts=facts)
+        known = [f for f in result.findings if not f.benign and f.id != _UNEXPLAINED_ID]
+        if not known:
+            out.append(finding)
+            continue
+        import_evidence = Evidence(
+            f"{finding.details.get('operation')} failed in a child process (--deep)", source="deep"
+        )
+        for cause in known[:1]:
+            if cause.id in seen:
+                continue
+            seen.add(cause.id)
+            # Line numbers of the captured error text mean nothing in a report; keep each text once.
+            texts = list(dict.fromkeys(e.text for e in cause.evidence))
+            evidence = tuple(Evidence(text, source="deep") for text in texts)
+            out.append(
+                dataclasses.replace(
+                    cause,
+                    severity="error",
+                    benign=False,
+                    evidence=(import_evidence, *evidence),
+                    details={**cause.details, "import": dict(finding.details)},
+                )
+            )
+    return out
+
+
 def check_environment(
     environment: Environment, *, prepared: tuple[tuple[Entry, ...], Compat] | None = None
 ) -> Diagnosis:
@@ -61,8 +133,21 @@ def check_environment(
 
     checks, compat = prepared if prepared is not None else _prepare()
     view = build_facts(environment, compat)
-    findings = tuple(run_checks(checks, view))
-    return Diagnosis(environment, findings, gather_constraints(findings), view)
+    found = run_checks(checks, view)
+    found = [_with_import_details(f, view) for f in found]
+    findings = _explain_imports(found, view.scalars)
+    findings.sort(key=lambda f: (f.sort_key, f.title))
+    skipped = {**_unknown_fact_skips(checks, view.scalars), **view.skipped}
+    return Diagnosis(environment, tuple(findings), gather_constraints(findings), view, skipped)
+
+
+def _with_import_details(finding: Finding, view: FactView) -> Finding:
+    if finding.id != IMPORT_FAILED_ID:
+        return finding
+    for item in view.collections.get("import_failures", ()):
+        if finding.title.startswith(f"`{item['operation']}`"):
+            return dataclasses.replace(finding, details={**finding.details, **item})
+    return finding
 
 
 def diagnose(python: str | None = None, *, deep: bool = False, timeout: float | None = None) -> Diagnosis:
@@ -71,5 +156,9 @@ def diagnose(python: str | None = None, *, deep: bool = False, timeout: float | 
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envdoctor-kb") as pool:
         prepared = pool.submit(_prepare)
-        environment = collect(python, deep=deep) if timeout is None else collect(python, deep=deep, timeout=timeout)
+        environment = (
+            collect(python, deep=deep)
+            if timeout is None
+            else collect(python, deep=deep, timeout=timeout, deep_timeout=timeout)
+        )
         return check_environment(environment, prepared=prepared.result())

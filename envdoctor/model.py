@@ -35,6 +35,7 @@ __all__ = [
     "Gpu",
     "HostFacts",
     "DeepTorch",
+    "ImportCheck",
     "Environment",
     "ShapeMismatch",
     "KeyReport",
@@ -122,6 +123,8 @@ class Distribution:
     top_level: tuple[str, ...] = ()
     installer: str | None = None
     metadata_error: str | None = None
+    #: Whether a ``.dist-info`` has its RECORD (``None`` for egg-info, which has none).
+    has_record: bool | None = None
 
     @property
     def key(self) -> str:
@@ -180,6 +183,8 @@ class PythonFacts:
     import_bounds: tuple[ImportBound, ...] = ()
     module_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     unknown: Mapping[str, str] = field(default_factory=dict)
+    #: ``sys.path`` entry -> what put it there (``/venv/.../x.pth:1``, ``PYTHONPATH``).
+    path_origins: Mapping[str, str] = field(default_factory=dict)
 
     def distribution(self, name: str) -> Distribution | None:
         """The active (first on sys.path) distribution called ``name``, if installed."""
@@ -206,6 +211,9 @@ class TorchBuild:
     location: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     unknown: Mapping[str, str] = field(default_factory=dict)
+    #: ``__version__`` literals of torchvision/version.py and torchaudio/version.py, whose
+    #: local label (``+cu130``, ``+cpu``) names the variant they were built for.
+    companions: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -254,6 +262,18 @@ class DeepTorch:
 
 
 @dataclass(frozen=True)
+class ImportCheck:
+    """``--deep``: importing one top-level package (plus its smoke operation) in a child."""
+
+    module: str
+    distribution: str | None
+    status: Literal["ok", "import-error", "crashed", "timed-out"]
+    error: str | None = None
+    operation: str | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class Environment:
     """Everything the probe learnt about one interpreter and its host."""
 
@@ -263,6 +283,8 @@ class Environment:
     deep: DeepTorch | None = None
     collected_at: str | None = None
     envdoctor_version: str | None = None
+    #: ``--deep``: one import check per installed top-level package of the ML stack.
+    imports: tuple[ImportCheck, ...] = ()
 
 
 # --------------------------------------------------------------------------- state dicts

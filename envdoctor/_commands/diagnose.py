@@ -17,14 +17,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--python", metavar="PATH", help="inspect this interpreter (or venv/conda directory) instead of the current one"
     )
     parser.add_argument(
-        "--deep", action="store_true", help="also import torch in a child process and run a tiny op on each GPU"
+        "--deep",
+        action="store_true",
+        help="also import each installed ML package in its own child process (torch with a tiny op on each GPU)",
     )
     parser.add_argument(
         "--timeout",
         type=float,
         default=None,
         metavar="SECONDS",
-        help="limit for each external command (default 10; --deep child 60)",
+        help="limit for each external command (default 20) and for each --deep import child (default 120)",
     )
     parser.add_argument("--json", action="store_true", help=f"print one JSON object ({SCHEMA})")
     parser.add_argument(
@@ -36,6 +38,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     diagnosis = diagnose(args.python, deep=args.deep, timeout=args.timeout)
     if args.json:
         document = findings_document(SCHEMA, diagnosis.findings, environment=diagnosis.environment)
+        # Additive to envdoctor.diagnose/1: the checks that could not judge this environment.
+        document["not_checked"] = [{"id": k, "reason": v} for k, v in sorted(diagnosis.skipped.items())]
         ui.write(dumps(document) + "\n")
     else:
         from envdoctor.render.diagnose import DiagnoseView

@@ -28,7 +28,9 @@ __all__ = [
     "MmBounds",
     "MmcvWheels",
     "Numpy2Readiness",
+    "TorchPatch",
     "TorchRelease",
+    "TorchTableMeta",
     "load_compat",
     "read_toml",
 ]
@@ -49,12 +51,31 @@ class CudaDriver:
 
 
 @dataclass(frozen=True)
+class TorchPatch:
+    """One torch release and the companions whose metadata pins exactly it (generated)."""
+
+    torch: Version
+    torchvision: Version | None
+    torchaudio: Version | None
+
+
+@dataclass(frozen=True)
+class TorchTableMeta:
+    """When and from which index ``torch.toml``'s generated fields were read, and its reach."""
+
+    generated: str | None
+    index: str | None
+    reach: Mapping[str, Version]
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
 class TorchRelease:
     """One PyTorch minor release line (``torch_spec`` covers its patch releases)."""
 
     torch: Version
     torch_spec: SpecifierSet
-    torchvision: Version
+    torchvision: Version | None
     torchaudio: Version | None
     python: SpecifierSet
     cuda: tuple[Version, ...]
@@ -66,6 +87,7 @@ class TorchRelease:
     unverified: tuple[str, ...]
     notes: str
     sources: tuple[str, ...]
+    patches: tuple[TorchPatch, ...] = ()
 
     def arch_for(self, cuda: Version) -> tuple[str, ...] | None:
         """``sm_XX`` then ``compute_XX`` entries of the ``cuda`` variant, if recorded."""
@@ -159,6 +181,41 @@ class Compat:
     mmcv_wheels: tuple[MmcvWheels, ...]
     mmcv_mmengine_min: tuple[tuple[Version, Version], ...]
     numpy2: tuple[Numpy2Readiness, ...]
+    torch_meta: TorchTableMeta = TorchTableMeta(None, None, {})
+
+    def reach(self, package: str) -> Version | None:
+        """The newest release of ``package`` (torch, torchvision, torchaudio) the torch table knows."""
+        return self.torch_meta.reach.get(canonicalize_name(package))
+
+    def beyond_reach(self, package: str, version: Version | str) -> bool:
+        """Whether ``version`` is newer than anything the table was generated from."""
+        reach = self.reach(package)
+        if reach is None:
+            return False
+        return Version(_version(version).base_version) > Version(reach.base_version)
+
+    def torch_patch(self, torch: Version | str) -> TorchPatch | None:
+        """The generated row of one exact torch release (local label ignored)."""
+        public = Version(_version(torch).public)
+        rel = self.torch_release(public)
+        return None if rel is None else next((p for p in rel.patches if p.torch == public), None)
+
+    def companion_partner(self, package: str, torch: Version | str) -> Version | None:
+        """The exact torchvision/torchaudio release built for this torch release, if recorded."""
+        patch = self.torch_patch(torch)
+        if patch is None:
+            return None
+        return patch.torchvision if canonicalize_name(package) == "torchvision" else patch.torchaudio
+
+    def torch_for_companion(self, package: str, version: Version | str) -> Version | None:
+        """The exact torch a torchvision/torchaudio release pins in its metadata, if recorded."""
+        public = Version(_version(version).public)
+        attribute = "torchvision" if canonicalize_name(package) == "torchvision" else "torchaudio"
+        for rel in self.torch_releases:
+            for patch in rel.patches:
+                if getattr(patch, attribute) == public:
+                    return patch.torch
+        return None
 
     def cuda_row(self, cuda: Version) -> CudaDriver | None:
         """The driver row of a CUDA ``major.minor`` (any patch/update matches)."""
@@ -213,7 +270,7 @@ class Compat:
     def expected_torchvision(self, torch: Version | str) -> SpecifierSet | None:
         """The torchvision series built for this torch, e.g. ``==0.16.*`` for 2.1."""
         rel = self.torch_release(torch)
-        return None if rel is None else _series(rel.torchvision)
+        return None if rel is None or rel.torchvision is None else _series(rel.torchvision)
 
     def expected_torchaudio(self, torch: Version | str) -> SpecifierSet | None:
         """The torchaudio series built for this torch, if recorded."""
@@ -225,7 +282,9 @@ class Compat:
     def torch_for_torchvision(self, torchvision: Version | str) -> SpecifierSet | None:
         """The torch series a torchvision version was built against, e.g. ``==2.1.*``."""
         tv = _major_minor(Version(_version(torchvision).base_version))
-        rel = next((r for r in self.torch_releases if _major_minor(r.torchvision) == tv), None)
+        rel = next(
+            (r for r in self.torch_releases if r.torchvision is not None and _major_minor(r.torchvision) == tv), None
+        )
         return None if rel is None else _series(rel.torch)
 
     def torch_arch(self, torch: Version | str, cuda: Version | None = None) -> tuple[str, ...] | None:
@@ -283,11 +342,15 @@ class Compat:
 def load_compat(root: Path | None = None) -> Compat:
     """Parse ``<root>/compat/*.toml`` (``root`` defaults to the knowledge root)."""
     if root is None:
-        from envdoctor.kb.loader import knowledge_root
+        from envdoctor.kb.paths import knowledge_root
 
         root = knowledge_root()
     folder = root / "compat" if (root / "compat").is_dir() else root
     data = {name: read_toml(folder / name) for name in _TABLES}
+    torch_path = folder / "torch.toml"
+    refreshed = _refreshed_torch_table(data["torch.toml"])
+    if refreshed is not None:
+        torch_path, data["torch.toml"] = refreshed
     wheels, floors = _openmmlab(data["openmmlab.toml"])
     return Compat(
         cuda_drivers=tuple(_cuda_row(t) for t in _rows(data["cuda_driver.toml"], "cuda")),
@@ -296,6 +359,48 @@ def load_compat(root: Path | None = None) -> Compat:
         mmcv_wheels=wheels,
         mmcv_mmengine_min=floors,
         numpy2=tuple(_numpy2_row(t) for t in _rows(data["numpy2.toml"], "package")),
+        torch_meta=_torch_meta(data["torch.toml"], torch_path),
+    )
+
+
+def _generated(doc: _Table) -> str:
+    meta = doc.get("meta")
+    value = meta.get("generated") if isinstance(meta, dict) else None
+    return str(value) if value else ""
+
+
+def _refreshed_torch_table(shipped: _Table) -> tuple[Path, dict[str, Any]] | None:
+    """The user's refreshed ``torch.toml`` (``python -m envdoctor.kb.refresh``) when it is newer.
+
+    A copy that cannot be read is ignored: the shipped table still works.
+    """
+    from envdoctor.kb.refresh import user_knowledge_dir
+
+    path = user_knowledge_dir() / "compat" / "torch.toml"
+    if not path.is_file():
+        return None
+    try:
+        doc = read_toml(path)
+        _rows(doc, "release")
+    except KnowledgeError:
+        return None
+    # ISO 8601 timestamps in UTC compare correctly as text.
+    return (path, doc) if _generated(doc) > _generated(shipped) else None
+
+
+def _torch_meta(doc: _Table, path: Path) -> TorchTableMeta:
+    meta = doc.get("meta", {})
+    if not isinstance(meta, dict):
+        raise KnowledgeError("compat table: [meta] of torch.toml must be a table")
+    reach_table = meta.get("reach", {})
+    reach: dict[str, Version] = {
+        str(canonicalize_name(str(k))): _need_ver({"reach": v}, "reach") for k, v in dict(reach_table).items()
+    }
+    return TorchTableMeta(
+        generated=_str(meta, "generated", required=False),
+        index=_str(meta, "index", required=False),
+        reach=reach,
+        path=path,
     )
 
 
@@ -420,7 +525,7 @@ def _torch_row(t: _Table) -> TorchRelease:
     return TorchRelease(
         torch=torch,
         torch_spec=spec,
-        torchvision=_need_ver(t, "torchvision"),
+        torchvision=_ver(t, "torchvision", required=False),
         torchaudio=_ver(t, "torchaudio", required=False),
         python=_spec(t, "python"),
         cuda=tuple(Version(c) for c in _strs(t, "cuda")),
@@ -432,6 +537,14 @@ def _torch_row(t: _Table) -> TorchRelease:
         unverified=_strs(t, "unverified"),
         notes=_str(t, "notes", required=False) or "",
         sources=tuple(_url(s) for s in _strs(t, "sources")),
+        patches=tuple(
+            TorchPatch(
+                torch=_need_ver(p, "torch"),
+                torchvision=_ver(p, "torchvision", required=False),
+                torchaudio=_ver(p, "torchaudio", required=False),
+            )
+            for p in t.get("patch", [])
+        ),
     )
 
 

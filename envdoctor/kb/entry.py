@@ -70,6 +70,9 @@ COLLECTIONS = (
     "missing_extensions",
     "unknown_facts",
     "broken_metadata",
+    "torch_variant_mismatches",
+    "missing_record",
+    "import_failures",
 )
 CONDITION_OPS = (
     "present",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.requirements import Requirement
@@ -29,10 +29,16 @@ __all__ = ["FactView", "build_facts", "driver_text"]
 
 @dataclass(frozen=True)
 class FactView:
-    """The scalar namespace plus the named collections of item namespaces."""
+    """The scalar namespace plus the named collections of item namespaces.
+
+    ``skipped`` maps a check id to why it could not judge this environment (a version
+    newer than the knowledge reaches, a fact that could not be collected): a report says
+    "not checked", never passes silently.
+    """
 
     scalars: Mapping[str, Any]
     collections: Mapping[str, tuple[Mapping[str, Any], ...]]
+    skipped: Mapping[str, str] = field(default_factory=dict)
 
     def items(self, collection: str) -> Iterator[Mapping[str, Any]]:
         """Namespaces for ``each`` checks: the scalars overlaid with ``item.*`` facts."""
@@ -216,11 +222,16 @@ def _violation(
     if requirement is None or not applies(requirement, markers):
         return None
     dependency = installed.get(canonicalize_name(requirement.name))
+    # A provider stands in for the distribution it provides (mmcv-lite for mmcv): the
+    # finding and its pin name the provider that is really installed.
+    provided_by = (
+        dependency.name if dependency is not None and dependency.key != canonicalize_name(requirement.name) else None
+    )
     base = {
         "package": owner.name,
         "package_version": owner.version,
         "requirement": requirement_text,
-        "dependency": requirement.name,
+        "dependency": provided_by or requirement.name,
         "specifier": _specifier_as_written(requirement, requirement_text),
         "source": source,
     }
@@ -251,23 +262,67 @@ def _specifier_as_written(requirement: Requirement, text: str) -> str:
 def _required_by(key: str, installed: Mapping[str, Distribution]) -> str | None:
     """Who declares a dependency on distribution ``key`` (for the chain in a finding)."""
     owners = []
-    for dist in installed.values():
+    for dist in {id(d): d for d in installed.values()}.values():
         for text in dist.requires:
             if is_extra_only(text):
                 continue
             requirement = parse_requirement(text)
             if requirement is not None and canonicalize_name(requirement.name) == key:
                 owners.append(f"{dist.name} {dist.version}")
-    return ", ".join(owners) or None
+    # Never "unknown": nothing requiring it means it was installed on its own.
+    return ", ".join(owners) or "no installed distribution (installed directly)"
 
 
-def _requirement_items(env: Environment) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
+#: Import names whose distribution is not named after them.
+_IMPORT_DISTRIBUTION = {
+    "cv2": "opencv-python",
+    "PIL": "pillow",
+    "sklearn": "scikit-learn",
+    "skimage": "scikit-image",
+    "yaml": "pyyaml",
+}
+#: Top-level names many distributions share (namespace packages, test folders).
+_SHARED_TOP_LEVEL = frozenset({"google", "nvidia", "tests", "test", "docs", "examples", "_distutils_hack", "azure"})
+
+
+def providers(env: Environment) -> dict[str, Distribution]:
+    """Distribution name -> the installed distribution that provides its import package.
+
+    ``mmcv-lite`` and ``mmcv-full`` provide ``mmcv``, ``opencv-python-headless`` provides
+    ``cv2`` (so ``opencv-python``), ``tensorflow-cpu`` provides ``tensorflow``: read from each
+    distribution's top_level.txt (or RECORD). A distribution installed under its own name
+    always wins; the first provider on sys.path wins among several.
+    """
+    installed = {d.key for d in env.python.distributions}
+    aliases: dict[str, Distribution] = {}
+    for dist in env.python.distributions:
+        for module in dist.top_level:
+            if module in _SHARED_TOP_LEVEL or module.startswith("_"):
+                continue
+            alias = canonicalize_name(_IMPORT_DISTRIBUTION.get(module, module))
+            if alias == dist.key or alias in installed:
+                continue
+            aliases.setdefault(alias, dist)
+    return aliases
+
+
+def _installed(env: Environment) -> dict[str, Distribution]:
+    """Canonical name -> active distribution, providers standing in for what they provide."""
     installed: dict[str, Distribution] = {}
     for dist in env.python.distributions:
         installed.setdefault(dist.key, dist)  # first on sys.path wins, as at import time
+    for alias, dist in providers(env).items():
+        installed.setdefault(alias, dist)
+    return installed
+
+
+def _requirement_items(env: Environment) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
+    installed = _installed(env)
     markers = _marker_env(env)
     metadata = []
-    for dist in installed.values():
+    for key, dist in installed.items():
+        if key != dist.key:
+            continue  # an alias: its provider's own requirements are read once
         for text in dist.requires:
             item = _violation(dist, text, installed, markers, "metadata")
             if item is not None:
@@ -282,7 +337,22 @@ def _requirement_items(env: Environment) -> tuple[tuple[dict[str, Any], ...], tu
         if item is not None and item["problem"] == "version":
             item["required_by"] = _required_by(owner.key, installed)
             import_time.append(item)
+    # One range, one finding: a bound the package also declares in its metadata is reported
+    # once, as the import-time error (pip check's warning would repeat it with a second pin).
+    seen = {(canonicalize_name(i["package"]), canonicalize_name(i["dependency"]), _spec_key(i)) for i in import_time}
+    metadata = [
+        i
+        for i in metadata
+        if (canonicalize_name(i["package"]), canonicalize_name(i["dependency"]), _spec_key(i)) not in seen
+    ]
     return tuple(metadata), tuple(import_time)
+
+
+def _spec_key(item: Mapping[str, Any]) -> SpecifierSet | str:
+    try:
+        return SpecifierSet(str(item["specifier"]))
+    except InvalidSpecifier:
+        return str(item["specifier"])
 
 
 def _numpy1_items(env: Environment, facts: Mapping[str, Any], compat: Compat) -> tuple[dict[str, Any], ...]:
@@ -302,23 +372,189 @@ def _numpy1_items(env: Environment, facts: Mapping[str, Any], compat: Compat) ->
     return tuple(items)
 
 
-def _torch_family_items(facts: Mapping[str, Any], compat: Compat) -> tuple[dict[str, Any], ...]:
+_TORCH_INDEX = "https://download.pytorch.org/whl/"
+
+
+def _variant(label: str | None) -> str | None:
+    """cpu, cuXYZ or rocmX.Y from a local version label; ``None`` when there is none."""
+    if not label:
+        return None
+    label = label.lower()
+    if label == "cpu" or re.fullmatch(r"cu\d{3,4}", label) or re.fullmatch(r"rocm\d+(\.\d+)*", label):
+        return label
+    return None
+
+
+def _torch_variant(facts: Mapping[str, Any]) -> str | None:
+    variant = _variant(facts.get("torch.local"))
+    if variant is None and facts.get("torch.installed"):
+        cuda, hip = as_version(facts.get("torch.cuda")), facts.get("torch.hip")
+        if cuda is not None:
+            variant = f"cu{cuda.major}{cuda.minor}"
+        elif hip:
+            variant = None
+        elif facts.get("torch.version"):
+            variant = "cpu"
+    return variant
+
+
+def _install_command(package: str, version: str, dist_torch: str | None) -> str:
+    """pip command that installs exactly ``package==version`` for the installed torch, torch kept.
+
+    ``--no-deps`` keeps pip from "upgrading" torch to satisfy the companion's pin of another
+    patch release; the index is torch's own (its dist-info version carries the local label
+    when it came from download.pytorch.org), else PyPI.
+    """
+    parsed = as_version(dist_torch)
+    label = _variant(parsed.local) if parsed is not None else None
+    index = f" --index-url {_TORCH_INDEX}{label}" if label else ""
+    return f"pip install --no-deps '{package}=={version}'{index}"
+
+
+def _torch_family_items(
+    facts: Mapping[str, Any], compat: Compat, skipped: dict[str, str]
+) -> tuple[dict[str, Any], ...]:
+    """torchvision / torchaudio built for another torch release (TH002).
+
+    The exact partner comes from the generated table (each companion's own
+    ``Requires-Dist: torch==X``); a companion or torch newer than the table reaches is
+    "not checked", never passed.
+    """
     torch = as_version(facts.get("torch.version") or facts.get("dist.torch"))
     if torch is None:
         return ()
-    expected_by_package = {
-        "torchvision": compat.expected_torchvision(torch),
-        "torchaudio": compat.expected_torchaudio(torch),
-    }
+    torch_public = Version(torch.public)
     items = []
-    for package, expected in expected_by_package.items():
+    for package in ("torchvision", "torchaudio"):
         installed = as_version(facts.get(f"dist.{package}"))
-        if installed is None or expected is None:
+        if installed is None:
             continue
-        if not expected.contains(Version(installed.public), prereleases=True):
-            items.append(
-                {"package": package, "version": str(installed), "expected": str(expected), "torch": str(torch)}
-            )
+        public = Version(installed.public)
+        for name, version in (("torch", torch_public), (package, public)):
+            if compat.beyond_reach(name, version):
+                reach = compat.reach(name)
+                skipped.setdefault(
+                    "TH002",
+                    f"{name} {version} is newer than this knowledge ({reach}, generated "
+                    f"{compat.torch_meta.generated or 'at an unknown date'}); "
+                    "refresh it with `python -m envdoctor.kb.refresh`",
+                )
+        needs_torch = compat.torch_for_companion(package, public)
+        partner = compat.companion_partner(package, torch_public)
+        series = compat.expected_torchvision(torch) if package == "torchvision" else compat.expected_torchaudio(torch)
+        if needs_torch is not None:
+            # Patch partners (0.16.2 pins torch==2.1.2) share the ABI of their line; pip check
+            # (PY001) reports the exact pin, this check the broken pairing across lines.
+            mismatch = needs_torch.release[:2] != torch_public.release[:2]
+        elif series is not None:
+            mismatch = not series.contains(public, prereleases=True)
+        else:
+            continue
+        if not mismatch:
+            continue
+        if partner is not None:
+            expected = f"=={partner}"
+        elif series is not None:
+            expected = str(series)
+        else:
+            skipped.setdefault("TH002", f"no {package} release for torch {torch_public} in this knowledge")
+            continue
+        fix = (
+            _install_command(package, str(partner), facts.get("dist.torch"))
+            if partner is not None
+            else f"pip install --no-deps '{package}{expected}'"
+        )
+        items.append(
+            {
+                "package": package,
+                "version": str(installed),
+                "expected": expected,
+                "torch": str(torch),
+                "torch_public": str(torch_public),
+                "needs_torch": str(needs_torch) if needs_torch is not None else "a torch " + str(series),
+                "install": fix,
+            }
+        )
+    return tuple(items)
+
+
+def _variant_items(env: Environment, facts: Mapping[str, Any], compat: Compat) -> tuple[dict[str, Any], ...]:
+    """torchvision / torchaudio built for another variant (CPU, a CUDA, ROCm) than torch.
+
+    The variant is the local label of the ``__version__`` literal in each package's
+    ``version.py`` (``0.28.0+cu130``): the PyPI torchvision is a CUDA build, so beside a
+    ``+cpu`` torch its operators fail to load (``operator torchvision::nms does not exist``).
+    """
+    if env.torch is None:
+        return ()
+    torch_variant = _torch_variant(facts)
+    if torch_variant is None:
+        return ()
+    items = []
+    for package, version_text in sorted(env.torch.companions.items()):
+        version = as_version(version_text)
+        variant = _variant(version.local) if version is not None else None
+        if version is None or variant is None or variant == torch_variant:
+            continue
+        kinds = {
+            v: ("cpu" if v == "cpu" else "rocm" if v.startswith("rocm") else "cuda") for v in (variant, torch_variant)
+        }
+        # torchvision refuses only a different CUDA major ("compiled with different CUDA
+        # major versions", torchvision/extension.py _check_cuda_version).
+        if kinds[variant] == kinds[torch_variant] == "cuda" and variant[2:-1] == torch_variant[2:-1]:
+            continue
+        torch_public = as_version(facts.get("torch.version"))
+        partner = (compat.companion_partner(package, torch_public) if torch_public is not None else None) or Version(
+            version.public
+        )
+        index = f"{_TORCH_INDEX}{torch_variant}"
+        items.append(
+            {
+                "package": package,
+                "version": version_text,
+                "variant": variant,
+                "torch": str(facts.get("torch.version")),
+                "torch_variant": torch_variant,
+                "partner": str(partner),
+                "index_url": index,
+                "install": f"pip install --no-deps --force-reinstall '{package}=={partner}' --index-url {index}",
+            }
+        )
+    return tuple(items)
+
+
+def _record_items(env: Environment) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {"name": d.name, "version": d.version, "location": d.location}
+        for d in env.python.distributions
+        if d.has_record is False
+    )
+
+
+def _duplicate_items(env: Environment) -> tuple[dict[str, Any], ...]:
+    """Duplicates, each with what put its other copies on sys.path (a .pth line, PYTHONPATH, ...)."""
+    items = []
+    for duplicate in env.python.duplicates:
+        origins = []
+        for install in duplicate.installs:
+            if install == duplicate.active:
+                continue
+            entry = str(install).rsplit("/", 1)[0]
+            origin = env.python.path_origins.get(entry)
+            if origin is None and env.python.user_site and entry == env.python.user_site:
+                origin = "the user site (pip install --user; PYTHONNOUSERSITE=1 hides it)"
+            if origin is None and entry in env.python.site_packages:
+                origin = "this interpreter's own site-packages"
+            origins.append(f"{entry} (put on sys.path by {origin or 'the interpreter default sys.path'})")
+        items.append(
+            {
+                "kind": duplicate.kind,
+                "name": duplicate.name,
+                "installs": duplicate.installs,
+                "active": duplicate.active,
+                "origin": "; ".join(origins) or "unknown",
+            }
+        )
     return tuple(items)
 
 
@@ -329,12 +565,14 @@ _EXTENSIONS = {"mmcv": ("mmcv._ext", ("mmcv-lite",))}
 
 def _extension_items(env: Environment, facts: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
     items = []
+    provided = providers(env)
     for package, (module, _lite) in _EXTENSIONS.items():
         version = facts.get(f"dist.{package}")
         if version is None:
             continue
         if not env.python.module_files.get(module):
-            items.append({"package": package, "version": version, "module": module})
+            provider = provided[package].name if package in provided else package
+            items.append({"package": package, "version": version, "module": module, "provider": provider})
     return tuple(items)
 
 
@@ -361,6 +599,8 @@ def build_facts(env: Environment, compat: Compat) -> FactView:
     }
     for dist in reversed(env.python.distributions):  # the first on sys.path wins
         facts[f"dist.{dist.key}"] = dist.version
+    for alias, provider in providers(env).items():  # mmcv-lite counts as mmcv
+        facts[f"dist.{alias}"] = provider.version
     facts.update(_torch_facts(env, compat))
     facts.update(_host_facts(env, compat))
     facts["cuda.driver_status"] = _driver_status(facts, env, compat)
@@ -376,15 +616,37 @@ def build_facts(env: Environment, compat: Compat) -> FactView:
             }
         )
     metadata, import_time = _requirement_items(env)
+    skipped: dict[str, str] = {}
+    family = _torch_family_items(facts, compat, skipped)
+    # A companion's `torch==X` pin that TH002 explains is not repeated as PY001 with a
+    # second, conflicting pin (torch==2.12.0 beside torch==2.13.0 kept as installed).
+    explained = {canonicalize_name(i["package"]) for i in family}
+    metadata = tuple(
+        i
+        for i in metadata
+        if not (canonicalize_name(i["package"]) in explained and canonicalize_name(i["dependency"]) == "torch")
+    )
     collections = {
         "gpus": _gpu_items(env, facts, compat),
         "requirement_violations": metadata,
         "import_bound_violations": import_time,
-        "duplicates": tuple(
-            {"kind": d.kind, "name": d.name, "installs": d.installs, "active": d.active} for d in env.python.duplicates
-        ),
+        "duplicates": _duplicate_items(env),
         "numpy1_builds": _numpy1_items(env, facts, compat),
-        "torch_family_mismatches": _torch_family_items(facts, compat),
+        "torch_family_mismatches": family,
+        "torch_variant_mismatches": _variant_items(env, facts, compat),
+        "missing_record": _record_items(env),
+        "import_failures": tuple(
+            {
+                "module": c.module,
+                "distribution": c.distribution,
+                "status": c.status,
+                "error": c.error,
+                "first_line": (c.error or "").splitlines()[0] if c.error else c.status,
+                "operation": c.operation or f"import {c.module}",
+            }
+            for c in env.imports
+            if c.status != "ok"
+        ),
         "ld_shadows": tuple({"path": p} for p in env.host.ld_shadows),
         "missing_extensions": _extension_items(env, facts),
         "unknown_facts": _unknown_items(env),
@@ -395,4 +657,4 @@ def build_facts(env: Environment, compat: Compat) -> FactView:
         ),
     }
     facts["gpus.unsupported"] = tuple(g["sm"] for g in collections["gpus"] if g["supported"] is False)
-    return FactView(facts, collections)
+    return FactView(facts, collections, skipped)

@@ -12,20 +12,22 @@ nothing into the inspected environment, and turns every fact it cannot learn int
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 from envdoctor._version import __version__
-from envdoctor.model import DeepTorch, Environment
+from envdoctor.model import DeepTorch, Environment, ImportCheck
 from envdoctor.probe._tasks import Task
 from envdoctor.probe.deep import probe_deep
 from envdoctor.probe.host import probe_host, start_host_probe
+from envdoctor.probe.imports import probe_imports
 from envdoctor.probe.interpreter import probe_python, resolve_interpreter
 from envdoctor.probe.nvml import NvmlLibrary
 from envdoctor.probe.runner import Runner, RunResult, SubprocessRunner
-from envdoctor.probe.torch_build import probe_torch_build
+from envdoctor.probe.torch_build import probe_torch_build, read_version_py
 
 __all__ = [
     "DEFAULT_DEEP_TIMEOUT",
@@ -78,6 +80,12 @@ def collect(
         if deep and has_torch
         else None
     )
+    imports_task: Task[tuple[ImportCheck, ...]] | None = None
+    if deep:
+        distributions = python_facts.distributions
+        imports_task = Task(
+            lambda: probe_imports(executable, distributions, runner=runner, timeout=deep_timeout, environ=environ)
+        )
     torch_build = probe_torch_build(
         torch_dirs,
         python_facts.distributions,
@@ -85,8 +93,11 @@ def collect(
         timeout=timeout,
         path_env=environ.get("PATH"),
     )
+    if torch_build is not None:
+        torch_build = dataclasses.replace(torch_build, companions=_companion_versions(package_dirs))
     host = host_task.result()
     deep_torch = deep_task.result() if deep_task is not None else None
+    imports = imports_task.result() if imports_task is not None else ()
     if deep and not has_torch:
         deep_torch = DeepTorch(status="not-installed", error="torch is not installed")
     return Environment(
@@ -96,7 +107,24 @@ def collect(
         deep=deep_torch,
         collected_at=datetime.now(UTC).isoformat(timespec="seconds"),
         envdoctor_version=_envdoctor_version(),
+        imports=imports,
     )
+
+
+def _companion_versions(package_dirs: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """``__version__`` of the active torchvision / torchaudio, a literal of their version.py."""
+    versions: dict[str, str] = {}
+    for package in ("torchvision", "torchaudio"):
+        dirs = package_dirs.get(package, ())
+        if not dirs:
+            continue
+        try:
+            value = read_version_py(Path(dirs[0], "version.py")).get("__version__")
+        except (OSError, SyntaxError, ValueError):
+            continue
+        if isinstance(value, str):
+            versions[package] = value
+    return versions
 
 
 def _envdoctor_version() -> str | None:

@@ -151,6 +151,7 @@ def describe_distribution(meta_dir: str, location: str, kind: str) -> dict[str, 
         "top_level": [],
         "installer": None,
         "metadata_error": None,
+        "has_record": None,
     }
     is_dir = kind != "egg-info-file"
     if kind == "dist-info":
@@ -181,6 +182,9 @@ def describe_distribution(meta_dir: str, location: str, kind: str) -> dict[str, 
             info["top_level"] = top_level_from_record(read_text(os.path.join(meta_dir, "RECORD")))
     with contextlib.suppress(OSError, ValueError):
         info["installer"] = read_text(os.path.join(meta_dir, "INSTALLER")).strip() or None
+    if kind == "dist-info":
+        # pip uninstalls a dist-info only through its RECORD; without it pip refuses.
+        info["has_record"] = os.path.isfile(os.path.join(meta_dir, "RECORD"))
     return info
 
 
@@ -298,6 +302,37 @@ def extension_files(paths: list[str], listings: dict[str, list[str]], unknown: d
         if files or present:
             result[key] = files
     return result
+
+
+def path_origins(paths: list[str], listings: dict[str, list[str]]) -> dict[str, str]:
+    """What put each ``sys.path`` entry there: a ``.pth`` file's line, or PYTHONPATH.
+
+    site.py adds every existing directory named on a line of a ``.pth`` file in a site
+    directory (lines starting with ``import`` are code, not paths).
+    """
+    origins: dict[str, str] = {}
+    wanted = {os.path.normcase(os.path.abspath(p)): p for p in paths}
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        key = os.path.normcase(os.path.abspath(entry)) if entry else ""
+        if key in wanted:
+            origins.setdefault(wanted[key], "PYTHONPATH")
+    for location in paths:
+        for name in listings.get(location, ()):
+            if not name.endswith(".pth"):
+                continue
+            pth = os.path.join(location, name)
+            try:
+                lines = read_text(pth).splitlines()
+            except (OSError, ValueError):
+                continue
+            for number, line in enumerate(lines, 1):
+                text = line.strip()
+                if not text or text.startswith(("#", "import ", "import\t")):
+                    continue
+                key = os.path.normcase(os.path.abspath(os.path.join(location, text)))
+                if key in wanted:
+                    origins.setdefault(wanted[key], f"{pth}:{number}")
+    return origins
 
 
 def glibc_version() -> tuple[int, int] | None:
@@ -430,6 +465,7 @@ def main(argv: list[str]) -> int:
         "duplicates": find_duplicates(distributions),
         "package_dirs": package_dirs(argv, paths, listings),
         "module_files": extension_files(paths, listings, unknown),
+        "path_origins": path_origins(paths, listings),
         "unknown": unknown,
     }
     sys.stdout.write(MARKER + "\n" + json.dumps(result) + "\n")

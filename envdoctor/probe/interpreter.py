@@ -36,7 +36,7 @@ __all__ = [
 INTERPRETER_SCRIPT = Path(__file__).with_name("_interpreter_script.py")
 MARKER = "@@ENVDOCTOR-JSON@@"
 #: Top-level packages whose directories the script reports (files read in-process later).
-PACKAGE_DIRS = ("torch", *BOUND_PACKAGES)
+PACKAGE_DIRS = ("torch", "torchvision", "torchaudio", *BOUND_PACKAGES)
 _CANDIDATES = ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe")
 
 
@@ -138,6 +138,7 @@ def _build(data: Mapping[str, Any]) -> tuple[PythonFacts, dict[str, tuple[str, .
             top_level=_strings(d["top_level"]),
             installer=d.get("installer"),
             metadata_error=d.get("metadata_error"),
+            has_record=d.get("has_record"),
         )
         for d in data["distributions"]
     )
@@ -170,5 +171,6 @@ def _build(data: Mapping[str, Any]) -> tuple[PythonFacts, dict[str, tuple[str, .
         import_bounds=bounds,
         module_files={str(k): _strings(v) for k, v in dict(data["module_files"]).items()},
         unknown=unknown,
+        path_origins={str(k): str(v) for k, v in dict(data.get("path_origins", {})).items()},
     )
     return facts, package_dirs

@@ -20,7 +20,9 @@ def make_console(file: IO[str], *, color: bool | None = None, width: int | None 
     """A console for ``file``: colour only on a terminal and never under ``NO_COLOR``."""
     from rich.console import Console
 
-    no_color = bool(os.environ.get("NO_COLOR")) or color is False
+    # An explicit --color always wins over NO_COLOR (https://no-color.org: "user-level
+    # configuration ... may override"); NO_COLOR decides only the automatic case.
+    no_color = color is False or (color is None and bool(os.environ.get("NO_COLOR")))
     console = Console(
         file=file,
         no_color=no_color,

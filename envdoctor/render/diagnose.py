@@ -15,7 +15,7 @@ from rich.text import Text
 
 from envdoctor.diagnosis import Diagnosis
 from envdoctor.model import AREAS, Finding
-from envdoctor.render.findings import FindingView, mark
+from envdoctor.render.findings import FindingView
 
 __all__ = ["DiagnoseView", "area_summary"]
 
@@ -73,11 +73,17 @@ def area_summary(area: str, diagnosis: Diagnosis) -> str:
 
 
 def _area_mark(findings: list[Finding]) -> tuple[str, str]:
-    """The mark of the area's worst error or warning; ``[✓]`` when it has neither."""
-    worst = min(findings, key=lambda f: f.sort_key, default=None)
-    if worst is None or worst.benign or worst.severity == "info":
-        return "[✓]", "green"
-    return mark(worst)
+    """``[✗]`` when the area holds any error finding, ``[!]`` for a warning, else ``[✓]``."""
+    if any(f.severity == "error" for f in findings):
+        return "[✗]", "bold red"
+    if any(f.severity == "warning" and not f.benign for f in findings):
+        return "[!]", "bold yellow"
+    return "[✓]", "green"
+
+
+#: Skips that always show, not only with -v: the knowledge is older than what is installed.
+def _is_reach_skip(reason: str) -> bool:
+    return "newer than this knowledge" in reason
 
 
 def _detail_lines(area: str, diagnosis: Diagnosis) -> list[str]:
@@ -99,7 +105,17 @@ def _detail_lines(area: str, diagnosis: Diagnosis) -> list[str]:
             )
             if env.deep.cuda_available is not None:
                 lines.append(f"torch.cuda.is_available(): {env.deep.cuda_available}, devices: {env.deep.device_count}")
-    elif area == "cuda":
+        for name, version in sorted(env.torch.companions.items()):
+            lines.append(f"{name}/version.py: __version__ = {version!r}")
+    if area == "python" and env.imports:
+        for check in env.imports:
+            took = f" in {check.seconds:.1f}s" if check.seconds is not None else ""
+            what = f"import {check.module}" + (
+                f" + {check.operation}" if check.operation and check.status == "ok" else ""
+            )
+            first = (check.error or "").splitlines()[0] if check.error else ""
+            lines.append(f"{what} (--deep): {check.status}{took}" + (f": {first}" if first else ""))
+    if area == "cuda":
         host = env.host
         lines.extend(
             f"GPU {g.index}: {g.name}, {g.memory_total_mib} MiB, compute capability {g.compute_capability}"
@@ -141,11 +157,19 @@ class DiagnoseView:
                     yield Text(f"    • {detail}", style="dim")
             for finding in findings:
                 yield FindingView(finding, verbose=self.verbose, indent=4)
+        skipped = diagnosis.skipped
+        shown = {k: v for k, v in skipped.items() if self.verbose or _is_reach_skip(v)}
+        if shown:
+            yield Text("")
+            for check_id, reason in sorted(shown.items()):
+                yield Text(f"not checked: {check_id}: {reason}", style="yellow" if _is_reach_skip(reason) else "dim")
         errors = sum(1 for f in diagnosis.findings if f.severity == "error" and not f.benign)
         warnings = sum(1 for f in diagnosis.findings if f.severity == "warning" and not f.benign)
         yield Text("")
         if errors or warnings:
             yield Text(f"{errors} error(s), {warnings} warning(s). Run `envdoctor explain ID` for details.")
+        elif any(_is_reach_skip(v) for v in skipped.values()):
+            yield Text('No issues found by the checks that could run (see "not checked" above).', style="yellow")
         else:
             yield Text("No issues found.", style="green")
         if diagnosis.constraints:

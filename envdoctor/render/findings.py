@@ -59,11 +59,13 @@ class FindingView:
         if hidden > 0:
             yield Text(f"{pad}  > ... {hidden} more (-v to show)", style="dim")
         steps = finding.fix.steps if self.verbose else finding.fix.steps[:1]
+        # Commands are copied and pasted: never wrapped in the middle (the terminal folds
+        # a long line visually, the text stays one line).
         for step in steps:
-            yield Text(f"{pad}fix: {step}", style="")
+            yield Text(f"{pad}fix: {step}", style="", no_wrap=True, overflow="ignore")
         if finding.fix.constraints:
             label = "optional pins" if finding.fix.optional else "pins"
-            yield Text(f"{pad}{label}: {' '.join(finding.fix.constraints)}")
+            yield Text(f"{pad}{label}: {' '.join(finding.fix.constraints)}", no_wrap=True, overflow="ignore")
         references = finding.references if self.verbose else finding.references[:1]
         for url in references:
             yield Text(f"{pad}see: {url}", style="blue")

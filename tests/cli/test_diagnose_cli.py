@@ -36,7 +36,7 @@ def test_diagnose_json_describes_the_real_environment() -> None:
     assert result.returncode in (0, 1), result.stderr
     document = json.loads(result.stdout)
     assert document["schema"] == "envdoctor.diagnose/1"
-    assert list(document) == ["schema", "environment", "findings", "constraints"]
+    assert list(document) == ["schema", "environment", "findings", "constraints", "not_checked"]
     environment = document["environment"]
     assert (
         environment["python"]["executable"] == sys.executable
@@ -77,10 +77,14 @@ def test_diagnose_report_is_grouped_by_area_and_plain_in_a_pipe() -> None:
     assert f"torch {importlib.metadata.version('torch')}" in result.stdout
 
 
-def test_color_always_is_overridden_by_no_color() -> None:
-    result = run_cli("--color", "always", "explain", "CU001", env={"NO_COLOR": "1"})
-    assert result.returncode == 0
-    assert "\x1b[" not in result.stdout
+def test_color_always_wins_over_no_color_before_or_after_the_subcommand() -> None:
+    for argv in (("--color", "always", "explain", "CU001"), ("explain", "CU001", "--color", "always")):
+        result = run_cli(*argv, env={"NO_COLOR": "1"})
+        assert result.returncode == 0, result.stderr
+        assert "\x1b[" in result.stdout
+    # NO_COLOR still decides when no --color is given.
+    assert "\x1b[" not in run_cli("explain", "CU001", env={"NO_COLOR": "1"}).stdout
+    assert "\x1b[" not in run_cli("explain", "CU001", "--color=never").stdout
 
 
 @pytest.mark.parametrize("bad", ["/bin/true", "/etc/hostname", "/nonexistent/python"])
