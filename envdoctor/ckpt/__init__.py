@@ -165,12 +165,12 @@ def _dispatch(
     try:
         primary = _dispatch_other(path, head, size, max_pickle_bytes, max_header_bytes, limits, nested)
     except CheckpointError:
-        pickled = _probe_pickle(path, max_pickle_bytes, limits)
-        if pickled is not None:
-            return pickled
+        probed = _probe_pickle(path, max_pickle_bytes, limits)
+        if probed is not None:
+            return probed
         raise
-    pickled = _probe_pickle(path, max_pickle_bytes, limits)
-    return primary if pickled is None else _with_polyglot(primary, pickled)
+    probed = _probe_pickle(path, max_pickle_bytes, limits)
+    return primary if probed is None else _with_polyglot(primary, probed)
 
 
 def _dispatch_other(
@@ -213,9 +213,7 @@ def _dispatch_other(
     for magic, description in _NOT_CHECKPOINTS:
         if lowered.startswith(magic.lower()):
             raise CheckpointError(f"{path}: {description}")
-    raise CheckpointError(
-        f"{path}: unrecognised format; expected torch, safetensors, NumPy or a Hugging Face index"
-    )
+    raise CheckpointError(f"{path}: unrecognised format; expected torch, safetensors, NumPy or a Hugging Face index")
 
 
 def _read(

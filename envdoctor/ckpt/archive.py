@@ -53,7 +53,7 @@ _ZIP_ERRORS = (
 
 def _check_directory(path: str, handle: IO[bytes]) -> None:
     try:
-        end = zipfile._EndRecData(handle)  # type: ignore[attr-defined]  # noqa: SLF001
+        end = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
     except _ZIP_ERRORS as exc:
         raise CheckpointError(f"{path}: unreadable zip end record ({exc})") from None
     if end is None:
@@ -61,8 +61,8 @@ def _check_directory(path: str, handle: IO[bytes]) -> None:
             f"{path}: starts like a zip archive but has no end-of-central-directory record: "
             "the file is truncated or corrupt (an interrupted save or download?)"
         )
-    entries = end[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]  # noqa: SLF001
-    size = end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]  # noqa: SLF001
+    entries = end[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]
+    size = end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
     if entries > MAX_ZIP_ENTRIES or size > MAX_CENTRAL_DIRECTORY:
         raise CheckpointError(
             f"{path}: zip central directory declares {entries:,} entries in {size:,} bytes, over the "

@@ -20,4 +20,3 @@ class PickleFailure(CheckpointError):
         self.issues = issues
         self.limit = limit
         """True when one of envdoctor's own bounds stopped the reading (the real loader would go on)."""
-

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import IO
 
 from envdoctor.ckpt.allowlist import DICT_CLASSES, is_allowed_global, normalise
+from envdoctor.ckpt.failure import PickleFailure
 from envdoctor.ckpt.model import SecurityIssue
 from envdoctor.ckpt.rebuild import HANDLERS, MalformedCallError
 from envdoctor.ckpt.records import (
@@ -35,7 +36,6 @@ from envdoctor.ckpt.records import (
     Opaque,
     symbol_of,
 )
-from envdoctor.ckpt.failure import PickleFailure
 from envdoctor.ckpt.verdict import CONTAINER_CONSTRUCTORS, call_problem, call_problem_free, dunder_keys
 
 __all__ = ["FastPathRefused", "ENABLED", "fast_load"]
@@ -160,7 +160,7 @@ class _StandInMeta(type):
 
 
 class _StandIn(metaclass=_StandInMeta):
-    def __new__(cls, *args: object, **kwargs: object) -> object:  # NEWOBJ / NEWOBJ_EX
+    def __new__(cls, *args: object, **kwargs: object) -> object:  # type: ignore[misc]  # NEWOBJ / NEWOBJ_EX
         if kwargs:
             raise FastPathRefused("NEWOBJ_EX with keyword arguments")
         context: _Context = cls.__dict__["_envdoctor_context"]

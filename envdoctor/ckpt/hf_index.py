@@ -22,7 +22,7 @@ from envdoctor.ckpt.layout import ema_prefixes
 from envdoctor.ckpt.model import Checkpoint, MetadataValue, SecurityIssue, TensorInfo
 from envdoctor.errors import CheckpointError
 
-__all__ = ["read_hf_index", "looks_like_json"]
+__all__ = ["MAX_SHARDS", "read_hf_index", "looks_like_json"]
 
 ShardReader = Callable[[Path], Checkpoint]
 
@@ -32,11 +32,24 @@ def looks_like_json(head: bytes) -> bool:
     return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{"
 
 
+MAX_SHARDS = 20_000
+"""More shard files than any published index names (the largest have a few hundred)."""
+
+
 def _shard_path(index_path: Path, shard: str) -> Path:
     relative = PurePosixPath(shard.replace("\\", "/"))
-    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts or "\x00" in shard:
         raise CheckpointError(f"{index_path}: shard name {shard!r} leaves the index's folder")
     return index_path.parent.joinpath(*relative.parts)
+
+
+def _inside(path: Path, folder: str) -> bool:
+    """True when ``path`` (symlinks resolved) is inside ``folder`` (already resolved)."""
+    try:
+        resolved = os.path.realpath(path)
+    except (OSError, ValueError):
+        return False
+    return os.path.commonpath([resolved, folder]) == folder
 
 
 def read_hf_index(path: str, handle: IO[bytes], *, max_bytes: int, read_shard: ShardReader) -> Checkpoint:
@@ -58,11 +71,22 @@ def read_hf_index(path: str, handle: IO[bytes], *, max_bytes: int, read_shard: S
 
     index_path = Path(path)
     shards = tuple(dict.fromkeys(weight_map.values()))
+    if len(shards) > MAX_SHARDS:
+        raise CheckpointError(
+            f"{path}: the index names {len(shards):,} shard files, over the {MAX_SHARDS:,} limit (not a real index?)"
+        )
+    folder = os.path.realpath(index_path.parent)
     shard_tensors: dict[str, dict[str, TensorInfo] | None] = {}
     security: list[SecurityIssue] = []
     warnings: list[str] = []
     for shard in shards:
         shard_path = _shard_path(index_path, shard)
+        if not _inside(shard_path, folder):
+            # A symlink (or a folder link) out of the index's folder: not followed, so
+            # nothing of the target is read or shown.
+            shard_tensors[shard] = None
+            warnings.append(f"{path}: shard {shard} links outside the index's folder; not read")
+            continue
         if not shard_path.is_file():
             shard_tensors[shard] = None
             warnings.append(f"{path}: shard {shard} is not present; its tensors' shapes are unknown")

@@ -184,10 +184,19 @@ def check_graph(root: object, *, where: str, limits: PickleLimits) -> None:
                 work.append((child, False))
 
 
+def _int_text(value: int) -> str:
+    """``str(value)``, or a short description for integers too long to print (and to convert)."""
+    if value.bit_length() > 64:
+        return f"<{value.bit_length()}-bit integer>"
+    return str(value)
+
+
 def _key_text(key: object) -> str:
     if isinstance(key, str):
         return key
-    if isinstance(key, (int, float, bool)) or key is None:
+    if isinstance(key, int) and not isinstance(key, bool):
+        return _int_text(key)
+    if isinstance(key, (float, bool)) or key is None:
         return str(key)
     if isinstance(key, bytes):
         return key.decode("utf-8", "replace")
@@ -333,6 +342,8 @@ def _scalar(value: object) -> tuple[bool, MetadataValue]:
         if len(value) > _MAX_TEXT:
             return True, f"<text: {len(value)} characters>"
         return True, value
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return True, _int_text(value)
     if isinstance(value, (int, float, bool)) or value is None:
         return True, value
     return False, None

@@ -27,6 +27,7 @@ from envdoctor.ckpt.allowlist import (
     is_safe_getattr,
     normalise,
 )
+from envdoctor.ckpt.failure import PickleFailure
 from envdoctor.ckpt.model import SecurityIssue
 from envdoctor.ckpt.rebuild import HANDLERS, MalformedCallError, as_shape
 from envdoctor.ckpt.records import (
@@ -40,7 +41,6 @@ from envdoctor.ckpt.records import (
     describe,
     symbol_of,
 )
-from envdoctor.ckpt.failure import PickleFailure
 from envdoctor.ckpt.verdict import call_problem, dunder_keys
 from envdoctor.errors import CheckpointError
 
@@ -61,7 +61,8 @@ _SCALAR_KEY_TYPES = (str, bytes, int, float, complex, bool, type(None), Global)
 class PickleLimits:
     """Bounds on one pickle's interpretation; each guards time or memory against bombs."""
 
-    max_opcodes: int = 20_000_000
+    max_opcodes: int = 5_000_000
+    """About 160,000 tensors' worth (a 20,000-tensor state dict is 640,000 opcodes)."""
     max_memo: int = 1_000_000
     max_stack: int = 1_000_000
     max_depth: int = 1_000
@@ -135,7 +136,9 @@ class _Machine:
     def count_items(self, count: int) -> None:
         self.items += count
         if self.items > self.limits.max_items:
-            raise self.fail(f"more than {self.limits.max_items:,} container items; refusing a likely pickle bomb", limit=True)
+            raise self.fail(
+                f"more than {self.limits.max_items:,} container items; refusing a likely pickle bomb", limit=True
+            )
 
     def push(self, value: object) -> None:
         self.stack.append(value)
@@ -284,7 +287,7 @@ class _Machine:
         if symbol is not None:
             self.unsafe(
                 f"<BUILD on {symbol.qualname}>",
-                "sets attributes on a class or module-level object, so every later use of it runs what the pickle chose",
+                "sets attributes on a class or module-level object: every later use of it runs what the pickle set",
             )
             return
         dunders = dunder_keys(state)

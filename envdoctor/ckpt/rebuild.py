@@ -50,10 +50,19 @@ def _int(value: object, what: str) -> int:
     return value
 
 
+_MAX_DIM = (1 << 63) - 1
+"""torch sizes are int64; anything outside 0..2**63-1 is refused by torch too."""
+
+
 def as_shape(value: object, what: str = "size") -> tuple[int, ...]:
     if not isinstance(value, (tuple, list)):
         raise MalformedCallError(f"{what} is {type(value).__name__}, not a tuple")
-    return tuple(_int(item, what) for item in value)
+    if len(value) > 64:
+        raise MalformedCallError(f"{what} has {len(value)} dimensions")
+    shape = tuple(_int(item, what) for item in value)
+    if any(not 0 <= dim <= _MAX_DIM for dim in shape):
+        raise MalformedCallError(f"{what} has a dimension outside 0..2**63-1")
+    return shape
 
 
 def _dtype_arg(value: object) -> str:
@@ -88,7 +97,7 @@ def _from_storage(args: tuple[object, ...], *, dtype_index: int | None, kind: st
             raise MalformedCallError("missing dtype argument")
         dtype = _dtype_arg(args[dtype_index])
     size, offset = args[2], args[1]
-    if type(size) is not tuple or any(type(dim) is not int for dim in size):
+    if type(size) is not tuple or any(type(dim) is not int or not 0 <= dim <= _MAX_DIM for dim in size):
         size = as_shape(size)
     if type(offset) is not int:
         offset = _int(offset, "storage_offset")

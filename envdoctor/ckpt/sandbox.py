@@ -12,6 +12,7 @@ alone is used, and only the speed differs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -116,7 +117,7 @@ def _child(write_fd: int, read: Callable[[], Checkpoint]) -> None:
                 written = os.write(write_fd, view[: 1 << 20])
                 view = view[written:]
             status = 0
-    except BaseException:  # noqa: BLE001 - any failure means "use the interpreter"
+    except BaseException:
         status = 10
     os._exit(status)
 
@@ -159,10 +160,8 @@ def read_clean_in_child(read: Callable[[], Checkpoint]) -> Checkpoint | None:
     finally:
         os.close(read_fd)
         if not finished:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         _, status = os.waitpid(pid, 0)
     if not finished or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return None

@@ -43,7 +43,7 @@ def _local_data_start(raw: memoryview, info: zipfile.ZipInfo) -> int | None:
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
         return None
     name_length, extra_length = struct.unpack_from("<HH", header, 26)
-    return offset + 30 + name_length + extra_length
+    return int(offset) + 30 + int(name_length) + int(extra_length)
 
 
 def read_member(

@@ -17,9 +17,7 @@ __all__ = ["escape"]
 # C0/C1 controls, DEL, and the Unicode format characters that reorder or hide text
 # (bidi embeddings/overrides/isolates, zero-width joiners, BOM): category Cc and Cf,
 # plus line and paragraph separators (Zl, Zp), which terminals treat as line breaks.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
-)
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
 
 
 def _spell(match: re.Match[str]) -> str:

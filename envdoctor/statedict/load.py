@@ -6,7 +6,6 @@ Torch is never imported here: modules and tensors are duck-typed (``state_dict()
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -34,7 +33,6 @@ KeyShapes = Mapping[str, "tuple[int, ...] | None"]
 
 #: Distributions whose versions entries' notes may name (``dist.transformers``...).
 _FACT_DISTRIBUTIONS = ("torch", "transformers", "tokenizers", "mmengine", "mmdet", "mmpretrain", "timm")
-_KEY_LINE = re.compile(r"^\s*([\w][\w.\-]*)\s*(?:[:=]?\s*\(?\s*((?:\d+\s*,?\s*)*)\)?)?\s*$")
 
 
 def report_from_key_sets(
@@ -92,19 +90,9 @@ def parse_expected_keys(text: str, *, source: str = "<keys>") -> dict[str, tuple
 
     Blank lines and ``#`` comments are skipped; any other line raises :class:`BadInputError`.
     """
-    keys: dict[str, tuple[int, ...] | None] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        match = _KEY_LINE.match(line)
-        if match is None:
-            raise BadInputError(f"{source}:{number}: expected 'KEY' or 'KEY 2304,768', got {raw.strip()!r}")
-        dims = [d for d in re.split(r"[\s,]+", match.group(2) or "") if d]
-        keys[match.group(1)] = tuple(int(d) for d in dims) if dims else None
-    if not keys:
-        raise BadInputError(f"{source}: no keys found")
-    return keys
+    from envdoctor.ckpt.key_list import parse_key_list  # linear time, bounded lines (issue 15)
+
+    return parse_key_list(text, source=source)
 
 
 def installed_facts() -> dict[str, Any]:
