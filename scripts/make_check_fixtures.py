@@ -271,6 +271,9 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
     "HF001": {
         "hit-transformers-446-mmdet-330": env(dist("transformers", "4.46.3"), dist("mmdet", "3.3.0")),
         "miss-transformers-430": env(dist("transformers", "4.30.2"), dist("mmdet", "3.3.0")),
+        # mmdet ships Grounding DINO from 3.2.0 on (mmdet/models/detectors/grounding_dino.py in the 3.2.0 wheel)
+        "hit-transformers-446-mmdet-320": env(dist("transformers", "4.46.3"), dist("mmdet", "3.2.0")),
+        "miss-transformers-446-mmdet-310": env(dist("transformers", "4.46.3"), dist("mmdet", "3.1.0")),
     },
     "MM001": {
         "hit-mmcv-lite-build": env(dist("mmcv", "2.1.0"), dist("mmdet", "3.3.0")),
