@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from envdoctor.model import Environment, from_jsonable, to_jsonable
 from envdoctor.probe import collect
+from envdoctor.probe.torch_build import read_version_py
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +33,16 @@ def test_python_facts(env: Environment) -> None:
 def test_torch_build_without_importing_torch(env: Environment) -> None:
     assert env.torch is not None
     assert env.torch.version == importlib.metadata.version("torch")
-    assert env.torch.cuda is None  # the CPU wheel
-    assert env.torch.arch_list is None and "CPU" in env.torch.unknown["arch_list"]
+    # Whatever build is installed (the CPU wheel here, a CUDA wheel on a GPU runner): the
+    # facts must be what its own version.py says, read without importing torch.
+    spec = importlib.util.find_spec("torch")  # finds the package without running it
+    assert spec is not None and spec.submodule_search_locations
+    cuda = read_version_py(Path(next(iter(spec.submodule_search_locations)), "version.py")).get("cuda")
+    assert env.torch.cuda == cuda
+    if cuda is None:
+        assert env.torch.arch_list is None and "CPU" in env.torch.unknown["arch_list"]
+    else:
+        assert env.torch.arch_list or "arch_list" in env.torch.unknown
     assert env.torch.git_version and len(env.torch.git_version) == 40
     torch_c = env.python.module_files["torch._C"]
     assert torch_c and torch_c[0].endswith(".so")
