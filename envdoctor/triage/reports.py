@@ -634,6 +634,21 @@ def _compatible(group: list[_Section], section: _Section, content: list[int]) ->
     return family in families or family == "torch" or families <= {"torch"}
 
 
+#: The checkpoint a load report is about, named by the loader before it: mmengine's
+#: ``Loads checkpoint by local backend from path: X`` and mmcv 1.x's ``load checkpoint from
+#: local path: X`` (mmengine/runner/checkpoint.py v0.10.7, mmcv/runner/checkpoint.py v1.7.2).
+_CHECKPOINT_LINE = re.compile(r"(?:Loads checkpoint by \w+ backend from path|load checkpoint from \w+ path): (?P<path>\S+)")
+_CHECKPOINT_LOOKBACK = 40
+
+
+def _checkpoint_before(lines: tuple[LogLine, ...], index: int) -> str | None:
+    for cursor in range(index - 1, max(-1, index - _CHECKPOINT_LOOKBACK), -1):
+        text = lines[cursor].text
+        if "checkpoint" in text and (match := _CHECKPOINT_LINE.search(text)) is not None:
+            return match.group("path")
+    return None
+
+
 def _build(group: list[_Section], log: LogText) -> ParsedReport:
     lines = log.lines
     header = next((s for s in group if s.kind == "header"), None)
@@ -653,6 +668,8 @@ def _build(group: list[_Section], log: LogText) -> ParsedReport:
             where.setdefault(mismatch.key, number)
     model_name = next((s.model_name for s in group if s.model_name), None)
     checkpoint_name = next((s.checkpoint_name for s in group if s.checkpoint_name), None)
+    if checkpoint_name is None:
+        checkpoint_name = _checkpoint_before(lines, (header or first).first)
     header_line = lines[(header or first).first]
     where.setdefault("header", header_line.number)
     report = KeyReport(
