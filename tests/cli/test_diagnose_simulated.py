@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.envbuilder import MMDET_330_INIT, Dist, make_env
+from tests.envbuilder import MMDET_330_INIT, Dist, make_env, write_dist
 
 DATA = Path(__file__).resolve().parents[1] / "probe" / "data" / "transformers-4.29.1"
 TRANSFORMERS_4291 = {
@@ -237,7 +237,7 @@ def test_torch_newer_than_the_knowledge_is_not_checked_not_passed(tmp_path: Path
         dists={"torch": "2.99.0", "torchvision": "0.99.0"},
         torch_version_py={"__version__": "2.99.0+cpu", "cuda": None, "hip": None},
     )
-    code, document = diagnose(python)
+    _code, document = diagnose(python)
     skipped = {s["id"]: s["reason"] for s in document["not_checked"]}
     assert "torch 2.99.0 is newer than this knowledge" in skipped["TH002"]
     text = subprocess.run(
@@ -261,3 +261,24 @@ def test_sentence_transformers_222_with_hub_026_without_deep(tmp_path: Path) -> 
     code, document = diagnose(real_env(tmp_path, "hub"))
     assert code == 1
     assert any("huggingface" in f["title"].lower() or "cached_download" in f["title"] for f in document["findings"])
+
+
+@pytest.mark.slow
+def test_py004_names_the_pth_file_that_added_the_second_copy(tmp_path: Path) -> None:
+    python = make_env(tmp_path, dists={"numpy": "2.4.6"})
+    site = next(python.parent.parent.glob("lib/python*/site-packages"))
+    other = tmp_path / "leftover-target"
+    write_dist(other, "numpy", "1.26.4")
+    (site / "zz-leftover.pth").write_text(f"{other}\n", encoding="utf-8")
+    _code, document = diagnose(python)
+    twice = finding(document, "PY004")
+    assert f"{site / 'zz-leftover.pth'}:1" in twice["fix"]["steps"][0]
+    assert any("zz-leftover.pth" in e["text"] for e in twice["evidence"])
+
+
+@pytest.mark.slow
+def test_dist_info_without_record_is_reported(tmp_path: Path) -> None:
+    python = make_env(tmp_path, dists={"numpy": Dist("2.4.6", record=False), "scipy": "1.14.1"})
+    _code, document = diagnose(python)
+    missing = [f for f in document["findings"] if f["id"] == "PY101"]
+    assert [f["title"].split()[0] for f in missing] == ["numpy"]
