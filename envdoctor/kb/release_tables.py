@@ -1,0 +1,105 @@
+"""Release-history tables generated from packages' own releases, and the lookups that read them.
+
+``knowledge/compat/hf_model_types.toml`` maps every transformers ``model_type`` to the first
+release whose auto-config mapping has it (and the release that dropped it, if one did); it is
+written by ``scripts/gen_model_types.py`` from the released wheels and records its reach (the
+newest release read). The lookup ``transformers_model_type`` (``[match] lookup =
+"transformers_model_type"``) turns a captured ``match.model_type`` into ``lookup.*`` facts, so
+an entry can pin ``transformers>={lookup.first}``; a model type that no release up to the
+reach knows still yields ``lookup.known = false`` and the reach, so the entry can say that the
+checkpoint needs custom code or a release newer than the table, instead of guessing a pin.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from envdoctor.errors import KnowledgeError
+from envdoctor.kb.lookups import register
+from envdoctor.kb.paths import knowledge_root
+
+__all__ = ["ModelTypeTable", "load_model_types", "transformers_model_type"]
+
+
+@dataclass(frozen=True)
+class ModelTypeTable:
+    """transformers model types: first release (and the release that dropped one), and the reach."""
+
+    reach: Version
+    reach_date: str
+    first_read: Version
+    first: Mapping[str, Version]
+    removed: Mapping[str, Version]
+
+    def first_release(self, model_type: str) -> Version | None:
+        """The first release that knows ``model_type``; ``None`` if none up to :attr:`reach` does."""
+        return self.first.get(model_type)
+
+
+def _version(value: Any, where: str) -> Version:
+    try:
+        return Version(str(value))
+    except InvalidVersion as exc:
+        raise KnowledgeError(f"hf_model_types.toml: {where}: {value!r} is not a version") from exc
+
+
+@functools.cache
+def load_model_types(root: Path | None = None) -> ModelTypeTable:
+    """Parse ``<root>/compat/hf_model_types.toml`` (``root`` defaults to the knowledge root)."""
+    import tomllib
+
+    path = (root or knowledge_root()) / "compat" / "hf_model_types.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KnowledgeError(f"{path}: {exc}") from exc
+    rows = data.get("model_types")
+    if not isinstance(rows, dict) or not rows:
+        raise KnowledgeError(f"{path}: no [model_types] table")
+    first: dict[str, Version] = {}
+    removed: dict[str, Version] = {}
+    for name, row in rows.items():
+        if not isinstance(row, dict) or "first" not in row:
+            raise KnowledgeError(f"{path}: model type {name!r} needs `first`")
+        first[name] = _version(row["first"], name)
+        if "removed" in row:
+            removed[name] = _version(row["removed"], name)
+    return ModelTypeTable(
+        reach=_version(data.get("reach"), "reach"),
+        reach_date=str(data.get("reach_date", "")),
+        first_read=_version(data.get("first_read"), "first_read"),
+        first=first,
+        removed=removed,
+    )
+
+
+@register(
+    "transformers_model_type",
+    {
+        "lookup.known": "whether any transformers release up to the table's reach knows the model type",
+        "lookup.first": "the first transformers release whose auto-config mapping has the model type",
+        "lookup.removed": "the first release without it, where transformers dropped it again",
+        "lookup.reach": "the newest transformers release the table was generated from",
+        "lookup.reach_date": "the build date of that release",
+    },
+)
+def transformers_model_type(namespace: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Facts about ``match.model_type`` from the generated table; ``None`` without a capture."""
+    model_type = namespace.get("match.model_type")
+    if not model_type:
+        return None
+    table = load_model_types()
+    facts: dict[str, Any] = {"lookup.reach": str(table.reach), "lookup.reach_date": table.reach_date}
+    first = table.first_release(str(model_type))
+    facts["lookup.known"] = first is not None
+    if first is not None:
+        facts["lookup.first"] = str(first)
+        if str(model_type) in table.removed:
+            facts["lookup.removed"] = str(table.removed[str(model_type)])
+    return facts
