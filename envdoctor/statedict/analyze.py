@@ -423,6 +423,15 @@ def _shapes(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> No
         state.groups.append(group)
 
 
+def _is_shape(entry: Entry) -> bool:
+    return entry.keys is not None and entry.keys.analyzer == "shape"
+
+
+def _is_generic_shape(entry: Entry) -> bool:
+    """The catch-all shape entry (any kind, no key patterns)."""
+    return _is_shape(entry) and entry.keys is not None and entry.keys.shape_kind == "any" and not entry.keys.patterns
+
+
 def _kind_fits(kind: str, mismatch: ShapeMismatch) -> bool:
     """Whether the differing axis is the one the kind decodes (a width change is not a class change)."""
     axes = [axis for axis, _, _ in differing_dims(mismatch)]
@@ -664,8 +673,14 @@ def analyze_keys(
     _residual(state, entries)
     ordering = load_ordering(kb.root)
     positions = {id(g): i for i, g in enumerate(state.groups)}
-    ordered = sorted(
-        state.groups,
-        key=lambda g: (ordering.reading_rank(g.entry.category), g.entry.priority, positions[id(g)]),
-    )
+    specific_shapes = any(_is_shape(g.entry) and not _is_generic_shape(g.entry) for g in state.groups)
+
+    def rank(group: _Group) -> float:
+        # the generic shape entry holds what the specific decoders left: with a decoded head
+        # or vocabulary in the same report, it is the rest of that change, read after it
+        if specific_shapes and _is_generic_shape(group.entry):
+            return ordering.reading_rank("state_dict.shape_mismatch") + 0.5
+        return ordering.reading_rank(group.entry.category)
+
+    ordered = sorted(state.groups, key=lambda g: (rank(g), g.entry.priority, positions[id(g)]))
     return [_finding(g, report, facts, state.all_mismatches) for g in ordered]

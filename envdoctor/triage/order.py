@@ -50,6 +50,8 @@ def _explains(cause: Finding, effect: Finding, links: _Links) -> bool:
         return False
     if effect.id in links.before.get(cause.id, ()):
         return True
+    if cause.id in links.before.get(effect.id, ()):
+        return False  # the key analyser read the effect first: one report's own order wins
     targets = (*links.categories.get(cause.category, ()), *links.entries.get(cause.id, ()))
     return effect.category in targets or effect.id in targets
 

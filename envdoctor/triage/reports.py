@@ -253,9 +253,10 @@ _TF2_NEW = re.compile(r"Weights of (?P<model>[\w.]+) not initialized from pretra
 _TF2_UNUSED = re.compile(r"Weights from pretrained model not used in (?P<model>[\w.]+): (?=\[)")
 #: fvcore's Checkpointer (detectron2 and friends), every wording since 2019:
 #: https://github.com/facebookresearch/fvcore/blob/main/fvcore/common/checkpoint.py (commits
-#: 865697d 2019-10-10, a184816 2020-04-20, b8df74c 2020-05-19, 21f503b 2020-07-14).
+#: 865697d 2019-10-10, a184816 2020-04-20, b8df74c 2020-05-19 "Unable to load", 21f503b 2020-07-14
+#: "Skip loading parameter").
 _FV_SKIP = re.compile(
-    rf"Skip loading parameter '(?P<key>[^']+)' to the model due to incompatible shapes: (?P<ckpt>{_SHAPE}) "
+    rf"(?:Skip loading parameter|Unable to load) '(?P<key>[^']+)' to the model due to incompatible shapes: (?P<ckpt>{_SHAPE}) "
     rf"in the checkpoint but (?P<model>{_SHAPE}) in the model"
 )
 _FV_OLD_SKIP = re.compile(
