@@ -414,6 +414,8 @@ def _shapes(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> No
                 ]
         else:
             chosen = list(state.mismatched)
+        if kind == "hidden" and len({k.rpartition(".")[0] for k in chosen}) < 2:
+            chosen = []  # one layer's weight and bias: a layer setting, not the model's width
         if not chosen:
             continue
         mismatches = [state.mismatched[k] for k in chosen]

@@ -161,9 +161,7 @@ def _strict(findings: Sequence[Finding], entry: Entry | None) -> list[Finding]:
             continue
         cause = f"{finding.cause} {entry.why.strip()}"
         fix = dataclasses.replace(finding.fix, steps=(*entry.fix_steps, *finding.fix.steps))
-        out.append(
-            dataclasses.replace(finding, benign=False, severity="error", cause=cause, fix=fix, details=details)
-        )
+        out.append(dataclasses.replace(finding, benign=False, severity="error", cause=cause, fix=fix, details=details))
     return out
 
 
@@ -242,8 +240,13 @@ def triage_log(
                 "('...' or the end of the paste); findings rest on the keys shown"
             )
     symptoms = match_symptoms(log, _matcher(knowledge), namespace)
-    if any(parsed.raised for parsed in reports) and sequences:
-        symptoms = [f for f in symptoms if f.id != STRICT_LOAD_ID]  # folded into the report's findings
+    explained_load = any(parsed.raised for parsed in reports) and sequences
+    explained_load = explained_load or any(
+        f.area == "state_dict" and not f.benign for f in [*findings, *symptoms] if f.id != STRICT_LOAD_ID
+    )
+    if explained_load:
+        # folded into the report's findings, or another state-dict finding explains the failed load
+        symptoms = [f for f in symptoms if f.id != STRICT_LOAD_ID]
     findings.extend(symptoms)
     fallback = _fallback(log, findings, knowledge, reports)
     if fallback is not None:
