@@ -41,6 +41,12 @@ MARKERS = {
     "python_version": "3.11",
     "sys_platform": "linux",
 }
+MARKERS_313 = {
+    **MARKERS,
+    "implementation_version": "3.13.1",
+    "python_full_version": "3.13.1",
+    "python_version": "3.13",
+}
 TOKENIZERS_BOUND = "tokenizers>=0.11.1,!=0.11.3,<0.14"
 ARCH_CU121 = ("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90")
 A100 = Gpu(0, "NVIDIA A100-SXM4-80GB", 81920, "8.0", "GPU-6f1b2c1e-0000-0000-0000-000000000000")
@@ -158,6 +164,10 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
     "PY006": {
         "hit-opencv-built-for-numpy1": env(dist("numpy", "2.0.0"), dist("opencv-python", "4.9.0.80")),
         "miss-numpy1-still-installed": env(dist("numpy", "1.26.4"), dist("opencv-python", "4.9.0.80")),
+        # 4.10.0.82 is the last NumPy-1-only opencv (abi3: it installs on 3.13, where no numpy<2 wheel exists)
+        "hit-opencv-41082-py313": env(
+            dist("numpy", "2.4.6"), dist("opencv-python", "4.10.0.82"), version="3.13.1", markers=MARKERS_313
+        ),
     },
     "PY007": {
         "hit-metadata-not-utf8": env(

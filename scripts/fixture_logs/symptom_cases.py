@@ -48,6 +48,8 @@ from public_sources import PUBLIC  # noqa: E402
 VENVS: dict[str, dict[str, Any]] = {
     "pip311": {"python": PY311, "steps": [], "dev_path": False},
     "pip312": {"python": PY312, "steps": [], "dev_path": False},
+    # pip 25.3 ends a failed build-requirements step with "Failed to build 'X' when getting requirements to build wheel"
+    "pip253-py312": {"python": PY312, "steps": [["pip==25.3"]], "dev_path": False},
     "tf429-pip": {"python": PY311, "steps": [["transformers==4.29.1", "tokenizers==0.13.3"]], "dev_path": False},
     # torch from this machine's configured wheel source (the local 2.13.0+cpu wheel), no numpy
     "torch-nonumpy": {"python": PY311, "steps": [["torch==2.13.0"]], "dev_path": False, "pip_config": "machine"},
@@ -291,6 +293,13 @@ FIXTURES: list[dict[str, Any]] = [
         "file": "hit-pip-wheel-build-failed.log",
         "copy": "pip-tokenizers0133-py312-no-rust.log",
         "lines": [84, 87],
+    },
+    {
+        "id": "VR121",
+        "file": "hit-pip253-mmcv220-get-requires.log",
+        "venv": "pip253-py312",
+        "run": ["python", "-m", "pip", "install", "--no-cache-dir", "mmcv==2.2.0"],
+        "expect": {"top": "EN103", "also": ["VR121"]},
     },
     {
         "id": "VR121",
