@@ -103,11 +103,13 @@ def test_each_entry_has_hit_and_miss_fixtures_with_sources(entry: Entry) -> None
     folder = FIXTURES / entry.id
     # a .ref stands for the .log of the same name (SOURCE.txt records it as a copy)
     logs = sorted(p.with_suffix(".log").name for p in folder.glob("*") if p.suffix in (".log", ".ref"))
+    # an entry gated on facts ([match] when) is proved by diagnose environments (.json, kind "env")
+    logs = sorted(logs + [p.name for p in folder.glob("*.json")])
     assert any(n.startswith("hit-") for n in logs) and any(n.startswith("miss-") for n in logs)
     sources = tomllib.loads((folder / "SOURCE.txt").read_text(encoding="utf-8"))["files"]
     assert sorted(sources) == logs
     for name, record in sources.items():
-        assert record["kind"] in ("run", "copy", "public"), name
+        assert record["kind"] in ("run", "copy", "public", "env"), name
         if record["kind"] == "public":
             assert record["url"].startswith("https://github.com/") and record["issue"] > 0, name
         if record["kind"] == "copy":
