@@ -79,7 +79,7 @@ def render_constraints(
 
 def apply_command(solution: Solution, path: str, python: str | None = None) -> str:
     """The command that would apply the pins (envdoctor never runs it)."""
-    names = [p.name for p in solution.changes]
+    names = list(solution.install) or [p.name for p in solution.changes]
     if not names:
         return ""
     prefix = [python, "-m", "pip"] if python else ["pip"]

@@ -98,6 +98,8 @@ class Solution:
     rules: tuple[Rule, ...] = ()
     index_lines: tuple[str, ...] = ()
     """Installer options the file needs (``--extra-index-url https://download.pytorch.org/whl/cpu``)."""
+    install: tuple[str, ...] = ()
+    """The packages to name on the install command line: targets, changed packages, rule additions."""
     engine: str = ""
     index: str = ""
     rounds: int = 0
@@ -271,7 +273,16 @@ def solve(
         notes.append(
             f"knowledge checks still found violations after {MAX_ROUNDS} resolutions; the pins may be incomplete"
         )
+    install = _install_roots(resolution, targets, state, installed)
+    resolution, unneeded = _prune(resolution, installed, install)
+    if unneeded:
+        notes.append(
+            f"left out {len(unneeded)} package(s) that only already-installed packages would pull from the index "
+            f"({', '.join(sorted(unneeded)[:6])}{', ...' if len(unneeded) > 6 else ''}): the installed builds "
+            "have what they need (an installed local variant such as torch +cpu declares fewer dependencies)"
+        )
     wheels = _wheel_check(engine, request, state, resolution, preferences, extra_lines, say)
+    say("explaining the pins")
     pins = _pins(resolution, request, state, installed, knowledge, wheels)
     advisories = list(notes) + state.dropped
     for pin in pins:
@@ -289,6 +300,7 @@ def solve(
         advisories=tuple(dict.fromkeys(advisories)),
         rules=tuple(state.rules.values()),
         index_lines=index_lines,
+        install=tuple(n for n in sorted(install) if n in resolution.pins),
         engine=resolution.engine,
         index=request.indexes.describe(),
         rounds=rounds,
@@ -300,6 +312,45 @@ def solve(
         },
         seconds=time.perf_counter() - start,
     )
+
+
+def _install_roots(
+    resolution: Resolution, targets: Sequence[Requirement], state: _State, installed: Mapping[str, str]
+) -> set[str]:
+    """What the install command names; everything else comes in as their dependencies."""
+    roots = {canonicalize_name(t.name) for t in targets}
+    roots |= {r.name for r in state.rules.values() if r.adds}
+    roots |= {n for n, v in resolution.pins.items() if n in installed and not _same(installed[n], v)}
+    return roots
+
+
+def _prune(resolution: Resolution, installed: Mapping[str, str], roots: set[str]) -> tuple[Resolution, set[str]]:
+    """Drop new packages reachable only through kept, installed ones.
+
+    uv reads a kept package's dependencies from the index, which may describe another
+    build than the installed one (PyPI's torch needs nvidia-* wheels, the installed +cpu
+    build does not); those additions would never be installed and are left out.
+    """
+    children: dict[str, set[str]] = {}
+    for child, parents in resolution.via.items():
+        for parent in parents:
+            children.setdefault(parent, set()).add(child)
+    reachable: set[str] = set()
+    frontier = [r for r in roots if r in resolution.pins]
+    while frontier:
+        name = frontier.pop()
+        if name in reachable:
+            continue
+        reachable.add(name)
+        if name in installed and _same(installed[name], resolution.pins[name]):
+            continue  # kept as installed: its installed dependencies are already there
+        frontier.extend(children.get(name, ()))
+    unneeded = {n for n in resolution.pins if n not in installed and n not in reachable}
+    if not unneeded:
+        return resolution, set()
+    pins = {n: v for n, v in resolution.pins.items() if n not in unneeded}
+    via = {n: tuple(p for p in resolution.via.get(n, ()) if p not in unneeded) for n in pins}
+    return replace(resolution, pins=pins, via=via), unneeded
 
 
 def _add_rule(state: _State, rule: Rule) -> None:
@@ -403,6 +454,24 @@ def _requires_of(
     return found
 
 
+def _prefetch(
+    resolution: Resolution, request: ResolveRequest, installed: Mapping[str, str], cache: dict[str, Any]
+) -> None:
+    """Read the Requires-Dist of every parent of a changed or added pin, several at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    parents = {
+        parent
+        for name, version in resolution.pins.items()
+        if name not in installed or not _same(installed[name], version)
+        for parent in resolution.via.get(name, ())
+        if parent in resolution.pins
+    }
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="envdoctor-metadata") as pool:
+        for parent in parents:
+            pool.submit(_requires_of, parent, resolution.pins[parent], request, installed, cache)
+
+
 def _range_from(parent_requires: Iterable[str], name: str) -> SpecifierSet | None:
     spec: SpecifierSet | None = None
     for line in parent_requires:
@@ -443,6 +512,7 @@ def _pins(
 ) -> list[Pin]:
     targets = {canonicalize_name(Requirement(t).name): t for t in request.targets}
     cache: dict[str, Any] = {}
+    _prefetch(resolution, request, installed, cache)
     pins = []
     for name, version in resolution.pins.items():
         have = installed.get(name)
@@ -642,7 +712,8 @@ def _nearest_with_wheels(
             continue
         if key not in got.pins or pin.name not in got.pins:
             continue
-        text = f"{key}=={got.pins[key]} with {pin.name}=={got.pins[pin.name]}{where}"
+        pair = f" with {pin.name}=={got.pins[pin.name]}" if pin.name != key else ""
+        text = f"{key}=={got.pins[key]}{pair}{where}"
         found.append((_distance(got.pins[key], current) if current else (0, 0, 0), text))
     if not found:
         return None

@@ -47,7 +47,8 @@ class Verification:
 def _compare(solution: Solution, chosen: Mapping[str, str], names: Sequence[str]) -> list[str]:
     out = []
     for pin in solution.pins:
-        if pin.name not in names:
+        # Every pin the installer touches must be the pinned one; kept pins it leaves alone.
+        if pin.name not in names and pin.name not in chosen:
             continue
         got = chosen.get(pin.name)
         try:
@@ -81,7 +82,7 @@ def verify(
         if uv is not None:
             return _uv_compile(solution, path, names, indexes, options, uv, run)
         return _pip(solution, path, names, indexes, options, run, timeout, python=None)
-    names = [p.name for p in solution.changes]
+    names = list(solution.install) or [p.name for p in solution.changes]
     if not names:
         return Verification(True, (), "", message="nothing to install: every pin is already installed")
     version = PipEngine(target.interpreter, runner=run).pip_version(target.interpreter)
