@@ -240,7 +240,7 @@ def triage_log(
                 "('...' or the end of the paste); findings rest on the keys shown"
             )
     symptoms = match_symptoms(log, _matcher(knowledge), namespace)
-    explained_load = any(parsed.raised for parsed in reports) and sequences
+    explained_load = bool(sequences) and any(parsed.raised for parsed in reports)
     explained_load = explained_load or any(
         f.area == "state_dict" and not f.benign for f in [*findings, *symptoms] if f.id != STRICT_LOAD_ID
     )

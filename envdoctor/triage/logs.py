@@ -46,6 +46,8 @@ _RICH_RECORD = re.compile(rf"^\[?\d{{2}}:\d{{2}}:\d{{2}}(?:[-.,]\d{{3,6}})?\]? {
 _PREFIXES = (
     # rich's RichHandler: "14:16:51-800339 ERROR    ", "[12:00:00] WARNING  "
     _RICH_RECORD,
+    # detectron2's setup_logger: "[07/14 10:12:08 fvcore.common.checkpoint]: ", "WARNING [07/14 ...]: "
+    re.compile(r"^(?:(?:WARNING|ERROR|CRITICAL) )?\[\d{2}/\d{2} \d{2}:\d{2}:\d{2} [\w.@\-]+\]: ?"),
     # library log tags: "[transformers] " (transformers 5's default handler)
     re.compile(r"^\[(?:transformers|diffusers|accelerate|peft|datasets|huggingface_hub)\] "),
     # torchrun / torch.distributed.elastic rank tags: "[rank0]: ", "[default0]:"
@@ -191,6 +193,8 @@ def _wraps_into(first: str, current: str, following: str, width: int) -> bool:
         return False  # sibling lines ("- key: ...", indented lines) that happen to be W wide
     if first[:1].isspace() and following[:1] == first[:1]:
         return False
+    if current.endswith(("}", ")", "]")) and "." in following and following.split(".", 1)[0] == first.split(".", 1)[0]:
+        return False  # sibling lines of one list (fvcore's "head.{bias, weight}" groups), not a cut line
     return _ANY_PREFIX.match(following) is None  # a new log record is never a wrap
 
 

@@ -256,7 +256,8 @@ _TF2_UNUSED = re.compile(r"Weights from pretrained model not used in (?P<model>[
 #: 865697d 2019-10-10, a184816 2020-04-20, b8df74c 2020-05-19 "Unable to load", 21f503b 2020-07-14
 #: "Skip loading parameter").
 _FV_SKIP = re.compile(
-    rf"(?:Skip loading parameter|Unable to load) '(?P<key>[^']+)' to the model due to incompatible shapes: (?P<ckpt>{_SHAPE}) "
+    rf"(?:Skip loading parameter|Unable to load) '(?P<key>[^']+)' to the model due to incompatible shapes: "
+    rf"(?P<ckpt>{_SHAPE}) "
     rf"in the checkpoint but (?P<model>{_SHAPE}) in the model"
 )
 _FV_OLD_SKIP = re.compile(
@@ -472,7 +473,7 @@ def _torch_sections(lines: tuple[LogLine, ...], index: int, text: str, start: in
     starts.sort(key=lambda item: item[0])
     sections: list[_Section] = []
     number = lines[index].number
-    for position, (begin, end, kind, match) in enumerate(starts):
+    for position, (_begin, end, kind, match) in enumerate(starts):
         if kind == "mismatch":
             sections.append(_Section("mismatch", "torch", index, index, mismatches=[(_shape_mismatch(match), number)]))
             continue
@@ -524,9 +525,7 @@ def _fvcore_list(lines: tuple[LogLine, ...], index: int, kind: str, rest: str) -
         if match is None:
             continue
         section.keys.extend((key, number) for key in _expand_names(match.group("key")))
-    if cursor >= len(lines):
-        section.truncated = True
-    return section
+    return section  # one complete group per line: the end of the paste cuts nothing
 
 
 def _expand_names(key: str) -> list[str]:
@@ -583,7 +582,9 @@ def _sections_at(lines: tuple[LogLine, ...], index: int) -> list[_Section]:
         return _tf5_table(lines, index, m)
     for pattern in (_FV_SKIP, _FV_OLD_SKIP):
         if (m := pattern.search(text)) is not None:
-            return [_Section("mismatch", "fvcore", index, index, mismatches=[(_shape_mismatch(m), lines[index].number)])]
+            return [
+                _Section("mismatch", "fvcore", index, index, mismatches=[(_shape_mismatch(m), lines[index].number)])
+            ]
     if (m := _FV_MISSING.search(text)) is not None:
         return [_fvcore_list(lines, index, "missing", text[m.end() :])]
     if (m := _FV_UNEXPECTED.search(text)) is not None:
@@ -638,7 +639,9 @@ def _compatible(group: list[_Section], section: _Section, content: list[int]) ->
 #: The checkpoint a load report is about, named by the loader before it: mmengine's
 #: ``Loads checkpoint by local backend from path: X`` and mmcv 1.x's ``load checkpoint from
 #: local path: X`` (mmengine/runner/checkpoint.py v0.10.7, mmcv/runner/checkpoint.py v1.7.2).
-_CHECKPOINT_LINE = re.compile(r"(?:Loads checkpoint by \w+ backend from path|load checkpoint from \w+ path): (?P<path>\S+)")
+_CHECKPOINT_LINE = re.compile(
+    r"(?:Loads checkpoint by \w+ backend from path|load checkpoint from \w+ path): (?P<path>\S+)"
+)
 _CHECKPOINT_LOOKBACK = 40
 
 
@@ -667,6 +670,8 @@ def _build(group: list[_Section], log: LogText) -> ParsedReport:
         for mismatch, number in section.mismatches:
             mismatched.setdefault(mismatch.key, mismatch)
             where.setdefault(mismatch.key, number)
+    for key in mismatched:  # fvcore lists a skipped (shape-mismatched) key as missing too
+        keys["missing"].pop(key, None)
     model_name = next((s.model_name for s in group if s.model_name), None)
     checkpoint_name = next((s.checkpoint_name for s in group if s.checkpoint_name), None)
     if checkpoint_name is None:

@@ -642,7 +642,8 @@ class UNet(nn.Module):
     def __init__(self, context, linear, ch=8):
         super().__init__()
         self.input_blocks = nn.ModuleList([nn.Sequential(nn.Conv2d(4, ch, 3, padding=1))])
-        self.input_blocks.append(nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), SpatialTransformer(ch, context, linear)))
+        block = nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), SpatialTransformer(ch, context, linear))
+        self.input_blocks.append(block)
 
 class LatentDiffusion(nn.Module):
     def __init__(self, context, linear):
