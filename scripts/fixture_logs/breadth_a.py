@@ -1227,11 +1227,127 @@ PUBLIC: list[tuple[str, str, str, str, int, str, str]] = [
         "issue description, 2024-08-24",
         'OSError: [WinError 126] The specified module could not be found. Error loading "C:\\Users\\username\\AppData\\Local\\Programs\\Python\\Python312\\Lib\\site-packages\\torch\\lib\\fbgemm.dll" or one of its dependencies.\n',
     ),
+    # -- added: generic weights-only failure, NVRTC, ptxas, container cgroups, CUDA init, builds
+    (
+        "VR133",
+        "hit",
+        "instantid-255",
+        "cubiq/ComfyUI_InstantID",
+        255,
+        "issue description, 2025-02-18",
+        "Weights only load failed. In PyTorch 2.6, we changed the default value of the weights_only argument in torch.load from False to True. Re-running torch.load with weights_only set to False will likely succeed, but it can result in arbitrary code execution. Do it only if you got the file from a trusted source.\nPlease file an issue with the following so that we can make weights_only=True compatible with your use case: WeightsUnpickler error: unsupported persistent id encountered\n",
+    ),
+    (
+        "CU143",
+        "hit",
+        "yolact-edge-186",
+        "WisconsinAIVision/yolact_edge",
+        186,
+        "issue description, 2022-03-04 (system CUDA 11.6, torch for 11.1)",
+        "RuntimeError: nvrtc: error: failed to open libnvrtc-builtins.so.11.1.\n  Make sure that libnvrtc-builtins.so.11.1 is installed correctly.\nnvrtc compilation failed: \n",
+    ),
+    (
+        "CU143",
+        "hit",
+        "wenet-1335",
+        "wenet-e2e/wenet",
+        1335,
+        "issue description, 2022-07-27 (libtorch GPU build)",
+        "terminate called after throwing an instance of 'std::runtime_error'\n  what():  nvrtc: error: failed to open libnvrtc-builtins.so.11.3.\n  Make sure that libnvrtc-builtins.so.11.3 is installed correctly.\nnvrtc compilation failed:\n",
+    ),
+    (
+        "CU153",
+        "hit",
+        "triton-8539",
+        "triton-lang/triton",
+        8539,
+        "issue description, 2025-10-25 (DGX Spark, torch 2.10 nightly cu130)",
+        "riton.runtime.errors.PTXASError: PTXAS error: Internal Triton PTX codegen error\n`ptxas` stderr:\nptxas fatal   : Value 'sm_121a' is not defined for option 'gpu-name'\n",
+    ),
+    (
+        "CU153",
+        "hit",
+        "triton-server-8632",
+        "triton-inference-server/server",
+        8632,
+        "issue description, 2026-02-02 (Jetson Thor, torch.compile)",
+        "torch._inductor.runtime.triton_heuristics.NoTritonConfigsError: No valid triton configs. PTXASError: PTXAS error: Internal Triton PTX codegen error\n`ptxas` stderr:\nptxas-blackwell fatal   : Value 'sm_110a' is not defined for option 'gpu-name'\n",
+    ),
+    (
+        "CU155",
+        "hit",
+        "nvidia-docker-1671",
+        "NVIDIA/nvidia-docker",
+        1671,
+        "comment, 2022-09-02 (after systemctl daemon-reload on the host)",
+        "root@098b49afe624:/# nvidia-smi \nFailed to initialize NVML: Unknown Error\n",
+    ),
+    (
+        "CU159",
+        "hit",
+        "pytorch-159954",
+        "pytorch/pytorch",
+        159954,
+        "issue description, 2025-08-06 (laptop RTX 3060, torch 2.7.1)",
+        "/home/krish/miniconda3/envs/ass-test/lib/python3.10/site-packages/torch/cuda/__init__.py:174: UserWarning: CUDA initialization: CUDA unknown error - this may be due to an incorrectly set up environment, e.g. changing env variable CUDA_VISIBLE_DEVICES after program start. Setting the available devices to be zero. (Triggered internally at /pytorch/c10/cuda/CUDAFunctions.cpp:109.)\n  return torch._C._cuda_getDeviceCount() > 0\n",
+    ),
+    (
+        "CU159",
+        "hit",
+        "bringing-old-photos-52",
+        "microsoft/Bringing-Old-Photos-Back-to-Life",
+        52,
+        "comment, 2020-12-06",
+        '  File "/usr/local/lib/python3.8/dist-packages/torch/cuda/__init__.py", line 172, in _lazy_init\n    torch._C._cuda_init()\nRuntimeError: CUDA unknown error - this may be due to an incorrectly set up environment, e.g. changing env variable CUDA_VISIBLE_DEVICES after program start. Setting the available devices to be zero.\n',
+    ),
+    (
+        "EN120",
+        "hit",
+        "atropos-142",
+        "jdidion/atropos",
+        142,
+        "issue description (pip build on RHEL 8, Python 3.11)",
+        "      atropos/align/_align.c:29:10: fatal error: Python.h: No such file or directory\n         29 | #include \"Python.h\"\n            |          ^~~~~~~~~~\n      compilation terminated.\n      error: command '/nas/longleaf/rhel8/apps/gcc/11.2.0/bin/gcc' failed with exit code 1\n      [end of output]\n",
+    ),
+    (
+        "EN120",
+        "hit",
+        "restatic-2",
+        "Mebus/restatic",
+        2,
+        "issue description, 2019-03-19 (Ubuntu 18)",
+        "  psutil/_psutil_common.c:9:10: fatal error: Python.h: No such file or directory\n   #include <Python.h>\n            ^~~~~~~~~~\n  compilation terminated.\n  error: command 'x86_64-linux-gnu-gcc' failed with exit status 1\n  \n  ----------------------------------------\n  Failed building wheel for psutil\n",
+    ),
+    (
+        "EN121",
+        "hit",
+        "pyopenjtalk-108",
+        "r9y9/pyopenjtalk",
+        108,
+        "issue description, 2025-08-09",
+        'error: Microsoft Visual C++ 14.0 or greater is required.\nGet it with "Microsoft C++ Build Tools":\nhttps://visualstudio.microsoft.com/visual-cpp-build-tools/\n',
+    ),
+    (
+        "EN121",
+        "hit",
+        "xtts-finetune-46",
+        "daswer123/xtts-finetune-webui",
+        46,
+        "issue description, 2024-08-16",
+        '      error: Microsoft Visual C++ 14.0 or greater is required. Get it with "Microsoft C++ Build Tools": \n',
+    ),
 ]
 
 #: Fixtures that are another entry's fixture (a ``.ref``): (entry, kind, name, target under tests/fixtures).
 REFS: list[tuple[str, str, str, str]] = [
     ("EN117", "miss", "glibcxx-3429", "knowledge/EN102/hit-glibcxx-3429.log"),
+    ("VR133", "miss", "futurewarning", "knowledge/VR131/hit-efficientvit-132.log"),
+    ("CU143", "miss", "libcudart-so-11", "knowledge/CU110/hit-libcudart-so-11.log"),
+    ("CU153", "miss", "ampere-flash-attention", "knowledge/CU131/hit-minference-51.log"),
+    ("CU155", "miss", "driver-library-mismatch", "knowledge/CU139/hit-tinygrad-open-gpu-kernel-modules-47.log"),
+    ("CU159", "miss", "no-device-detected", "knowledge/CU147/hit-alphapose-305.log"),
+    ("EN120", "miss", "msvc-required", "knowledge/EN121/hit-pyopenjtalk-108.log"),
+    ("EN121", "miss", "python-h-missing", "knowledge/EN120/hit-restatic-2.log"),
 ]
 
 #: Environments for diagnose: (entry, kind, name, base fixture, distributions to add, note).
@@ -1351,6 +1467,15 @@ def _environment(entry: str, kind: str, name: str, base: str, add: dict[str, str
     }
 
 
+def _resolve_ref(target: str) -> str:
+    """``target`` (relative to tests/fixtures/), following a ``.ref`` that stands for it."""
+    path = OUT.parent / target
+    ref = path.with_suffix(".ref")
+    if not path.exists() and ref.exists():
+        return _resolve_ref(ref.read_text(encoding="utf-8").strip())
+    return target
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
@@ -1404,6 +1529,7 @@ def main(argv: list[str] | None = None) -> int:
             sources.setdefault(entry, {})[f"{kind}-{name}.log"] = record
     for entry, kind, name, target in REFS:
         if wanted(entry):
+            target = _resolve_ref(target)
             ref = OUT / entry / f"{kind}-{name}.ref"
             ref.parent.mkdir(parents=True, exist_ok=True)
             ref.write_text(f"{target}\n", encoding="utf-8")
