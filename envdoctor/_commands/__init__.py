@@ -17,5 +17,7 @@ COMMANDS: dict[str, str] = {
     "triage": "Explain a pasted warning log: each symptom, whether it is harmless or fatal, and the fix.",
     "constraints": "Write a pinned, explained constraints.txt for the findings and your targets (never installs).",
     "keys": "List a checkpoint's tensors, or explain its difference from a model, without running pickle code.",
+    "compare": "Compare environments (reports, stdin or interpreters): what differs that matters, which side is wrong.",
+    "fleet": "Probe every node of a Ray cluster (envdoctor[ray]) and compare them: the odd nodes out.",
     "explain": "Explain a knowledge entry by id (e.g. SD102) or name; --list shows every entry.",
 }

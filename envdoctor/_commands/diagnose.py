@@ -8,6 +8,7 @@ from envdoctor.diagnosis import diagnose
 from envdoctor.errors import EXIT_FINDINGS, EXIT_OK
 from envdoctor.render.console import UI
 from envdoctor.render.jsonout import dumps, findings_document
+from envdoctor.render.output import add_output_arguments, emit
 
 SCHEMA = "envdoctor.diagnose/1"
 
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="limit for each external command (default 20) and for each --deep import child (default 120)",
     )
-    parser.add_argument("--json", action="store_true", help=f"print one JSON object ({SCHEMA})")
+    add_output_arguments(parser, schema=SCHEMA)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show the facts behind each line and every piece of evidence"
     )
@@ -36,13 +37,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     diagnosis = diagnose(args.python, deep=args.deep, timeout=args.timeout)
-    if args.json:
+
+    def json_text() -> str:
         document = findings_document(SCHEMA, diagnosis.findings, environment=diagnosis.environment)
         # Additive to envdoctor.diagnose/1: the checks that could not judge this environment.
         document["not_checked"] = [{"id": k, "reason": v} for k, v in sorted(diagnosis.skipped.items())]
-        ui.write(dumps(document) + "\n")
-    else:
+        return dumps(document) + "\n"
+
+    def view() -> object:
         from envdoctor.render.diagnose import DiagnoseView
 
-        ui.out.print(DiagnoseView(diagnosis, verbose=args.verbose))
+        return DiagnoseView(diagnosis, verbose=args.verbose)
+
+    def markdown_text() -> str:
+        from envdoctor.render.markdown import diagnosis_markdown
+
+        return diagnosis_markdown(diagnosis)
+
+    emit(args, ui, json_text=json_text, markdown_text=markdown_text, view=view)
     return EXIT_FINDINGS if diagnosis.has_errors else EXIT_OK

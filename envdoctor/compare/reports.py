@@ -1,0 +1,133 @@
+"""Read the environments to compare: ``diagnose --json`` reports, standard input, or a live interpreter.
+
+A report is read with bounds (size, nesting through :func:`json.loads` on bounded text) and
+its schema is checked: ``envdoctor.diagnose/1`` is read, a newer major version of the schema
+is refused with exit 2 (its meaning may have changed), anything else is not a report.
+A path to an interpreter or a venv/conda directory is probed on the spot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from envdoctor.errors import BadInputError
+from envdoctor.model import Environment, from_jsonable
+
+__all__ = ["MAX_REPORT_BYTES", "NamedEnvironment", "SCHEMA", "load_all", "read_environment_source"]
+
+SCHEMA = "envdoctor.diagnose/1"
+#: A report of one environment is tens of KB; a thousand times that is not a report.
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class NamedEnvironment:
+    """One environment to compare and the name it is shown under (a node, a file)."""
+
+    name: str
+    source: str
+    environment: Environment
+
+
+def _read_bounded(stream: IO[bytes], label: str) -> bytes:
+    data = stream.read(MAX_REPORT_BYTES + 1)
+    if len(data) > MAX_REPORT_BYTES:
+        raise BadInputError(f"{label}: larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB; not a diagnose report")
+    return data
+
+
+def _parse(data: bytes, label: str) -> Environment:
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise BadInputError(
+            f"{label}: not JSON ({type(exc).__name__}); expected `envdoctor diagnose --json` output"
+        ) from None
+    if not isinstance(document, dict):
+        raise BadInputError(f"{label}: not a diagnose report (a JSON object with a schema)")
+    schema = document.get("schema")
+    if not isinstance(schema, str) or not schema.startswith("envdoctor.diagnose/"):
+        raise BadInputError(f"{label}: not a diagnose report (schema {schema!r}, expected {SCHEMA})")
+    major = schema.rpartition("/")[2]
+    if major != SCHEMA.rpartition("/")[2]:
+        raise BadInputError(f"{label}: report schema {schema} is newer than this envdoctor reads ({SCHEMA}); upgrade")
+    environment = document.get("environment")
+    if not isinstance(environment, dict):
+        raise BadInputError(f"{label}: no environment object in the report")
+    # The nodes of a cluster mostly hold the same environment: build each distinct one once
+    # (its collection time differs from node to node and does not count).
+    collected_at = environment.pop("collected_at", None)
+    key = json.dumps(environment, sort_keys=True, separators=(",", ":"))
+    try:
+        built = _build(key)
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
+        raise BadInputError(f"{label}: malformed environment ({exc})") from None
+    return built if collected_at is None else dataclasses.replace(built, collected_at=str(collected_at))
+
+
+@functools.lru_cache(maxsize=256)
+def _build(key: str) -> Environment:
+    return from_jsonable(Environment, json.loads(key))
+
+
+def _node_name(path: Path) -> str:
+    """``reports/node-17.json`` -> ``node-17``: per-node reports are named after the node."""
+    return path.name.removesuffix(".json") if path.name.endswith(".json") else path.name
+
+
+def _is_interpreter_like(path: Path) -> bool:
+    if path.is_dir():
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False
+    return head == b"\x7fELF" or head.startswith(b"#!") or os.access(path, os.X_OK)
+
+
+def read_environment_source(source: str, *, stdin: IO[bytes] | None = None) -> NamedEnvironment:
+    """One environment from a report file, ``-`` (standard input), or an interpreter/venv path."""
+    if source == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        return NamedEnvironment("stdin", "-", _parse(_read_bounded(stream, "<stdin>"), "<stdin>"))
+    path = Path(source)
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise BadInputError(f"{source}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and not source.endswith(".json") and _is_interpreter_like(path)):
+        from envdoctor.probe import collect
+
+        environment = collect(source)
+        return NamedEnvironment(path.name or source, source, environment)
+    if not stat.S_ISREG(mode):
+        raise BadInputError(f"{source}: not a regular file (a device or FIFO cannot be a report)")
+    with path.open("rb") as handle:
+        data = _read_bounded(handle, source)
+    environment = _parse(data, source)
+    return NamedEnvironment(_node_name(path), source, environment)
+
+
+def load_all(sources: list[str], *, stdin: IO[bytes] | None = None) -> list[NamedEnvironment]:
+    """Every source, names made unique (``a.json`` twice becomes ``a`` and ``a#2``)."""
+    if sum(1 for s in sources if s == "-") > 1:
+        raise BadInputError("standard input ('-') can be given once")
+    seen: dict[str, int] = {}
+    loaded = []
+    for source in sources:
+        named = read_environment_source(source, stdin=stdin)
+        count = seen.get(named.name, 0) + 1
+        seen[named.name] = count
+        if count > 1:
+            named = NamedEnvironment(f"{named.name}#{count}", named.source, named.environment)
+        loaded.append(named)
+    return loaded
