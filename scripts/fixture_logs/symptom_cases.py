@@ -114,9 +114,10 @@ FIXTURES: list[dict[str, Any]] = [
         "venv": "mmseg-mmcv220",
         "run": ["python", "-c", "import mmseg"],
     },
+    # mmseg 0.x prints digit_version tuples: OT110's wording, a near miss of VR124
     {
         "id": "VR124",
-        "file": "hit-mmseg027-mmcv220.log",
+        "file": "miss-mmseg027-mmcv220-tuples.log",
         "venv": "mmseg027-mmcv220",
         "run": ["python", "-c", "import mmseg"],
     },
