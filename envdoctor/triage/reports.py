@@ -211,6 +211,8 @@ def _split_quoted(joined: _Joined, start: int = 0, end: int | None = None) -> tu
     keys: list[tuple[str, int]] = []
     for match in _QUOTED.finditer(text):
         key = match.group(1) if match.group(1) is not None else match.group(2)
+        if not key.strip():
+            continue  # a doubled quote typed into a paste (''key'), not a key
         keys.append((key, joined.line_at(start + match.start())))
     rest = _QUOTED.sub("", text)
     truncated = "..." in rest or "…" in rest or "'" in rest or '"' in rest
