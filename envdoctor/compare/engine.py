@@ -293,7 +293,7 @@ def compare_environments(environments: Sequence[NamedEnvironment], *, rules: Rul
     checked: dict[str, _Side] = {}
     for named in environments:
         # identical environments (a cluster's nodes) are checked once
-        fingerprint = repr(dataclasses.replace(named.environment, collected_at=None))
+        fingerprint = named.fingerprint or repr(dataclasses.replace(named.environment, collected_at=None))
         first = checked.get(fingerprint)
         if first is None:
             first = checked[fingerprint] = _side(named)

@@ -9,9 +9,10 @@ A path to an interpreter or a venv/conda directory is probed on the spot.
 from __future__ import annotations
 
 import dataclasses
-import functools
+import hashlib
 import json
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ class NamedEnvironment:
     name: str
     source: str
     environment: Environment
+    fingerprint: str = ""
+    """Equal for environments that differ at most in their collection time ("" = unknown)."""
 
 
 def _read_bounded(stream: IO[bytes], label: str) -> bytes:
@@ -44,13 +47,37 @@ def _read_bounded(stream: IO[bytes], label: str) -> bytes:
     return data
 
 
-def _parse(data: bytes, label: str) -> Environment:
+#: The one field of a report that differs between the nodes of an identical fleet.
+_COLLECTED_AT = re.compile(rb'"collected_at"\s*:\s*("(?:[^"\\]|\\.)*"|null)')
+
+
+def _parse(data: bytes, label: str) -> tuple[Environment, str]:
+    """The environment of a report and its fingerprint (equal for identical environments).
+
+    The nodes of a cluster mostly hold the same environment: a report whose bytes equal an
+    earlier one's, but for the collection time, reuses the environment already built.
+    """
+    found = _COLLECTED_AT.search(data)
+    masked = data if found is None else data[: found.start(1)] + b"null" + data[found.end(1) :]
+    fingerprint = hashlib.sha256(masked).hexdigest()
+    built = _BUILT.get(fingerprint)
+    if built is None:
+        built = _BUILT[fingerprint] = _build(data, label)
+    collected_at = json.loads(found.group(1)) if found is not None else None
+    if collected_at == built.collected_at:
+        return built, fingerprint
+    return dataclasses.replace(built, collected_at=collected_at), fingerprint
+
+
+_BUILT: dict[str, Environment] = {}
+
+
+def _build(data: bytes, label: str) -> Environment:
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise BadInputError(
-            f"{label}: not JSON ({type(exc).__name__}); expected `envdoctor diagnose --json` output"
-        ) from None
+        expected = "expected `envdoctor diagnose --json` output"
+        raise BadInputError(f"{label}: not JSON ({type(exc).__name__}); {expected}") from None
     if not isinstance(document, dict):
         raise BadInputError(f"{label}: not a diagnose report (a JSON object with a schema)")
     schema = document.get("schema")
@@ -62,20 +89,10 @@ def _parse(data: bytes, label: str) -> Environment:
     environment = document.get("environment")
     if not isinstance(environment, dict):
         raise BadInputError(f"{label}: no environment object in the report")
-    # The nodes of a cluster mostly hold the same environment: build each distinct one once
-    # (its collection time differs from node to node and does not count).
-    collected_at = environment.pop("collected_at", None)
-    key = json.dumps(environment, sort_keys=True, separators=(",", ":"))
     try:
-        built = _build(key)
+        return from_jsonable(Environment, environment)
     except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
         raise BadInputError(f"{label}: malformed environment ({exc})") from None
-    return built if collected_at is None else dataclasses.replace(built, collected_at=str(collected_at))
-
-
-@functools.lru_cache(maxsize=256)
-def _build(key: str) -> Environment:
-    return from_jsonable(Environment, json.loads(key))
 
 
 def _node_name(path: Path) -> str:
@@ -98,7 +115,8 @@ def read_environment_source(source: str, *, stdin: IO[bytes] | None = None) -> N
     """One environment from a report file, ``-`` (standard input), or an interpreter/venv path."""
     if source == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        return NamedEnvironment("stdin", "-", _parse(_read_bounded(stream, "<stdin>"), "<stdin>"))
+        environment, fingerprint = _parse(_read_bounded(stream, "<stdin>"), "<stdin>")
+        return NamedEnvironment("stdin", "-", environment, fingerprint)
     path = Path(source)
     try:
         mode = path.stat().st_mode
@@ -113,8 +131,8 @@ def read_environment_source(source: str, *, stdin: IO[bytes] | None = None) -> N
         raise BadInputError(f"{source}: not a regular file (a device or FIFO cannot be a report)")
     with path.open("rb") as handle:
         data = _read_bounded(handle, source)
-    environment = _parse(data, source)
-    return NamedEnvironment(_node_name(path), source, environment)
+    environment, fingerprint = _parse(data, source)
+    return NamedEnvironment(_node_name(path), source, environment, fingerprint)
 
 
 def load_all(sources: list[str], *, stdin: IO[bytes] | None = None) -> list[NamedEnvironment]:
@@ -128,6 +146,6 @@ def load_all(sources: list[str], *, stdin: IO[bytes] | None = None) -> list[Name
         count = seen.get(named.name, 0) + 1
         seen[named.name] = count
         if count > 1:
-            named = NamedEnvironment(f"{named.name}#{count}", named.source, named.environment)
+            named = NamedEnvironment(f"{named.name}#{count}", named.source, named.environment, named.fingerprint)
         loaded.append(named)
     return loaded
