@@ -1350,7 +1350,7 @@ REFS: list[tuple[str, str, str, str]] = [
     ("EN121", "miss", "python-h-missing", "knowledge/EN120/hit-restatic-2.log"),
 ]
 
-#: Environments for diagnose: (entry, kind, name, base fixture, distributions to add, note).
+#: Environments for diagnose: (entry, kind, name, base fixture, distributions to add (or ``@field``\n#: paths of the environment to set), note).
 ENVIRONMENTS: list[tuple[str, str, str, str, dict[str, str], str]] = [
     (
         "CU135",
@@ -1367,6 +1367,54 @@ ENVIRONMENTS: list[tuple[str, str, str, str, dict[str, str], str]] = [
         "TH001/miss-cpu-wheel-no-gpu.json",
         {"openai-whisper": "20240930"},
         "TH001's host without a GPU, torch 2.13.0+cpu, plus openai-whisper",
+    ),
+    (
+        "CU128",
+        "hit",
+        "xformers-with-cpu-torch",
+        "TH001/hit-cpu-wheel-on-a100.json",
+        {"xformers": "0.0.28.post3"},
+        "TH001's A100 host with torch 2.13.0+cpu, plus xformers",
+    ),
+    (
+        "CU128",
+        "miss",
+        "xformers-with-cuda-torch",
+        "TH004/miss-cuda-available.json",
+        {"xformers": "0.0.22.post7"},
+        "TH004's host with torch 2.1.0+cu121, plus the xformers release built for it",
+    ),
+    (
+        "CU125",
+        "hit",
+        "bitsandbytes-041-on-windows",
+        "TH004/miss-cuda-available.json",
+        {"bitsandbytes": "0.41.1", "@python.platform": "win-amd64", "@python.markers.sys_platform": "win32"},
+        "TH004's environment moved to Windows (platform and markers), plus bitsandbytes 0.41.1",
+    ),
+    (
+        "CU125",
+        "miss",
+        "bitsandbytes-043-on-windows",
+        "TH004/miss-cuda-available.json",
+        {"bitsandbytes": "0.43.3", "@python.platform": "win-amd64", "@python.markers.sys_platform": "win32"},
+        "TH004's environment moved to Windows (platform and markers), plus bitsandbytes 0.43.3",
+    ),
+    (
+        "CU134",
+        "hit",
+        "nccl-cu12-and-cu13",
+        "TH004/miss-cuda-available.json",
+        {"nvidia-nccl-cu12": "2.29.3", "nvidia-nccl-cu13": "2.29.7"},
+        "TH004's environment plus both NCCL wheels (the versions reported in pytorch/pytorch#186591)",
+    ),
+    (
+        "CU134",
+        "miss",
+        "nccl-cu13-only",
+        "TH004/miss-cuda-available.json",
+        {"nvidia-nccl-cu13": "2.29.7"},
+        "TH004's environment plus one NCCL wheel",
     ),
 ]
 
@@ -1455,6 +1503,13 @@ def _environment(entry: str, kind: str, name: str, base: str, add: dict[str, str
     distributions = environment["python"]["distributions"]
     template = distributions[0]
     for dist, version in add.items():
+        if dist.startswith("@"):  # "@python.platform": a field of the environment to set
+            *parents, leaf = dist[1:].split(".")
+            target = environment
+            for part in parents:
+                target = target[part]
+            target[leaf] = version
+            continue
         distributions.append({**template, "name": dist, "version": version, "requires": [], "top_level": []})
     path = OUT / entry / f"{kind}-{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
