@@ -542,7 +542,11 @@ def _patterns(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> 
         if entry.keys.analyzer is not None or not entry.keys.patterns:
             continue
         group = _Group(entry)
-        for side in _sides(entry):
+        sides = _sides(entry)
+        if entry.category == "state_dict.new_head" and not any(_matches(entry, k) for k in state.missing):
+            # no head is missing: the checkpoint's head is merely unused (a later entry says so)
+            sides = tuple(side for side in sides if side != "unexpected")
+        for side in sides:
             pool = state.unexpected if side == "unexpected" else state.missing
             state.claim(group, side, [k for k in pool if _matches(entry, k) and not _sibling_on_side(entry, k, pool)])
         if not group.count():

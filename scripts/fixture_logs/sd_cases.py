@@ -744,6 +744,26 @@ print(sd["model.0.weight"].shape)  # an old architecture's key read directly
 ]
 
 
+CASES += [
+    (
+        "SD157",
+        "hit",
+        "torch-backbone-from-classifier-checkpoint",
+        r"""
+strict(Net(head=None), Net(head="classifier").state_dict())
+""",
+    ),
+    (
+        "SD157",
+        "miss",
+        "torch-classifier-renamed",
+        r"""
+strict(Net(head="classifier"), Net(head="fc").state_dict())
+""",
+    ),
+]
+
+
 COPIES: list[tuple[str, str, str]] = [
     ("SD101", "hit", "mmengine-gdino-keys.log"),
     ("SD101", "hit", "mmengine-gdino-keys-strict.log"),
