@@ -40,7 +40,7 @@ VENVS: dict[str, dict[str, Any]] = {
     },
     "fc-peft": {
         "python": PY311,
-        "steps": [["--no-deps", "peft==0.18.1", "accelerate==1.12.0", "psutil==7.1.3"]],
+        "steps": [["--no-deps", "peft==0.21.2", "accelerate==1.15.0", "psutil==7.1.3"]],
         "dev_path": True,
     },
     "fc-diffusers": {
@@ -48,43 +48,14 @@ VENVS: dict[str, dict[str, Any]] = {
         "steps": [["--no-deps", "diffusers==0.36.0", "importlib-metadata==8.7.0", "zipp==3.23.0"]],
         "dev_path": True,
     },
-    "fc-sklearn": {"python": PY311, "steps": [["scikit-learn==1.5.2"]], "dev_path": False},
-    "fc-jinja211": {
-        "python": PY311,
-        "steps": [["--no-deps", "jinja2==2.11.3", "markupsafe==2.1.5"]],
-        "dev_path": False,
-    },
     "fc-flask22": {"python": PY311, "steps": [["flask==2.2.2", "werkzeug==3.0.1"]], "dev_path": False},
     "fc-py312-st65": {"python": PY312, "steps": [["setuptools==65.5.0"]], "dev_path": False},
     "fc-py311-st65": {"python": PY311, "steps": [["setuptools==65.5.0"]], "dev_path": False},
-    "fc-gensim": {"python": PY311, "steps": [["gensim==4.3.2", "scipy==1.13.1", "numpy==1.26.4"]], "dev_path": False},
-    "fc-pb319": {
-        "python": PY311,
-        "steps": [["--no-deps", "protobuf==3.19.6", "googleapis-common-protos==1.63.0"]],
-        "dev_path": False,
-    },
-    "fc-pb425": {
-        "python": PY311,
-        "steps": [["--no-deps", "protobuf==4.25.3", "googleapis-common-protos==1.70.0"]],
-        "dev_path": False,
-    },
-    "fc-gcp153-pb4": {
-        "python": PY311,
-        "steps": [["--no-deps", "protobuf==4.21.12", "googleapis-common-protos==1.53.0"]],
-        "dev_path": False,
-    },
-    "fc-gcp1562-pb4": {
-        "python": PY311,
-        "steps": [["--no-deps", "protobuf==4.21.12", "googleapis-common-protos==1.56.2"]],
-        "dev_path": False,
-    },
-    "fc-pip202": {"python": PY311, "steps": [["pip==20.2.4"]], "dev_path": False},
     "fc-typing-ext411": {"python": PY311, "steps": [["typing-extensions==4.1.1"]], "dev_path": False},
-    "fc-st222-hub026": {
-        "python": PY311,
-        "steps": [["--no-deps", "sentence-transformers==2.2.2", "huggingface-hub==0.26.0"]],
-        "dev_path": True,
-    },
+    "fc-py38": {"python": "/root/.pyenv/versions/3.8.18/bin/python3", "steps": [], "dev_path": False},
+    "fc-py39": {"python": "/root/.pyenv/versions/3.9.18/bin/python3", "steps": [], "dev_path": False},
+    "fc-py310": {"python": "/root/.pyenv/versions/3.10.13/bin/python3", "steps": [], "dev_path": False},
+    "fc-py313": {"python": "/root/.pyenv/versions/3.13.0/bin/python3", "steps": [], "dev_path": False},
 }
 
 RECORDED_EXTRA = [
@@ -117,6 +88,31 @@ AUTO_MAP_CONFIG = json.dumps(
 )
 CUSTOM_CONFIG = (
     "from transformers import PretrainedConfig\nclass CustomConfig(PretrainedConfig):\n    model_type = 'phi_custom'\n"
+)
+
+PEFT_MISSING = """
+import json, pathlib
+from transformers import BertConfig, BertModel
+from peft import LoraConfig, PeftModel, get_peft_model
+config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37)
+base = BertModel(config)
+get_peft_model(base, LoraConfig(target_modules=["query", "value"])).save_pretrained("adapter")
+# the adapter is loaded with a config that also targets `key` (as after editing adapter_config.json
+# or loading an adapter trained for other target modules): those LoRA weights are not in the file
+cfg = pathlib.Path("adapter/adapter_config.json")
+data = json.loads(cfg.read_text()); data["target_modules"] = ["query", "key", "value"]; cfg.write_text(json.dumps(data))
+PeftModel.from_pretrained(BertModel(config), "adapter")
+"""
+PEFT_NOT_FOUND = (
+    "from transformers import BertConfig, BertModel; from peft import LoraConfig, get_peft_model; "
+    "get_peft_model(BertModel(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37)), "
+    "LoraConfig(target_modules=['q_proj', 'v_proj']))"
+)
+DIFFUSERS_NO_PEFT = (
+    "from diffusers import UNet2DConditionModel; "
+    "unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=8, in_channels=4, out_channels=4, "
+    "down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'), up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'), cross_attention_dim=32, attention_head_dim=8); "
+    "unet.load_lora_adapter({}, adapter_name='style')"
 )
 
 PUBLIC: dict[str, dict[str, str]] = {}
@@ -217,6 +213,285 @@ FIXTURES: list[dict[str, Any]] = [
         ),
     },
     {"id": "HF106", "file": "miss-no-module-flash-attn.log", "venv": "dev", "run": _py("import flash_attn")},
+    # ===== family 15: Python's own removals ======================================
+    {
+        "id": "VR160",
+        "file": "hit-py311-collections-mapping.log",
+        "venv": "dev",
+        "run": _py("from collections import Mapping"),
+    },
+    {
+        "id": "VR160",
+        "file": "hit-py310-collections-attribute.log",
+        "venv": "fc-py310",
+        "run": _py("import collections; collections.MutableMapping"),
+    },
+    {
+        "id": "VR160",
+        "file": "miss-py39-collections-ok.log",
+        "venv": "fc-py39",
+        "run": _py("import collections; print(collections.MutableMapping)"),
+    },
+    {
+        "id": "VR161",
+        "file": "hit-py311-asyncio-coroutine.log",
+        "venv": "dev",
+        "run": _py("import asyncio\n@asyncio.coroutine\ndef f(): pass"),
+    },
+    {
+        "id": "VR161",
+        "file": "miss-py310-asyncio-coroutine-deprecated.log",
+        "venv": "fc-py310",
+        "run": _py("import warnings, asyncio; warnings.simplefilter('default')\n@asyncio.coroutine\ndef f(): pass"),
+    },
+    {
+        "id": "VR162",
+        "file": "hit-py311-inspect-getargspec.log",
+        "venv": "dev",
+        "run": _py("import inspect; inspect.getargspec(len)"),
+    },
+    {
+        "id": "VR162",
+        "file": "miss-py311-asyncio-coroutine.ref",
+        "copy_fixture": "VR161/hit-py311-asyncio-coroutine.log",
+    },
+    {"id": "VR163", "file": "hit-py39-fractions-gcd.log", "venv": "fc-py39", "run": _py("from fractions import gcd")},
+    {
+        "id": "VR163",
+        "file": "hit-py39-base64-encodestring.log",
+        "venv": "fc-py39",
+        "run": _py("import base64; base64.encodestring(b'x')"),
+    },
+    {
+        "id": "VR163",
+        "file": "miss-py38-fractions-gcd-deprecated.log",
+        "venv": "fc-py38",
+        "run": _py("import warnings; warnings.simplefilter('default'); from fractions import gcd; print(gcd(4, 6))"),
+    },
+    {"id": "VR164", "file": "hit-py312-imp.log", "venv": "pip312", "run": _py("import imp")},
+    {
+        "id": "VR164",
+        "file": "miss-py311-imp-deprecated.log",
+        "venv": "fc-py311-st65",
+        "run": _py("import warnings; warnings.simplefilter('default'); import imp"),
+    },
+    {
+        "id": "VR165",
+        "file": "hit-py312-distutils.log",
+        "venv": "pip312",
+        "run": _py("from distutils.version import LooseVersion"),
+    },
+    {"id": "VR165", "file": "miss-py312-imp.ref", "copy_fixture": "VR164/hit-py312-imp.log"},
+    {
+        "id": "VR166",
+        "file": "hit-py312-setuptools65-pkg-resources.log",
+        "venv": "fc-py312-st65",
+        "run": _py("import pkg_resources"),
+    },
+    {"id": "VR166", "file": "miss-py312-distutils.ref", "copy_fixture": "VR165/hit-py312-distutils.log"},
+    {
+        "id": "VR167",
+        "file": "hit-py311-setuptools65-distutils-version.log",
+        "venv": "fc-py311-st65",
+        "run": _py("import distutils\nLooseVersion = distutils.version.LooseVersion"),
+    },
+    {"id": "VR167", "file": "miss-py312-distutils.ref", "copy_fixture": "VR165/hit-py312-distutils.log"},
+    {"id": "VR168", "file": "hit-py313-imghdr.log", "venv": "fc-py313", "run": _py("import imghdr")},
+    {"id": "VR168", "file": "hit-py313-cgi.log", "venv": "fc-py313", "run": _py("import cgi")},
+    {"id": "VR168", "file": "miss-py313-flash-attn.log", "venv": "fc-py313", "run": _py("import flash_attn")},
+    {"id": "VR169", "file": "hit-py38-time-clock.log", "venv": "fc-py38", "run": _py("import time; time.clock()")},
+    {
+        "id": "VR169",
+        "file": "miss-py311-inspect-getargspec.ref",
+        "copy_fixture": "VR162/hit-py311-inspect-getargspec.log",
+    },
+    # ===== family 15: packages too old or too new for their caller ===================
+    {
+        "id": "VR170",
+        "file": "hit-typing-extensions411-override.log",
+        "venv": "fc-typing-ext411",
+        "run": _py("from typing_extensions import override"),
+    },
+    {
+        "id": "VR170",
+        "file": "miss-py311-collections-mapping.ref",
+        "copy_fixture": "VR160/hit-py311-collections-mapping.log",
+    },
+    {
+        "id": "VR171",
+        "file": "hit-tf4402-trainer-without-accelerate.log",
+        "venv": "fc-tf4402",
+        "run": _py("from transformers import TrainingArguments; TrainingArguments('out')"),
+    },
+    {
+        "id": "VR171",
+        "file": "miss-tf4402-device-map-without-accelerate.ref",
+        "copy_fixture": "EN151/hit-tf4402-device-map-without-accelerate.log",
+    },
+    {
+        "id": "VR172",
+        "file": "hit-tokenizers0133-json-from-0233.log",
+        "venv": "fc-tf4291",
+        "setup": [
+            [
+                str(base.DEV_VENV / "bin" / "python"),
+                "-c",
+                f"import pathlib; pathlib.Path({str(WORK / 'tok-new')!r}).mkdir(parents=True, exist_ok=True); from tokenizers import Tokenizer, models, pre_tokenizers; t = Tokenizer(models.BPE()); t.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme='first'); t.save({str(WORK / 'tok-new' / 'tokenizer.json')!r})",
+            ]
+        ],
+        "run": _py("from tokenizers import Tokenizer; Tokenizer.from_file('tok-new/tokenizer.json')"),
+    },
+    {"id": "VR172", "file": "miss-tf4291-gemma-tokenizer.ref", "copy_fixture": "HF104/hit-tf4291-gemma-tokenizer.log"},
+    {
+        "id": "VR173",
+        "file": "hit-matplotlib311-tostring-rgb.log",
+        "venv": "dev",
+        "run": _py(
+            "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt; f = plt.figure(); f.canvas.draw(); f.canvas.tostring_rgb()"
+        ),
+    },
+    {
+        "id": "VR173",
+        "file": "miss-matplotlib311-buffer-rgba.log",
+        "venv": "dev",
+        "run": _py(
+            "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt; f = plt.figure(); f.canvas.draw(); print(len(f.canvas.buffer_rgba()))"
+        ),
+    },
+    {"id": "VR174", "file": "hit-flask222-werkzeug301.log", "venv": "fc-flask22", "run": _py("import flask")},
+    {
+        "id": "VR174",
+        "file": "miss-flask222-werkzeug301-other-name.log",
+        "venv": "fc-flask22",
+        "run": _py("from werkzeug.urls import url_quote_plus"),
+    },
+    # ===== family 15: environment ====================================================
+    {
+        "id": "EN150",
+        "file": "hit-tf4402-llama-tokenizer-no-sentencepiece.log",
+        "venv": "fc-tf4402",
+        "run": _py("from transformers import LlamaTokenizer; LlamaTokenizer('tokenizer.model')"),
+    },
+    {
+        "id": "EN150",
+        "file": "hit-tf4291-vit-processor-no-pillow.log",
+        "venv": "fc-tf4291",
+        "run": _py("from transformers import ViTImageProcessor; ViTImageProcessor()"),
+    },
+    {
+        "id": "EN150",
+        "file": "miss-tf4402-trainer-without-accelerate.ref",
+        "copy_fixture": "VR171/hit-tf4402-trainer-without-accelerate.log",
+    },
+    {
+        "id": "EN151",
+        "file": "hit-tf4402-device-map-without-accelerate.log",
+        "venv": "fc-tf4402",
+        "run": _py("from transformers import BertModel; BertModel.from_pretrained('no-such-dir', device_map='auto')"),
+    },
+    {
+        "id": "EN151",
+        "file": "miss-tf4402-trainer-without-accelerate.ref",
+        "copy_fixture": "VR171/hit-tf4402-trainer-without-accelerate.log",
+    },
+    {
+        "id": "EN152",
+        "file": "hit-tf524-offline-no-cache.log",
+        "venv": "dev",
+        "run": _py(
+            "import os; os.environ['HF_HUB_OFFLINE'] = '1'\nfrom transformers import AutoConfig; AutoConfig.from_pretrained('google-bert/bert-base-uncased')"
+        ),
+    },
+    {
+        "id": "EN152",
+        "file": "hit-tf4291-offline-no-cache.log",
+        "venv": "fc-tf4291",
+        "run": _py(
+            "import os; os.environ['HF_HUB_OFFLINE'] = '1'\nfrom transformers import AutoConfig; AutoConfig.from_pretrained('google-bert/bert-base-uncased')"
+        ),
+    },
+    {
+        "id": "EN152",
+        "file": "miss-tf524-config-without-model-type.ref",
+        "copy_fixture": "HF103/hit-tf524-config-without-model-type.log",
+    },
+    {
+        "id": "EN155",
+        "file": "hit-tf524-directory-without-weights.log",
+        "venv": "dev",
+        "setup": [
+            _write(
+                "no-weights/config.json",
+                '{"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 37}',
+            )
+        ],
+        "run": _py("from transformers import AutoModel; AutoModel.from_pretrained('no-weights')"),
+    },
+    {
+        "id": "EN155",
+        "file": "hit-tf4402-directory-without-weights.log",
+        "venv": "fc-tf4402",
+        "setup": [
+            _write(
+                "no-weights/config.json",
+                '{"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 37}',
+            )
+        ],
+        "run": _py("from transformers import AutoModel; AutoModel.from_pretrained('no-weights')"),
+    },
+    {
+        "id": "EN155",
+        "file": "miss-tf524-config-without-model-type.ref",
+        "copy_fixture": "HF103/hit-tf524-config-without-model-type.log",
+    },
+    {
+        "id": "EN156",
+        "file": "hit-setuptools65-no-wheel-bdist-wheel.log",
+        "venv": "fc-py311-st65",
+        "setup": [_write("pkg/setup.py", "from setuptools import setup\nsetup(name='demo', version='0.1')\n")],
+        "run": ["python", str(WORK / "pkg" / "setup.py"), "-q", "bdist_wheel"],
+    },
+    {
+        "id": "EN156",
+        "file": "miss-setuptools65-bdist-egg-ok.log",
+        "venv": "fc-py311-st65",
+        "run": _py("import setuptools.command.bdist_egg; print('bdist_egg available')"),
+    },
+    # ===== family 12: PEFT / diffusers adapters ======================================
+    {
+        "id": "HF110",
+        "file": "hit-peft0212-missing-adapter-keys.log",
+        "venv": "fc-peft",
+        "setup": [_write("peft_missing.py", PEFT_MISSING)],
+        "run": ["python", str(WORK / "peft_missing.py")],
+    },
+    {
+        "id": "HF110",
+        "file": "miss-peft0212-target-modules-not-found.ref",
+        "copy_fixture": "HF111/hit-peft0212-target-modules-not-found.log",
+    },
+    {
+        "id": "HF111",
+        "file": "hit-peft0212-target-modules-not-found.log",
+        "venv": "fc-peft",
+        "run": _py(PEFT_NOT_FOUND),
+    },
+    {
+        "id": "HF111",
+        "file": "miss-peft0212-missing-adapter-keys.ref",
+        "copy_fixture": "HF110/hit-peft0212-missing-adapter-keys.log",
+    },
+    {
+        "id": "HF112",
+        "file": "hit-diffusers0360-without-peft.log",
+        "venv": "fc-diffusers",
+        "run": _py(DIFFUSERS_NO_PEFT),
+    },
+    {
+        "id": "HF112",
+        "file": "miss-peft0212-target-modules-not-found.ref",
+        "copy_fixture": "HF111/hit-peft0212-target-modules-not-found.log",
+    },
 ]
 
 

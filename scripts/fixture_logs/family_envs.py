@@ -43,6 +43,18 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
             dist("googleapis-common-protos", "1.56.1", "protobuf>=3.15.0"), dist("protobuf", "4.21.12")
         ),
     },
+    "HF112": {
+        "hit-diffusers0272-peft050": env(
+            dist("diffusers", "0.27.2"), dist("peft", "0.5.0"), dist("transformers", "4.40.2")
+        ),
+        "hit-diffusers0272-transformers4333": env(
+            dist("diffusers", "0.27.2"), dist("peft", "0.10.0"), dist("transformers", "4.33.3")
+        ),
+        "miss-diffusers0272-peft0100-transformers4402": env(
+            dist("diffusers", "0.27.2"), dist("peft", "0.10.0"), dist("transformers", "4.40.2")
+        ),
+        "miss-diffusers0272-without-peft": env(dist("diffusers", "0.27.2"), dist("transformers", "4.33.3")),
+    },
 }
 
 
