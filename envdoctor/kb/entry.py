@@ -73,6 +73,7 @@ COLLECTIONS = (
     "torch_variant_mismatches",
     "missing_record",
     "import_failures",
+    "api_conflicts",
 )
 CONDITION_OPS = (
     "present",

@@ -600,6 +600,18 @@ def build_facts(env: Environment, compat: Compat) -> FactView:
     for dist in reversed(env.python.distributions):  # the first on sys.path wins
         facts[f"dist.{dist.key}"] = dist.version
     for alias, provider in providers(env).items():  # mmcv-lite counts as mmcv
+def _api_conflict_items(env: Environment) -> tuple[dict[str, Any], ...]:
+    """Installed packages whose own source imports a name the installed dependency lacks
+    (:func:`envdoctor.kb.api_history.import_conflicts`, from the generated API history)."""
+    from envdoctor.kb.api_history import import_conflicts
+
+    installed = {dist.key: dist.version for dist in reversed(env.python.distributions) if dist.version}
+    try:
+        return tuple(import_conflicts(installed))
+    except (OSError, ValueError, KeyError):  # an unreadable history never loses the other checks
+        return ()
+
+
         facts[f"dist.{alias}"] = provider.version
     facts.update(_torch_facts(env, compat))
     facts.update(_host_facts(env, compat))
@@ -658,3 +670,4 @@ def build_facts(env: Environment, compat: Compat) -> FactView:
     }
     facts["gpus.unsupported"] = tuple(g["sm"] for g in collections["gpus"] if g["supported"] is False)
     return FactView(facts, collections, skipped)
+        "api_conflicts": _api_conflict_items(env),

@@ -49,7 +49,7 @@ def register(name: str, facts: Mapping[str, str]) -> Callable[[LookupFunction], 
 
 #: Modules that register the shipped lookups (imported on first use, so an entry's
 #: ``lookup`` name is validated against the full registry).
-_BUILTIN: tuple[str, ...] = ("envdoctor.kb.release_tables",)
+_BUILTIN: tuple[str, ...] = ("envdoctor.kb.release_tables", "envdoctor.kb.api_history")
 
 
 def _load_builtin() -> None:

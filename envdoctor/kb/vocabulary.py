@@ -164,6 +164,18 @@ COLLECTIONS: Mapping[str, Mapping[str, str]] = {
         "error": "what is wrong with its metadata",
     },
 }
+    "api_conflicts": {
+        "package": "an installed package whose source imports a name (from its API history)",
+        "package_version": "its installed version",
+        "symbol": "the dotted name it imports, e.g. markupsafe.soft_unicode",
+        "dependency": "the installed distribution that should provide it",
+        "installed": "that distribution's installed version",
+        "present_in": "the dependency's release lines that have the name",
+        "pin": "the dependency pin that restores it, e.g. markupsafe<2.1",
+        "caller_pin": "the package's first release that no longer imports it ('' if none)",
+        "upgrade": "how to upgrade the package past the import (a pip command)",
+        "history": "the API history the finding rests on",
+    },
 COLLECTIONS = {
     **COLLECTIONS,
     "import_bound_violations": COLLECTIONS["requirement_violations"],

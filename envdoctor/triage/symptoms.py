@@ -208,12 +208,9 @@ def match_symptoms(
             continue
         derived: Mapping[str, Any] | None = None
         if entry.lookup is not None:
-            derived = run_lookup(entry.lookup, namespace)
-            if derived is None:
-                continue  # the table cannot explain this capture: a more general entry speaks
-            namespace.update(derived)
-        derived: Mapping[str, Any] | None = None
-        if entry.lookup is not None:
+            # the lines above the first match (up to 200): a lookup reads traceback frames from them
+            first = next(i for i, line in enumerate(log.lines) if line.number == symptom.lines[0][0])
+            namespace["log.preceding"] = tuple(line.text for line in log.lines[max(0, first - 200) : first])
             derived = run_lookup(entry.lookup, namespace)
             if derived is None:
                 continue  # the table cannot explain this capture: a more general entry speaks
@@ -222,8 +219,6 @@ def match_symptoms(
         details: dict[str, Any] = {"matched_lines": len(symptom.lines)}
         if symptom.groups:
             details["match"] = dict(symptom.groups)
-        if derived:
-            details["lookup"] = {entry.lookup: dict(derived)}
         if derived:
             details["lookup"] = {entry.lookup: dict(derived)}
         findings.append(finding_from_entry(symptom.entry, namespace, evidence=evidence, details=details))

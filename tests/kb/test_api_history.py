@@ -1,0 +1,282 @@
+"""The API history: the static reader, the generated tables and the ``api-history`` lookup.
+
+The reader is tested on real sources (the installed huggingface_hub, markupsafe and torch
+of the test venv, read as text, never imported through the reader); the lookup on the
+committed ``knowledge/api/`` tables, whose figures are checked against the packages' own
+release notes (cited beside each assertion); triage on real logs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from envdoctor.kb import api_history
+from envdoctor.kb.api_scan import (
+    PackageSpec,
+    build_history,
+    choose_releases,
+    intervals,
+    read_module,
+    read_release,
+)
+from envdoctor.kb.lookups import known_lookups, run_lookup
+from envdoctor.triage import triage_text
+
+
+def _source(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin)
+
+
+# --- the reader ------------------------------------------------------------------------------
+
+
+def test_reader_sees_the_lazy_init_of_huggingface_hub() -> None:
+    path = _source("huggingface_hub")
+    reading = read_module(path.read_text(encoding="utf-8"), "huggingface_hub", True)
+    # the names live only in the _SUBMOD_ATTRS string lists of the lazy __init__
+    assert {"hf_hub_download", "snapshot_download", "HfApi"} <= reading.names
+    assert "cached_download" not in reading.names  # removed in 0.26 (the venv has a newer hub)
+
+
+def test_reader_follows_definitions_imports_and_parameters() -> None:
+    source = """
+import warnings
+from .sub import exported as renamed
+from torch import nn
+if True:
+    CONSTANT = 1
+def old(a, b=1, *, c, **kwargs):
+    warnings.warn("old is deprecated, use new instead", FutureWarning)
+class Model:
+    def __init__(self, x, y=2):
+        pass
+    def forward(self, z):
+        pass
+    def _private(self, w):
+        pass
+"""
+    reading = read_module(source, "pkg.mod", False, foreign=("torch",))
+    assert {"warnings", "renamed", "nn", "CONSTANT", "old", "Model"} <= reading.names
+    assert reading.params["old"] == frozenset({"a", "b", "c", "**"})
+    assert reading.params["Model.__init__"] == frozenset({"x", "y"})
+    assert reading.params["Model.forward"] == frozenset({"z"})
+    assert "Model._private" not in reading.params
+    assert reading.deprecated["old"].startswith("old is deprecated")
+    assert reading.imports == {"torch:nn"}
+
+
+def test_reader_raises_on_source_it_cannot_parse() -> None:
+    with pytest.raises(SyntaxError):
+        read_module("print 'python 2'\n", "pkg", True)
+
+
+def _wheel(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_release_reading_follows_star_imports_and_carries_unreadable_modules() -> None:
+    markupsafe = _source("markupsafe").read_text(encoding="utf-8")
+    spec = PackageSpec(name="demo", imports=("demo",))
+    old = read_release(
+        _wheel(
+            {
+                "demo/__init__.py": "from .core import *\n",
+                "demo/core.py": "def kept(): pass\ndef dropped(a, b): pass\n",
+                "demo/gone.py": "X = 1\n",
+                "demo/broken.py": "Y = 1\n",
+                "demo/tests/test_x.py": "Z = 1\n",
+                "demo-1.0.dist-info/METADATA": "Name: demo\n",
+            }
+        ),
+        "demo-1.0-py3-none-any.whl",
+        spec,
+        (),
+    )
+    new = read_release(
+        _wheel(
+            {
+                "demo/__init__.py": "from .core import *\n",
+                "demo/core.py": "def kept(): pass\ndef dropped(a): pass\n",
+                "demo/broken.py": "def f[T](x: T) -> T: ...\n" if False else "print 'no'\n",
+                "demo/real.py": markupsafe,
+            }
+        ),
+        "demo-2.0-py3-none-any.whl",
+        spec,
+        (),
+    )
+    assert old.names["demo"] == {"kept", "dropped"}
+    assert "demo.tests.test_x" not in old.modules
+    assert new.unreadable == {"demo.broken"}
+    document = build_history(spec, [(Version("1.0"), old), (Version("2.0"), new)], index="test", skipped=[])
+    assert document["modules"]["demo.gone"] == "0"
+    assert document["modules"]["demo.real"] == "1"
+    assert "demo.broken" not in document["modules"]  # in both releases
+    assert "demo.broken" not in document["names"]  # unreadable in 2.0: its 1.0 names carried forward
+    assert document["params"]["demo.core:dropped"] == {"@": "0-1", "b": "0"}
+    assert "Markup" in document["names"]["demo.real"]
+
+
+def test_intervals_and_release_lines() -> None:
+    assert intervals([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8"
+    assert api_history.parse_intervals("0-2,5,7-8") == {0, 1, 2, 5, 7, 8}
+    versions = [Version(v) for v in ("0.9.0", "1.0.0", "1.0.3", "1.1.0rc1", "1.1.0", "1.1.2", "2.0.0.dev1")]
+    assert choose_releases(versions, since="1.0") == [Version("1.0.3"), Version("1.1.2")]
+    assert choose_releases(versions, group="major") == [Version("0.9.0"), Version("1.1.2")]
+
+
+# --- the committed history -----------------------------------------------------------------------
+
+
+def test_shipped_histories_state_their_reach_and_stay_small() -> None:
+    folder = Path(api_history.knowledge_root()) / "api"
+    total = 0
+    for path in folder.glob("*.json"):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        assert document["releases"], path
+        assert document["generated"] and document["index"], path
+        total += path.stat().st_size
+    assert 0 < total < 8 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "pin"),
+    [
+        # https://markupsafe.palletsprojects.com/en/stable/changes/#version-2-1-0 (soft_unicode removed)
+        ("markupsafe", "soft_unicode", "markupsafe<2.1"),
+        # https://github.com/huggingface/huggingface_hub/releases/tag/v0.26.0 (cached_download removed)
+        ("huggingface_hub", "cached_download", "huggingface-hub<0.26"),
+        # https://pillow.readthedocs.io/en/stable/releasenotes/10.0.0.html#constants (ANTIALIAS removed;
+        # 9.1-9.5 answered it from a module __getattr__ with a deprecation warning)
+        ("PIL.Image", "ANTIALIAS", "pillow<10.0"),
+        # removed in 7.0.0, re-added (deprecated) in 7.1.0, removed again in 9.0.0:
+        # https://pillow.readthedocs.io/en/stable/releasenotes/7.1.0.html#reinstate-pillow-version
+        ("PIL", "PILLOW_VERSION", "pillow<9.0,!=7.0.*"),
+    ],
+)
+def test_removed_names_get_the_pin_of_their_release_notes(module: str, name: str, pin: str) -> None:
+    explained = api_history.explain_name(module, name)
+    assert explained is not None and explained.direction == "removed"
+    assert explained.pin == pin
+
+
+def test_a_name_added_later_pins_the_first_release_line_with_it() -> None:
+    # accelerate imports it from huggingface-hub>=0.21 (accelerate's setup.py requirement)
+    explained = api_history.explain_name("huggingface_hub", "split_torch_state_dict_into_shards")
+    assert explained is not None and explained.direction == "added"
+    assert explained.pin == "huggingface-hub>=0.21"
+
+
+def test_installed_version_decides_and_an_installed_release_with_the_name_is_not_explained() -> None:
+    assert api_history.explain_name("huggingface_hub", "cached_download", {"dist.huggingface-hub": "0.25.2"}) is None
+    explained = api_history.explain_name("huggingface_hub", "cached_download", {"dist.huggingface-hub": "0.30.1"})
+    assert explained is not None and explained.installed == "0.30.1" and explained.pin == "huggingface-hub<0.26"
+
+
+def test_unknown_names_packages_and_top_level_modules_are_not_explained() -> None:
+    assert api_history.explain_name("markupsafe", "soft_unicod") is None
+    assert api_history.explain_name("not_a_tracked_package", "x") is None
+    assert api_history.explain_module("huggingface_hub") is None
+    assert api_history.explain_module("huggingface_hub.no_such_module") is None
+
+
+def test_removed_module_and_removed_keyword() -> None:
+    module = api_history.explain_module("huggingface_hub.commands.user")
+    assert module is not None and module.pin == "huggingface-hub<1.0"  # the CLI moved to `hf` in 1.0
+    keyword = api_history.explain_keyword("hf_hub_download", "legacy_cache_layout")
+    # legacy_cache_layout came with the new cache (0.8) and went with the old one (0.26)
+    assert keyword is not None and keyword.pin == "huggingface-hub>=0.8,<0.26"
+    assert api_history.explain_keyword("forward", "past") is None  # too common a name to say who raised
+
+
+def test_frames_name_the_caller() -> None:
+    lines = [
+        "Traceback (most recent call last):",
+        '  File "/srv/app.py", line 1, in <module>',
+        "    import jinja2",
+        '  File "/venv/lib/python3.11/site-packages/jinja2/filters.py", line 13, in <module>',
+        "    from markupsafe import soft_unicode",
+        '  File "<frozen importlib._bootstrap>", line 1, in _handle_fromlist',
+    ]
+    assert api_history.callers_in(lines) == ("jinja2", "/venv/lib/python3.11/site-packages/jinja2/filters.py")
+    assert api_history.callers_in(lines[:3]) == (None, "/srv/app.py")
+    assert api_history.callers_in([]) == (None, None)
+
+
+def test_lookup_is_registered_and_fills_declared_facts() -> None:
+    lookup = known_lookups()["api-history"]
+    facts = run_lookup("api-history", {"match.module": "markupsafe", "match.name": "soft_unicode"})
+    assert facts is not None
+    assert set(facts) <= set(lookup.facts)
+    assert facts["api.pin"] == "markupsafe<2.1"
+    assert "API history of markupsafe" in facts["api.history"]
+    assert run_lookup("api-history", {"match.module": "markupsafe", "match.name": "escape"}) is None
+
+
+# --- triage ---------------------------------------------------------------------------------------
+
+_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "knowledge"
+
+
+def test_triage_names_both_sides_of_the_conflict() -> None:
+    log = (_FIXTURES / "VR200" / "hit-jinja211-markupsafe21.log").read_text(encoding="utf-8")
+    result = triage_text(log, facts={})
+    top = result.findings[0]
+    assert top.id == "VR200"
+    assert "markupsafe<2.1" in top.fix.constraints
+    assert "jinja2" in top.cause
+    # jinja2 3.0 stopped importing soft_unicode (https://jinja.palletsprojects.com/en/stable/changes/#version-3-0-0)
+    assert "jinja2>=3.0" in top.fix.constraints
+
+
+def test_hand_written_entry_ranks_before_the_generic_one() -> None:
+    log = (
+        "ImportError: cannot import name 'cached_download' from 'huggingface_hub' "
+        "(/x/site-packages/huggingface_hub/__init__.py)\n"
+    )
+    ids = [f.id for f in triage_text(log, facts={}).findings]
+    assert ids[0] == "VR112"
+    assert "VR200" in ids
+
+
+def test_refresh_writes_to_the_user_data_dir_and_the_newer_copy_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = api_history.load_history("markupsafe")
+    assert shipped is not None
+    document = json.loads(shipped.path.read_text(encoding="utf-8"))
+    document["generated"] = "9999-01-01T00:00:00+00:00"
+    document["names"]["markupsafe"]["soft_unicode"] = "0"
+    folder = tmp_path / "api"
+    folder.mkdir()
+    (folder / "markupsafe.json").write_text(json.dumps(document), encoding="utf-8")
+    monkeypatch.setenv("ENVDOCTOR_DATA_DIR", str(tmp_path))
+    api_history._histories.cache_clear()
+    try:
+        explained = api_history.explain_name("markupsafe", "soft_unicode")
+        assert explained is not None and explained.history.path == folder / "markupsafe.json"
+    finally:
+        monkeypatch.delenv("ENVDOCTOR_DATA_DIR")
+        api_history._histories.cache_clear()
+
+
+@pytest.mark.network
+def test_refresh_one_package_from_the_index(tmp_path: Path) -> None:
+    written = api_history.refresh_packages(["markupsafe"], tmp_path)
+    document = json.loads(written[0][0].read_text(encoding="utf-8"))
+    assert "2.0.1" in document["releases"]
+    assert document["names"]["markupsafe"]["soft_unicode"]
+    api_history._histories.cache_clear()
