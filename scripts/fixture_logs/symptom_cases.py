@@ -65,6 +65,11 @@ VENVS: dict[str, dict[str, Any]] = {
         "steps": [["protobuf==4.21.12", "numpy==1.26.4"], ["--no-deps", "tensorboard==2.8.0"]],
         "dev_path": False,
     },
+    "mmocr100-mmcv210": {
+        "python": PY311,
+        "steps": [["--no-deps", "mmcv-lite==2.1.0", "mmdet==3.3.0", "mmocr==1.0.0", "addict", "yapf", "termcolor"]],
+        "dev_path": True,
+    },
     "mmseg027-mmcv220": {
         "python": PY311,
         "steps": [["--no-deps", "mmcv-lite==2.2.0", "mmsegmentation==0.27.0"]],
@@ -80,7 +85,7 @@ VENVS: dict[str, dict[str, Any]] = {
 # Packages whose versions are recorded for each venv (those present are written).
 RECORDED = [
     "pip", "setuptools", "numpy", "torch", "transformers", "tokenizers", "huggingface-hub",
-    "mmengine", "mmcv-lite", "mmdet", "mmsegmentation", "requests", "urllib3", "protobuf", "tensorboard",
+    "mmengine", "mmcv-lite", "mmdet", "mmsegmentation", "mmocr", "requests", "urllib3", "protobuf", "tensorboard",
 ]  # fmt: skip
 
 PIP_ENV = {"PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_NO_INPUT": "1"}
@@ -99,6 +104,12 @@ FIXTURES: list[dict[str, Any]] = [
     },
     # --- VR103 mmcv version assert in mmdet / mmseg / mmpretrain -------------------
     {"id": "VR103", "file": "hit-mmdet330-mmcv220.log", "copy": "mmdet330-mmcv220-incompatible.log"},
+    {
+        "id": "VR103",
+        "file": "hit-mmocr100-mmcv210.log",
+        "venv": "mmocr100-mmcv210",
+        "run": ["python", "-c", "import mmocr"],
+    },
     # mmseg 1.0.0rc5-1.2.2 name only the floor ("mmcv>=2.0.0rc4."): VR124, a near miss of VR103
     {"id": "VR103", "file": "miss-mmseg122-mmcv220.log", "copy": "../knowledge/VR124/hit-mmseg122-mmcv220.log"},
     {
