@@ -49,7 +49,7 @@ __all__ = [
 #: ``# via`` markers for the user's requirements and envdoctor's constraints.
 REQUESTED = "-r"
 CONSTRAINED = "-c"
-FailureKind = Literal["conflict", "not-found", "no-wheel", "index", "tool"]
+FailureKind = Literal["conflict", "not-found", "no-wheel", "index", "tool", "pkg-resources"]
 #: pip gained ``--dry-run`` and ``--report`` in 22.2 (https://pip.pypa.io/en/stable/news/#v22-2).
 PIP_DRY_RUN = Version("22.2")
 
@@ -66,6 +66,8 @@ class EngineRequest:
     wheels_only: bool | tuple[str, ...] = False
     """True: no source builds at all; a tuple: no source builds for these packages."""
     lowest_direct: bool = False
+    build_constraints: tuple[str, ...] = ()
+    """Constraints on the tools that build sdists for their metadata (``setuptools<82``)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ _NO_WHEEL = re.compile(
     r"(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+?) has no (?:usable )?wheels?"
     r"|(?P<name2>[A-Za-z0-9._-]+)==(?P<version2>\S+?) (?:only has|has only) (?:a )?source distribution"
 )
+_BUILD_FAILED = re.compile(r"Failed to build `(?P<name>[A-Za-z0-9._-]+)(?:==|@)")
 _INDEX_TROUBLE = re.compile(r"Failed to fetch|error sending request|dns error|Could not connect|Network is unreachable")
 
 
@@ -159,6 +162,8 @@ class UvEngine:
             argv += ["--constraints", _write(folder / "envdoctor.txt", request.constraints)]
         for path in request.indexes.constraints:
             argv += ["--constraints", path]
+        if request.build_constraints:
+            argv += ["--build-constraints", _write(folder / "build.txt", request.build_constraints)]
         argv += ["--no-header", "--annotation-style", "split", "--color", "never", "--no-progress"]
         target_args, target_env = request.target.uv_args()
         argv += target_args + request.indexes.uv_args()
@@ -189,6 +194,8 @@ class UvEngine:
 
 def _uv_failure(stderr: str, fallback: str) -> EngineFailure:
     text = "\n".join(line for line in stderr.strip().splitlines() if not line.startswith("warning:")) or fallback
+    if "No module named 'pkg_resources'" in text and (match := _BUILD_FAILED.search(text)):
+        return EngineFailure("pkg-resources", text, canonicalize_name(match["name"]), "uv")
     if match := _NOT_FOUND.search(text):
         return EngineFailure("not-found", text, canonicalize_name(match["name"]), "uv")
     if match := _NO_WHEEL.search(text):

@@ -38,6 +38,8 @@ __all__ = ["ResolveRequest", "Pin", "Solution", "solve", "parse_target", "NOT_RO
 NOT_ROOTS = frozenset({"pip", "setuptools", "wheel", "distribute", "uv"})
 #: Resolve-and-check rounds before giving up on convergence.
 MAX_ROUNDS = 8
+#: The last setuptools line that ships pkg_resources (removed in 82.0.0).
+SETUPTOOLS_WITH_PKG_RESOURCES = "setuptools<82"
 #: The torch family: built together, from one index, in one variant.
 TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
 
@@ -156,6 +158,7 @@ class _State:
     """requirement text -> (name, reason) for findings, --keep and pip-config entries."""
     rules: dict[str, Rule] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
+    build_constraints: tuple[str, ...] = ()
 
 
 def _finding_rules(findings: Sequence[Finding], targeted: set[str], notes: list[str]) -> list[Rule]:
@@ -374,6 +377,7 @@ def _engine_request(
         indexes=request.indexes,
         constraints=tuple(state.rules),
         preferences=preferences,
+        build_constraints=state.build_constraints,
         **changes,
     )
 
@@ -403,6 +407,18 @@ def _resolve(
                 state.dropped.append(
                     f"{name} (installed {request.installed.get(name, '?')}) is not on {request.indexes.describe()}: "
                     "left out of the resolution and not pinned"
+                )
+                continue
+            if failure.kind == "pkg-resources" and SETUPTOOLS_WITH_PKG_RESOURCES not in state.build_constraints:
+                # Old setup.py files import pkg_resources, which setuptools 82.0.0 removed
+                # (https://github.com/pypa/setuptools/blob/v82.0.1/NEWS.rst); their metadata
+                # then only builds with an older setuptools.
+                state.build_constraints += (SETUPTOOLS_WITH_PKG_RESOURCES,)
+                notes.append(
+                    f"{name}'s setup.py imports pkg_resources, which setuptools 82 removed: its metadata was built "
+                    f"with {SETUPTOOLS_WITH_PKG_RESOURCES}; building it from source needs the same "
+                    "(uv pip install --build-constraints FILE, or PIP_CONSTRAINT=FILE for pip; "
+                    f"FILE holding {SETUPTOOLS_WITH_PKG_RESOURCES})"
                 )
                 continue
             if failure.kind == "conflict":

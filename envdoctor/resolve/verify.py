@@ -163,7 +163,8 @@ def _pip(
         argv = [python or sys.executable, "-m", "pip", "install", "--dry-run", "--report", str(report)]
         argv += ["--disable-pip-version-check", "--no-input", "-c", path, *options, *indexes.pip_args()]
         if python is None:
-            argv += ["--ignore-installed", *solution.target.pip_args()]
+            # pip < 23.3 refuses --platform/--python-version without --target, even in a dry run.
+            argv += ["--ignore-installed", "--target", str(Path(tmp) / "target"), *solution.target.pip_args()]
         argv += list(names)
         result = run.run(argv, timeout=timeout)
         if not result.ok:

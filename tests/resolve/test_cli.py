@@ -192,3 +192,19 @@ def test_python_and_platform_conflict(capsys: pytest.CaptureFixture[str]) -> Non
     code, _, err = _run(capsys, "--python", "/usr/bin/python3", "--platform", "win_amd64")
     assert code == 2
     assert "--platform describes a fresh environment" in err
+
+
+@pytest.mark.slow
+def test_verify_in_a_venv_with_the_pip_python_m_venv_gives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", str(venv)], check=True, capture_output=True)
+    pip = subprocess.run([venv / "bin" / "python", "-m", "pip", "--version"], capture_output=True, text=True)
+    code, out, err = _run(capsys, "--python", str(venv), "--target", "sentence-transformers==2.2.2", "--verify")
+    assert code == 0, err
+    assert "huggingface-hub==0.25.2" in out
+    assert f"apply with: {venv / 'bin' / 'python'} -m pip install -c constraints.txt sentence-transformers" in err
+    assert "[✓] verify: pip accepts the constraints" in err, pip.stdout
