@@ -80,6 +80,8 @@ class Resolution:
     argv: tuple[str, ...] = ()
     seconds: float = 0.0
     warnings: tuple[str, ...] = ()
+    requires: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """``parent==version`` -> dependency name -> the range it asks for (PEP 440 text)."""
 
 
 class EngineFailure(Exception):
@@ -164,7 +166,8 @@ class UvEngine:
             argv += ["--constraints", path]
         if request.build_constraints:
             argv += ["--build-constraints", _write(folder / "build.txt", request.build_constraints)]
-        argv += ["--no-header", "--annotation-style", "split", "--color", "never", "--no-progress"]
+        # -v: uv logs each dependency it adds with its range, which explains the pins for free.
+        argv += ["--no-header", "--annotation-style", "split", "--color", "never", "--no-progress", "-v"]
         target_args, target_env = request.target.uv_args()
         argv += target_args + request.indexes.uv_args()
         if request.wheels_only is True:
@@ -189,7 +192,43 @@ class UvEngine:
             text = (folder / "pins.txt").read_text(encoding="utf-8")
         pins, via = parse_compiled(text)
         warnings = tuple(line for line in result.stderr.splitlines() if line.startswith("warning:"))
-        return Resolution(pins, via, self.name, tuple(argv), result.seconds, warnings)
+        requires = parse_added_dependencies(result.stderr)
+        return Resolution(pins, via, self.name, tuple(argv), result.seconds, warnings, requires)
+
+
+_ADDED = re.compile(
+    r"Adding transitive dependency for (?P<parent>[A-Za-z0-9._-]+)==(?P<version>\S+?): "
+    r"(?P<name>[A-Za-z0-9._-]+)(?:\[[^\]]*\])?(?P<range>.*)$"
+)
+_NOT_EQUAL = re.compile(r"<(?P<a>[^\s,|]+) \| >=?(?P<b>[^\s,|]+?)\+?(?=$|,)")
+
+
+def uv_range(text: str) -> str:
+    """uv's logged range as PEP 440 text: ``>=0.11.1, <0.11.3 | >0.11.3, <0.14`` -> ``>=0.11.1,!=0.11.3,<0.14``.
+
+    uv logs ranges as unions of intervals; an exclusion (``!=X``) shows as ``<X | >X``. Text
+    that is not such an exclusion is returned as uv wrote it (``*`` becomes empty).
+    """
+    text = text.strip()
+    if text == "*":
+        return ""
+    merged = _NOT_EQUAL.sub(lambda m: f"!={m['a']}" if m["a"] == m["b"] else m[0], text)
+    return merged.replace(", ", ",")
+
+
+def parse_added_dependencies(log: str) -> dict[str, dict[str, str]]:
+    """``parent==version`` -> dependency -> range, from ``uv -v``'s "Adding transitive dependency" lines."""
+    out: dict[str, dict[str, str]] = {}
+    for line in log.splitlines():
+        match = _ADDED.search(line)
+        if match is None:
+            continue
+        key = f"{canonicalize_name(match['parent'])}=={match['version']}"
+        name = str(canonicalize_name(match["name"]))
+        previous = out.setdefault(key, {}).get(name)
+        text = uv_range(match["range"])
+        out[key][name] = text if not previous else f"{previous},{text}"
+    return out
 
 
 def _uv_failure(stderr: str, fallback: str) -> EngineFailure:
@@ -327,7 +366,15 @@ class PipEngine:
                     via[child].append(parent)
         for name in requested:
             via[name].insert(0, REQUESTED)
-        return Resolution(pins, {k: tuple(v) for k, v in via.items()}, self.name, tuple(argv), result.seconds)
+        ranges: dict[str, dict[str, str]] = {}
+        for parent, reqs in requires.items():
+            for req in reqs:
+                if _applies(req, markers):
+                    ranges.setdefault(f"{parent}=={pins[parent]}", {})[str(canonicalize_name(req.name))] = str(
+                        req.specifier
+                    )
+        frozen = {k: tuple(v) for k, v in via.items()}
+        return Resolution(pins, frozen, self.name, tuple(argv), result.seconds, requires=ranges)
 
 
 def _parse(text: str) -> Requirement | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name as _canonical
 from packaging.version import InvalidVersion, Version
 
@@ -481,11 +481,24 @@ def _prefetch(
         for name, version in resolution.pins.items()
         if name not in installed or not _same(installed[name], version)
         for parent in resolution.via.get(name, ())
-        if parent in resolution.pins
+        if parent in resolution.pins and f"{parent}=={resolution.pins[parent]}" not in resolution.requires
     }
+    if not parents:
+        return
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="envdoctor-metadata") as pool:
         for parent in parents:
             pool.submit(_requires_of, parent, resolution.pins[parent], request, installed, cache)
+
+
+def _logged_range(resolution: Resolution, parent: str, version: str, name: str) -> SpecifierSet | str | None:
+    """The range ``parent`` asks of ``name``, as the resolver logged it (``None``: not logged)."""
+    ranges = resolution.requires.get(f"{parent}=={version}")
+    if ranges is None or name not in ranges:
+        return None
+    try:
+        return SpecifierSet(ranges[name])
+    except InvalidSpecifier:
+        return ranges[name]
 
 
 def _range_from(parent_requires: Iterable[str], name: str) -> SpecifierSet | None:
@@ -586,9 +599,16 @@ def _reasons(
         if parent in (REQUESTED, CONSTRAINED) or parent not in resolution.pins:
             continue
         parent_version = resolution.pins[parent]
-        requires = _requires_of(parent, parent_version, request, installed, cache)
-        spec = _range_from(requires, name) if requires is not None else None
-        text = f"{parent} {parent_version} requires {name}{spec or ''}"
+        logged = _logged_range(resolution, parent, parent_version, name)
+        if isinstance(logged, str):  # a union uv could not say in PEP 440 terms
+            text = f"{parent} {parent_version} requires {name} {logged}"
+            spec: SpecifierSet | None = None
+        else:
+            if logged is None:
+                requires = _requires_of(parent, parent_version, request, installed, cache)
+                logged = _range_from(requires, name) if requires is not None else None
+            spec = logged
+            text = f"{parent} {parent_version} requires {name}{spec or ''}"
         text += _parent_chain(parent, resolution, targets, 3, {name, parent})
         sort_in(text, spec)
     reasons = binding + narrowing + other
