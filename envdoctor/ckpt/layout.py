@@ -36,6 +36,7 @@ from envdoctor.ckpt.model import (
     MetadataValue,
     SecurityIssue,
     TensorInfo,
+    make_tensor_info,
 )
 from envdoctor.ckpt.pickle_vm import PickleLimits
 from envdoctor.ckpt.records import NdArrayRecord, Opaque, OpaqueKey, PickledSet, TensorRecord
@@ -113,16 +114,18 @@ def tensor_info(name: str, record: TensorRecord | NdArrayRecord) -> TensorInfo:
     if isinstance(record, NdArrayRecord):
         return TensorInfo(name=name, shape=record.shape, dtype=record.dtype, kind="ndarray")
     storage = record.storage
-    return TensorInfo(
-        name=name,
-        shape=record.shape,
-        dtype=record.dtype,
-        kind=record.kind,
-        device=record.device,
-        storage_key=None if storage is None else storage.key,
-        storage_offset=record.storage_offset,
-        storage_numel=None if storage is None else storage.numel,
-        storage_nbytes=None if storage is None else storage.nbytes,
+    if storage is None:
+        return make_tensor_info(name, record.shape, record.dtype, record.kind, record.device, None, None, None, None)
+    return make_tensor_info(
+        name,
+        record.shape,
+        record.dtype,
+        record.kind,
+        record.device,
+        storage.key,
+        record.storage_offset,
+        storage.numel,
+        storage.nbytes,
     )
 
 
@@ -312,9 +315,9 @@ def _walk_nodes(root: object) -> Iterator[tuple[tuple[object, ...], object]]:
         work.extend(reversed(_path_children(path, obj)))
 
 
-def _walk_tensors(root: object) -> Iterator[tuple[tuple[object, ...], _TensorLike]]:
+def _walk_tensors(roots: list[tuple[tuple[object, ...], object]]) -> Iterator[tuple[tuple[object, ...], _TensorLike]]:
     seen: set[int] = set()
-    work: list[tuple[tuple[object, ...], object]] = [((), root)]
+    work = list(reversed(roots))
     while work:
         path, obj = work.pop()
         if isinstance(obj, (TensorRecord, NdArrayRecord)):
@@ -402,7 +405,11 @@ def analyse(top: object, *, where: str, limits: PickleLimits) -> Inventory:
         chosen_ids = {id(record) for record in mapping.values()}
 
     grouped: dict[str, list[TensorInfo]] = {}
-    for path, record in _walk_tensors(top):
+    roots: list[tuple[tuple[object, ...], object]] = [((), top)]
+    if chosen_path == () and isinstance(top, dict):
+        # The top object is the state dict: walk only what is not one of its tensors.
+        roots = [((key,), value) for key, value in top.items() if id(value) not in chosen_ids]
+    for path, record in _walk_tensors(roots):
         if id(record) in chosen_ids and chosen_path is not None and path[: len(chosen_path)] == chosen_path:
             continue
         group = _key_text(path[0]) if path else ""

@@ -20,6 +20,7 @@ __all__ = [
     "TensorInfo",
     "SecurityIssue",
     "Checkpoint",
+    "make_tensor_info",
 ]
 
 CheckpointFormat = Literal["torch-zip", "torch-legacy", "pickle", "safetensors", "npz", "npy", "hf-index"]
@@ -73,6 +74,32 @@ class TensorInfo:
     def numel(self) -> int | None:
         """Number of elements, or ``None`` when the shape is unknown."""
         return None if self.shape is None else math.prod(self.shape)
+
+
+def make_tensor_info(
+    name: str,
+    shape: tuple[int, ...] | None,
+    dtype: str | None,
+    kind: str,
+    device: str | None,
+    storage_key: str | None,
+    storage_offset: int | None,
+    storage_numel: int | None,
+    storage_nbytes: int | None,
+) -> TensorInfo:
+    """A :class:`TensorInfo` built without the frozen-dataclass ``__init__`` (once per tensor, hot)."""
+    info = object.__new__(TensorInfo)
+    fields = info.__dict__
+    fields["name"] = name
+    fields["shape"] = shape
+    fields["dtype"] = dtype
+    fields["kind"] = kind
+    fields["device"] = device
+    fields["storage_key"] = storage_key
+    fields["storage_offset"] = storage_offset
+    fields["storage_numel"] = storage_numel
+    fields["storage_nbytes"] = storage_nbytes
+    return info
 
 
 @dataclass(frozen=True)

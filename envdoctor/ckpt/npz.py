@@ -29,6 +29,26 @@ NPY_MAGIC = b"\x93NUMPY"
 _MAX_NPY_HEADER = 1 << 20
 
 
+_HEADER_CACHE: dict[tuple[bytes, int], object] = {}
+"""Parsed headers by their bytes: the arrays of one archive mostly share a few headers."""
+
+
+def _parse_header(raw: bytes, major: int, where: str) -> object:
+    cached = _HEADER_CACHE.get((raw, major))
+    if cached is not None:
+        return cached
+    try:
+        text = raw.decode("utf-8" if major == 3 else "latin-1")
+        header = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, UnicodeDecodeError, TypeError) as exc:
+        raise CheckpointError(f"{where}: .npy header is not a Python literal: {str(exc)[:200]}") from None
+    if len(_HEADER_CACHE) > 1024:
+        _HEADER_CACHE.clear()
+    if len(raw) <= 4096:
+        _HEADER_CACHE[(raw, major)] = header
+    return header
+
+
 def read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], object, int]:
     """``(shape, descr, header_bytes)`` of an ``.npy`` stream positioned at its start."""
     preamble = stream.read(8)
@@ -50,18 +70,16 @@ def read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], obj
     raw = stream.read(length)
     if len(raw) != length:
         raise CheckpointError(f"{where}: truncated .npy header")
-    try:
-        text = raw.decode("utf-8" if major == 3 else "latin-1")
-        header = ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{where}: .npy header is not a Python literal: {exc}") from None
+    header = _parse_header(raw, major, where)
     if not isinstance(header, dict) or not {"descr", "shape", "fortran_order"} <= header.keys():
         raise CheckpointError(f"{where}: .npy header lacks descr/shape/fortran_order")
     shape = header["shape"]
-    if not isinstance(shape, tuple) or not all(
-        isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in shape
+    if (
+        not isinstance(shape, tuple)
+        or len(shape) > 64
+        or not all(isinstance(dim, int) and not isinstance(dim, bool) and 0 <= dim < 1 << 63 for dim in shape)
     ):
-        raise CheckpointError(f"{where}: .npy shape {shape!r} is malformed")
+        raise CheckpointError(f"{where}: .npy shape is malformed (NumPy allows 64 dimensions of 0..2**63-1)")
     return shape, header["descr"], len(preamble) + len(length_field) + length
 
 

@@ -97,7 +97,12 @@ def _from_storage(args: tuple[object, ...], *, dtype_index: int | None, kind: st
             raise MalformedCallError("missing dtype argument")
         dtype = _dtype_arg(args[dtype_index])
     size, offset = args[2], args[1]
-    if type(size) is not tuple or any(type(dim) is not int or not 0 <= dim <= _MAX_DIM for dim in size):
+    if type(size) is tuple:
+        for dim in size:
+            if type(dim) is not int or not 0 <= dim <= _MAX_DIM:
+                size = as_shape(size)  # raises, or gives the same tuple
+                break
+    else:
         size = as_shape(size)
     if type(offset) is not int:
         offset = _int(offset, "storage_offset")

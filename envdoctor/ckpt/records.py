@@ -9,6 +9,7 @@ value is ever hashed (hashing a deeply nested tuple can exhaust the C stack).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -54,7 +55,7 @@ class Global(_Buildable):
     name: str
     allowed: bool
 
-    @property
+    @functools.cached_property
     def qualname(self) -> str:
         return f"{self.module}.{self.name}"
 
@@ -161,18 +162,26 @@ def tensor_record(
 ) -> TensorRecord:
     """A :class:`TensorRecord` without the frozen-dataclass ``__init__`` (hot: once per tensor)."""
     record = object.__new__(TensorRecord)
-    record.__dict__.update(
-        shape=shape, dtype=dtype, kind=kind, device=device, storage=storage, storage_offset=storage_offset
-    )
+    fields = record.__dict__
+    fields["shape"] = shape
+    fields["dtype"] = dtype
+    fields["kind"] = kind
+    fields["device"] = device
+    fields["storage"] = storage
+    fields["storage_offset"] = storage_offset
     return record
 
 
 def _storage_ref(storage_type: str, dtype: str, key: str, location: str, numel: int, view_offset: int) -> StorageRef:
     """A :class:`StorageRef` without the frozen-dataclass ``__init__`` (hot: once per tensor)."""
     ref = object.__new__(StorageRef)
-    ref.__dict__.update(
-        storage_type=storage_type, dtype=dtype, key=key, location=location, numel=numel, view_offset=view_offset
-    )
+    fields = ref.__dict__
+    fields["storage_type"] = storage_type
+    fields["dtype"] = dtype
+    fields["key"] = key
+    fields["location"] = location
+    fields["numel"] = numel
+    fields["view_offset"] = view_offset
     return ref
 
 
@@ -188,9 +197,11 @@ def storage_from_persistent_id(pid: object) -> StorageRef:
     if len(pid) == 5 and type(key) is str and type(location) is str and type(numel) is int and numel >= 0:
         # The common case, checked with exact types first (this runs once per tensor).
         symbol = symbol_of(storage_class)
-        dtype = None if symbol is None else STORAGE_CLASS_DTYPES.get(symbol.qualname)
-        if symbol is not None and dtype is not None:
-            return _storage_ref(symbol.qualname, dtype, key, location, numel, 0)
+        if symbol is not None:
+            qualname = symbol.qualname
+            dtype = STORAGE_CLASS_DTYPES.get(qualname)
+            if dtype is not None:
+                return _storage_ref(qualname, dtype, key, location, numel, 0)
     storage_type = symbol_of(storage_class)
     if storage_type is None or storage_type.qualname not in STORAGE_CLASS_DTYPES:
         raise ValueError(f"unknown storage type {describe(storage_class)}")
@@ -226,4 +237,8 @@ def describe(value: object) -> str:
         return text if len(text) <= 60 else text[:57] + "..."
     if isinstance(value, tuple):
         return f"tuple of {len(value)}"
+    if isinstance(value, Poisoned):
+        return f"what {value.cls} returns"
+    if isinstance(value, Opaque):
+        return f"a {value.cls} object"
     return type(value).__name__

@@ -44,10 +44,12 @@ def _parse_entry(path: str, name: str, entry: object, data_size: int) -> tuple[T
     offsets = entry.get("data_offsets")
     if not isinstance(dtype_code, str) or dtype_code not in SAFETENSORS_DTYPES:
         raise CheckpointError(f"{path}: tensor {name!r} has unknown dtype {dtype_code!r}")
-    if not isinstance(shape, list) or not all(
-        isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in shape
+    if (
+        not isinstance(shape, list)
+        or len(shape) > 64
+        or not all(isinstance(dim, int) and not isinstance(dim, bool) and 0 <= dim < 1 << 63 for dim in shape)
     ):
-        raise CheckpointError(f"{path}: tensor {name!r} has a malformed shape {shape!r}")
+        raise CheckpointError(f"{path}: tensor {name!r} has a malformed shape (at most 64 dimensions of 0..2**63-1)")
     if (
         not isinstance(offsets, list)
         or len(offsets) != 2

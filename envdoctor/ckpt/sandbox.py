@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
 import select
 import signal
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from envdoctor.ckpt.model import Checkpoint, TensorInfo
+from envdoctor.ckpt.model import Checkpoint, TensorInfo, make_tensor_info
 
 __all__ = ["SANDBOX_MEMORY_BYTES", "SANDBOX_SECONDS", "read_clean_in_child", "checkpoint_to_json"]
 
@@ -46,15 +47,19 @@ _TENSOR_FIELDS = (
 )
 
 
-def _tensor_row(tensor: TensorInfo) -> list[Any]:
-    return [getattr(tensor, field) for field in _TENSOR_FIELDS]
+_ROW = operator.attrgetter(*_TENSOR_FIELDS)
+
+
+def _tensor_row(tensor: TensorInfo) -> tuple[Any, ...]:
+    row: tuple[Any, ...] = _ROW(tensor)
+    return row
 
 
 def _tensor(row: list[Any]) -> TensorInfo:
-    values = dict(zip(_TENSOR_FIELDS, row, strict=True))
-    shape = values["shape"]
-    values["shape"] = None if shape is None else tuple(shape)
-    return TensorInfo(**values)
+    if len(row) != len(_TENSOR_FIELDS):
+        raise ValueError("malformed tensor row")
+    name, shape, *rest = row
+    return make_tensor_info(name, None if shape is None else tuple(shape), *rest)
 
 
 def checkpoint_to_json(checkpoint: Checkpoint) -> dict[str, Any]:
