@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packaging.utils import canonicalize_name
+
 from envdoctor.model import Constraint, Environment, Evidence, Finding, gather_constraints
 
 if TYPE_CHECKING:
@@ -84,17 +86,41 @@ def _unknown_fact_skips(checks: Iterable[Entry], scalars: Mapping[str, Any]) -> 
     return skipped
 
 
+def _names_package(finding: Finding, names: Iterable[str]) -> bool:
+    """Whether a static finding is about one of ``names`` (its title opens with it)."""
+    title = finding.title
+    return any(title.startswith((f"{name} ", f"`import {name}`")) for name in names if name)
+
+
 def _explain_imports(findings: list[Finding], facts: Mapping[str, Any]) -> list[Finding]:
-    """Replace each generic import failure by the known cause triage finds in its error text."""
+    """Replace each generic import failure by what explains it.
+
+    A static check that already names the failing package (TH002/TH101 for torchvision,
+    PY003 for ``import mmdet``) is confirmed instead: the import joins its evidence and
+    no second finding repeats the cause. Otherwise the error text goes through triage's
+    knowledge and its first known cause replaces the generic TH102; an unknown error stays
+    TH102, quoting the exception.
+    """
     if not any(f.id == IMPORT_FAILED_ID for f in findings):
         return findings
     from envdoctor.triage import triage_text
 
-    out: list[Finding] = []
+    out = [f for f in findings if f.id != IMPORT_FAILED_ID]
     seen: set[str] = set()
-    for finding in findings:
-        if finding.id != IMPORT_FAILED_ID:
-            out.append(finding)
+    for finding in (f for f in findings if f.id == IMPORT_FAILED_ID):
+        dist = str(finding.details.get("distribution") or "")
+        module = str(finding.details.get("module") or "")
+        version = facts.get(f"dist.{canonicalize_name(dist)}") if dist else None
+        who = f" ({dist} {version})" if version else ""
+        first = str(finding.details.get("first_line") or "")
+        import_evidence = Evidence(
+            f"{finding.details.get('operation')}{who} failed in a child process (--deep): {first}", source="deep"
+        )
+        names = (dist, str(canonicalize_name(dist)) if dist else "", module)
+        static = [i for i, f in enumerate(out) if f.severity == "error" and _names_package(f, names)]
+        if static:
+            for index in static:
+                out[index] = dataclasses.replace(out[index], evidence=(*out[index].evidence, import_evidence))
             continue
         error = str(finding.details.get("error") or "")
         result = triage_text(error, source=str(finding.details.get("operation")), facts=facts)
@@ -102,25 +128,29 @@ def _explain_imports(findings: list[Finding], facts: Mapping[str, Any]) -> list[
         if not known:
             out.append(finding)
             continue
-        import_evidence = Evidence(
-            f"{finding.details.get('operation')} failed in a child process (--deep)", source="deep"
-        )
-        for cause in known[:1]:
-            if cause.id in seen:
-                continue
-            seen.add(cause.id)
-            # Line numbers of the captured error text mean nothing in a report; keep each text once.
-            texts = list(dict.fromkeys(e.text for e in cause.evidence))
-            evidence = tuple(Evidence(text, source="deep") for text in texts)
-            out.append(
-                dataclasses.replace(
-                    cause,
-                    severity="error",
-                    benign=False,
-                    evidence=(import_evidence, *evidence),
-                    details={**cause.details, "import": dict(finding.details)},
-                )
+        cause = known[0]
+        same = [i for i, f in enumerate(out) if f.id == cause.id]
+        if same:  # a static [[case]] of the same entry already reports it: the import confirms it
+            index = same[0]
+            out[index] = dataclasses.replace(
+                out[index], severity="error", benign=False, evidence=(import_evidence, *out[index].evidence)
             )
+            continue
+        if cause.id in seen:
+            continue
+        seen.add(cause.id)
+        # Line numbers of the captured error text mean nothing in a report; keep each text once.
+        texts = list(dict.fromkeys(e.text for e in cause.evidence))
+        evidence = tuple(Evidence(text, source="deep") for text in texts)
+        out.append(
+            dataclasses.replace(
+                cause,
+                severity="error",
+                benign=False,
+                evidence=(import_evidence, *evidence),
+                details={**cause.details, "import": dict(finding.details)},
+            )
+        )
     return out
 
 

@@ -374,7 +374,7 @@ def _refreshed_torch_table(shipped: _Table) -> tuple[Path, dict[str, Any]] | Non
 
     A copy that cannot be read is ignored: the shipped table still works.
     """
-    from envdoctor.kb.refresh import user_knowledge_dir
+    from envdoctor.kb.user_dir import user_knowledge_dir
 
     path = user_knowledge_dir() / "compat" / "torch.toml"
     if not path.is_file():

@@ -523,6 +523,18 @@ def _variant_items(env: Environment, facts: Mapping[str, Any], compat: Compat) -
     return tuple(items)
 
 
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)', re.MULTILINE)
+
+
+def _raised_in(error: str | None) -> str:
+    """The innermost traceback frame of a captured error (``path:line``), or why there is none."""
+    frames = list(_FRAME.finditer(error or ""))
+    if not frames:
+        return "no traceback (a crash or a hang)"
+    last = frames[-1]
+    return f"{last.group('file')}:{last.group('line')}"
+
+
 def _record_items(env: Environment) -> tuple[dict[str, Any], ...]:
     return tuple(
         {"name": d.name, "version": d.version, "location": d.location}
@@ -588,18 +600,6 @@ def _unknown_items(env: Environment) -> tuple[dict[str, Any], ...]:
     return tuple(items)
 
 
-def build_facts(env: Environment, compat: Compat) -> FactView:
-    """The namespace and collections for one environment."""
-    facts: dict[str, Any] = {
-        "python.version": env.python.version,
-        "python.implementation": env.python.implementation,
-        "python.executable": env.python.executable,
-        "python.in_venv": env.python.in_venv,
-        "python.platform": env.python.platform,
-    }
-    for dist in reversed(env.python.distributions):  # the first on sys.path wins
-        facts[f"dist.{dist.key}"] = dist.version
-    for alias, provider in providers(env).items():  # mmcv-lite counts as mmcv
 def _api_conflict_items(env: Environment) -> tuple[dict[str, Any], ...]:
     """Installed packages whose own source imports a name the installed dependency lacks
     (:func:`envdoctor.kb.api_history.import_conflicts`, from the generated API history)."""
@@ -612,6 +612,18 @@ def _api_conflict_items(env: Environment) -> tuple[dict[str, Any], ...]:
         return ()
 
 
+def build_facts(env: Environment, compat: Compat) -> FactView:
+    """The namespace and collections for one environment."""
+    facts: dict[str, Any] = {
+        "python.version": env.python.version,
+        "python.implementation": env.python.implementation,
+        "python.executable": env.python.executable,
+        "python.in_venv": env.python.in_venv,
+        "python.platform": env.python.platform,
+    }
+    for dist in reversed(env.python.distributions):  # the first on sys.path wins
+        facts[f"dist.{dist.key}"] = dist.version
+    for alias, provider in providers(env).items():  # mmcv-lite counts as mmcv
         facts[f"dist.{alias}"] = provider.version
     facts.update(_torch_facts(env, compat))
     facts.update(_host_facts(env, compat))
@@ -655,6 +667,7 @@ def _api_conflict_items(env: Environment) -> tuple[dict[str, Any], ...]:
                 "error": c.error,
                 "first_line": (c.error or "").splitlines()[0] if c.error else c.status,
                 "operation": c.operation or f"import {c.module}",
+                "raised_in": _raised_in(c.error),
             }
             for c in env.imports
             if c.status != "ok"
@@ -667,7 +680,7 @@ def _api_conflict_items(env: Environment) -> tuple[dict[str, Any], ...]:
             for d in env.python.distributions
             if d.metadata_error
         ),
+        "api_conflicts": _api_conflict_items(env),
     }
     facts["gpus.unsupported"] = tuple(g["sm"] for g in collections["gpus"] if g["supported"] is False)
     return FactView(facts, collections, skipped)
-        "api_conflicts": _api_conflict_items(env),

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import struct
 import sys
@@ -43,6 +42,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from envdoctor.kb.compat import read_toml
+from envdoctor.kb.user_dir import user_knowledge_dir
 
 __all__ = [
     "DEFAULT_INDEX",
@@ -65,15 +65,6 @@ _HAND_FIELDS = ("cuda", "rocm", "numpy_abi", "unverified", "notes", "sources", "
 
 class RefreshError(RuntimeError):
     """The index could not be read or answered something unusable."""
-
-
-def user_knowledge_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Where ``refresh`` writes and the loader looks for a newer table."""
-    env = os.environ if environ is None else environ
-    if env.get("ENVDOCTOR_DATA_DIR"):
-        return Path(env["ENVDOCTOR_DATA_DIR"])
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "envdoctor"
 
 
 # --- the index -------------------------------------------------------------------------

@@ -148,6 +148,7 @@ COLLECTIONS: Mapping[str, Mapping[str, str]] = {
         "error": "the captured error text",
         "first_line": "the error's first line",
         "operation": "what failed: the import or its smoke operation",
+        "raised_in": "the innermost traceback frame (path:line)",
     },
     "ld_shadows": {"path": "an LD_LIBRARY_PATH entry holding CUDA libraries"},
     "missing_extensions": {
@@ -163,7 +164,6 @@ COLLECTIONS: Mapping[str, Mapping[str, str]] = {
         "location": "where it is installed",
         "error": "what is wrong with its metadata",
     },
-}
     "api_conflicts": {
         "package": "an installed package whose source imports a name (from its API history)",
         "package_version": "its installed version",
@@ -176,6 +176,7 @@ COLLECTIONS: Mapping[str, Mapping[str, str]] = {
         "upgrade": "how to upgrade the package past the import (a pip command)",
         "history": "the API history the finding rests on",
     },
+}
 COLLECTIONS = {
     **COLLECTIONS,
     "import_bound_violations": COLLECTIONS["requirement_violations"],
