@@ -149,6 +149,8 @@ FIXTURES: list[dict[str, Any]] = [
         "setup": [["python", "-m", "pip", "install", "-q", "tokenizers==0.13.3"]],
         "run": ["python", "-m", "pip", "install", "tokenizers==0.15.2"],
     },
+    # pip 10.0-20.1 legacy wording (src/pip/_internal/commands/install.py@19.3): "has requirement ..., but you'll have"
+    {"id": "VR105", "file": "hit-pip19-legacy-has-requirement.log", "public": "pip19-legacy-has-requirement"},
     {
         "id": "VR105",
         "file": "miss-pip-resolution-impossible.log",
@@ -361,6 +363,9 @@ FIXTURES: list[dict[str, Any]] = [
     # --- CU111 cuDNN version incompatibility ----------------------------------------------
     {"id": "CU111", "file": "hit-cudnn-850-841.log", "public": "cudnn-version-incompatibility"},
     {"id": "CU111", "file": "miss-libcudart-so-11.log", "public": "libcudart-so-11-missing"},
+    # torch 0.2-0.4 "version mismatch" (pytorch/pytorch PR 1586) and 1.x "version incompatibility", version codes
+    {"id": "CU111", "file": "hit-torch04-version-mismatch.log", "public": "cudnn-version-mismatch-codes"},
+    {"id": "CU111", "file": "hit-torch10-version-incompatibility.log", "public": "cudnn-version-incompatibility-codes"},
     # --- CU112 pip cuBLAS shadowed by another CUDA on the library path --------------------
     {"id": "CU112", "file": "hit-cublas-lt-symbol.log", "public": "cublaslt-undefined-symbol"},
     {"id": "CU112", "file": "miss-flash-attn-undefined-symbol.log", "public": "flash-attn-undefined-symbol"},
@@ -433,6 +438,31 @@ FIXTURES: list[dict[str, Any]] = [
 
 # Public excerpts not shared with generate.py: error output as posted, reporter prose left out.
 EXTRA_PUBLIC: dict[str, dict[str, Any]] = {
+    "pip19-legacy-has-requirement": {
+        "repo": "pretix/pretix",
+        "issue": 1691,
+        "url": "https://github.com/pretix/pretix/issues/1691",
+        "where": "issue description, 2020-05-31 (pip 19.x/20.1 legacy wording)",
+        "excerpt": """Successfully built paypalrestsdk pycparser mt-940 vobject cbor2
+ERROR: celery 4.4.2 has requirement kombu<4.7,>=4.6.8, but you'll have kombu 4.6.7 which is incompatible.
+""",
+    },
+    "cudnn-version-mismatch-codes": {
+        "repo": "VisionLearningGroup/DA_Detection",
+        "issue": 19,
+        "url": "https://github.com/VisionLearningGroup/DA_Detection/issues/19",
+        "where": "issue description, 2019-09-26 (torch 0.4 wording)",
+        "excerpt": """RuntimeError: cuDNN version mismatch: PyTorch was compiled against 7102 but linked against 7600
+""",
+    },
+    "cudnn-version-incompatibility-codes": {
+        "repo": "akanimax/T2F",
+        "issue": 6,
+        "url": "https://github.com/akanimax/T2F/issues/6",
+        "where": "issue title, 2019-05-06 (torch 1.0.0 wording)",
+        "excerpt": """RuntimeError: cuDNN version incompatibility: PyTorch was compiled against 7401 but linked against 7301
+""",
+    },
     "authzed-gencode": {
         "repo": "authzed/authzed-py",
         "issue": 201,
