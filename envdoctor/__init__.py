@@ -5,7 +5,8 @@ The public API returns the same data the CLI prints:
 * :func:`probe` collects facts about an interpreter and its host;
 * :func:`diagnose` compares those facts with each other and with the knowledge base;
 * :func:`triage` explains a pasted warning log;
-* :func:`explain_load` / :func:`explain_incompatible` explain a state-dict load.
+* :func:`explain_load` / :func:`explain_incompatible` explain a state-dict load;
+* :func:`compare` says what differs between environments that matters.
 
 Heavy modules load on first use, so ``import envdoctor`` stays fast.
 """
@@ -23,11 +24,17 @@ __all__ = [
     "triage",
     "explain_load",
     "explain_incompatible",
+    "compare",
 ]
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from envdoctor.compare.engine import Comparison
     from envdoctor.diagnosis import Diagnosis
-    from envdoctor.model import Environment
+    from envdoctor.kb.loader import KnowledgeBase
+    from envdoctor.model import Environment, Finding
+    from envdoctor.triage import TriageResult
 
 
 def probe(python: str | None = None, *, deep: bool = False) -> Environment:
@@ -44,22 +51,45 @@ def diagnose(python: str | None = None, *, deep: bool = False) -> Diagnosis:
     return _diagnose(python, deep=deep)
 
 
-def triage(text: str, **kwargs: Any) -> Any:
-    """Explain a warning log; see :func:`envdoctor.triage.triage_text`."""
+def triage(
+    text: str,
+    *,
+    source: str = "<text>",
+    facts: Mapping[str, Any] | None = None,
+    environment: Environment | None = None,
+    knowledge: KnowledgeBase | None = None,
+) -> TriageResult:
+    """Explain a warning log; facts come from ``facts``, else ``environment``, else none."""
     from envdoctor.triage import triage_text
 
-    return triage_text(text, **kwargs)
+    return triage_text(text, source=source, facts=facts, environment=environment, knowledge=knowledge)
 
 
-def explain_load(model: Any, checkpoint: Any, **kwargs: Any) -> Any:
+def explain_load(
+    model: Any, checkpoint: Any, *, knowledge: KnowledgeBase | None = None, facts: Mapping[str, Any] | None = None
+) -> list[Finding]:
     """Explain loading ``checkpoint`` (a state dict or path) into ``model``, without mutating it."""
     from envdoctor.statedict.api import explain_load as _explain_load
 
-    return _explain_load(model, checkpoint, **kwargs)
+    return _explain_load(model, checkpoint, knowledge=knowledge, facts=facts)
 
 
-def explain_incompatible(result: Any, **kwargs: Any) -> Any:
+def explain_incompatible(
+    result: Any, *, model: Any = None, knowledge: KnowledgeBase | None = None, facts: Mapping[str, Any] | None = None
+) -> list[Finding]:
     """Explain torch's ``_IncompatibleKeys`` (what ``load_state_dict(strict=False)`` returns)."""
     from envdoctor.statedict.api import explain_incompatible as _explain_incompatible
 
-    return _explain_incompatible(result, **kwargs)
+    return _explain_incompatible(result, model=model, knowledge=knowledge, facts=facts)
+
+
+def compare(environments: Sequence[str | Environment]) -> Comparison:
+    """Compare environments: ``diagnose --json`` report paths, interpreter paths, or probed environments."""
+    from envdoctor.compare.engine import compare_environments
+    from envdoctor.compare.reports import NamedEnvironment, read_environment_source
+
+    named = [
+        read_environment_source(item) if isinstance(item, str) else NamedEnvironment(f"env{index + 1}", "<api>", item)
+        for index, item in enumerate(environments)
+    ]
+    return compare_environments(named)
