@@ -180,7 +180,9 @@ def main_many(options: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench_ckpt_many_", dir=options.dir))
     try:
         started = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--write-many-into", str(folder), "--many", str(options.many)], check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--write-many-into", str(folder), "--many", str(options.many)], check=True
+        )
         print(f"wrote {options.many:,} tensors x {len(MANY_FILES)} layouts in {time.perf_counter() - started:.1f}s")
         anchor = best_of("torch.load(mmap=True, weights_only=True)", folder / MANY_FILES["torch-zip"], options.repeat)
         anchor_seconds = float(anchor["seconds"])  # type: ignore[arg-type]

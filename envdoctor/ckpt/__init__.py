@@ -254,6 +254,27 @@ def _read(
         raise CheckpointError(f"{text}: read failed: {exc.strerror or exc}") from None
 
 
+def _mostly_pickle(path: str) -> bool:
+    """True when reading ``path`` is mostly unpickling (the fast engine pays for its fork).
+
+    Legacy and plain pickles, and zip archives whose first member is a ``.pkl`` (torch
+    writes ``<folder>/data.pkl`` first). safetensors, ``.npy``, ``.npz`` and index files
+    are mostly headers; the interpreter reads them at least as fast in this process. Only
+    the speed depends on this guess, never the verdict.
+    """
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # opening a pipe would block; _read refuses it
+        with open(path, "rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+    except OSError:
+        return False
+    if head.startswith(b"PK\x03\x04") and len(head) >= 30:
+        name_length = int.from_bytes(head[26:28], "little")
+        return head[30 : 30 + name_length].lower().endswith(b".pkl")
+    return head.startswith(b"\x80") or (head.startswith(_PROTOCOL_0_STARTS) and not looks_like_json(head))
+
+
 def read_checkpoint(
     path: str | os.PathLike[str],
     *,
@@ -280,7 +301,7 @@ def read_checkpoint(
     """
     text = os.fspath(path)
     checkpoint = None
-    if fast and limits == DEFAULT_LIMITS and not fast_engine.ENABLED:
+    if fast and limits == DEFAULT_LIMITS and not fast_engine.ENABLED and _mostly_pickle(text):
         checkpoint = read_clean_in_child(
             lambda: _read(text, max_pickle_bytes=max_pickle_bytes, max_header_bytes=max_header_bytes, limits=limits)
         )
