@@ -179,7 +179,7 @@ def test_a_fifo_and_a_single_report_are_refused(reports: dict[str, Path], tmp_pa
 
 
 def _with_driver(document: dict[str, Any], driver: str, max_cuda: str) -> dict[str, Any]:
-    copy = json.loads(json.dumps(document))
+    copy: dict[str, Any] = json.loads(json.dumps(document))
     copy["environment"]["host"]["driver_version"] = driver
     copy["environment"]["host"]["driver_max_cuda"] = max_cuda
     return copy

@@ -159,7 +159,8 @@ def _derived_max_cuda(host: HostFacts) -> str | None:
         base_prefix=sys.base_prefix,
         in_venv=True,
     )
-    return build_facts(Environment(python=python, host=host), load_compat()).scalars["host.driver_max_cuda"]
+    value = build_facts(Environment(python=python, host=host), load_compat()).scalars["host.driver_max_cuda"]
+    return None if value is None else str(value)
 
 
 def test_proc_driver_version_when_nvml_fails(tmp_path: Path) -> None:

@@ -13,12 +13,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from envdoctor.errors import BadInputError
 from envdoctor.kb.loader import load_knowledge
+from envdoctor.model import Finding
 from envdoctor.triage import read_log, triage_log
 from envdoctor.triage.scan import WHOLE_LIMIT, anchors_for, open_log, prefilter_for, read_log_regions, scan_regions
 
@@ -28,8 +30,8 @@ LOGS = sorted(
 )
 
 
-def _summary(log_findings: object) -> list[tuple[str, str, tuple[int | None, ...]]]:
-    return [(f.id, f.title, tuple(e.line for e in f.evidence)) for f in log_findings]  # type: ignore[attr-defined]
+def _summary(findings: Iterable[Finding]) -> list[tuple[str, str, tuple[int | None, ...]]]:
+    return [(f.id, f.title, tuple(e.line for e in f.evidence)) for f in findings]
 
 
 def test_every_entry_has_an_anchor() -> None:
@@ -71,14 +73,14 @@ def test_only_regions_are_kept_and_line_numbers_hold(tmp_path: Path) -> None:
     assert min(e.line for e in findings[0].evidence if e.line) > 9000
 
 
-def _cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "envdoctor", "triage", "--no-probe", *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
-        **kwargs,  # type: ignore[arg-type]
+        input=input,
     )
 
 
