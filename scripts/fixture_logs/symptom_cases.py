@@ -65,6 +65,8 @@ VENVS: dict[str, dict[str, Any]] = {
         "steps": [["protobuf==4.21.12", "numpy==1.26.4"], ["--no-deps", "tensorboard==2.8.0"]],
         "dev_path": False,
     },
+    # numpy 1.24.0 removed np.float & co. and prints no explanation (1.25.0 added __former_attrs__)
+    "np1240": {"python": PY311, "steps": [["numpy==1.24.0"]], "dev_path": False},
     "mmocr100-mmcv210": {
         "python": PY311,
         "steps": [["--no-deps", "mmcv-lite==2.1.0", "mmdet==3.3.0", "mmocr==1.0.0", "addict", "yapf", "termcolor"]],
@@ -195,6 +197,12 @@ FIXTURES: list[dict[str, Any]] = [
     # --- VR110 NumPy 1.24 removed aliases (np.float, np.int, ...) --------------------
     {"id": "VR110", "file": "hit-numpy126-np-float.log", "copy": "numpy126-np-float.log"},
     {"id": "VR110", "file": "hit-numpy2-np-float.log", "copy": "numpy2-np-float.log"},
+    {
+        "id": "VR110",
+        "file": "hit-numpy1240-np-float.log",
+        "venv": "np1240",
+        "run": ["python", "-c", "import numpy as np; x = np.float(1)"],
+    },
     {
         "id": "VR110",
         "file": "miss-numpy2-np-product.log",
