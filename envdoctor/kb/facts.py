@@ -454,16 +454,19 @@ def _torch_family_items(
             continue
         if partner is not None:
             expected = f"=={partner}"
+            fix = _install_command(package, str(partner), facts.get("dist.torch"))
         elif series is not None:
             expected = str(series)
+            fix = f"pip install --no-deps '{package}{expected}'"
         else:
-            skipped.setdefault("TH002", f"no {package} release for torch {torch_public} in this knowledge")
-            continue
-        fix = (
-            _install_command(package, str(partner), facts.get("dist.torch"))
-            if partner is not None
-            else f"pip install --no-deps '{package}{expected}'"
-        )
+            # The companion is certainly built for another torch line, but no release for
+            # this torch was on the index when the knowledge was generated.
+            expected = f" built for torch {torch_public.major}.{torch_public.minor} (none known yet)"
+            fix = (
+                f"no {package} for torch {torch_public.major}.{torch_public.minor} is known yet: "
+                f"install torch=={needs_torch} to match {package} {public}, or refresh the knowledge "
+                "(python -m envdoctor.kb.refresh) and install the new release"
+            )
         items.append(
             {
                 "package": package,
@@ -642,6 +645,12 @@ def build_facts(env: Environment, compat: Compat) -> FactView:
     metadata, import_time = _requirement_items(env)
     skipped: dict[str, str] = {}
     family = _torch_family_items(facts, compat, skipped)
+    torch_version = as_version(facts.get("torch.version"))
+    if torch_version is not None and compat.beyond_reach("torch", torch_version):
+        reach = f"torch {Version(torch_version.public)} is newer than this knowledge ({compat.reach('torch')})"
+        skipped.setdefault("PY006", f"{reach}: the NumPy ABI it was built for is not known")
+        if facts.get("torch.is_cuda_build") and not (env.torch and env.torch.arch_list):
+            skipped.setdefault("CU003", f"{reach}: its compiled GPU architectures are not known")
     # A companion's `torch==X` pin that TH002 explains is not repeated as PY001 with a
     # second, conflicting pin (torch==2.12.0 beside torch==2.13.0 kept as installed).
     explained = {canonicalize_name(i["package"]) for i in family}

@@ -357,8 +357,9 @@ def render_torch_toml(generated: Generated, current: Mapping[str, Any] | None) -
         python = line.python or old.get("python")
         if python:
             row.append(f"python = {_toml_str(str(python))}")
-        row.append(f"cuda = {_toml_list(old.get('cuda', []))}")
         default = line.pypi_default_cuda or old.get("pypi_default_cuda")
+        # A new line's only known variant is the PyPI default (its metadata names it).
+        row.append(f"cuda = {_toml_list(old.get('cuda', [str(default)] if default else []))}")
         if default is not None:
             row.append(f"pypi_default_cuda = {_toml_str(str(default))}")
         if old.get("rocm"):
@@ -367,7 +368,10 @@ def render_torch_toml(generated: Generated, current: Mapping[str, Any] | None) -
         if unverified:
             row.append(f"unverified = {_toml_list(unverified)}")
         notes = old.get("notes") or (
-            "" if old else "New release line: CUDA variants and NumPy ABI not verified (not in the index metadata)."
+            ""
+            if old
+            else "New release line: only the PyPI default CUDA variant is known (from its metadata); "
+            "NumPy ABI assumed 2 as for every release since 2.3, not checked on a wheel."
         )
         if notes:
             row.append(f"notes = {_toml_str(str(notes))}")
