@@ -9,7 +9,9 @@ A path to an interpreter or a venv/conda directory is probed on the spot.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import hashlib
+import io
 import json
 import os
 import re
@@ -42,6 +44,12 @@ class NamedEnvironment:
 
 def _read_bounded(stream: IO[bytes], label: str) -> bytes:
     data = stream.read(MAX_REPORT_BYTES + 1)
+    if data[:2] == b"\x1f\x8b":  # a report written with -o NAME.json.gz
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unpacked:
+                data = unpacked.read(MAX_REPORT_BYTES + 1)
+        except (OSError, EOFError) as exc:
+            raise BadInputError(f"{label}: a corrupt gzip file ({exc})") from None
     if len(data) > MAX_REPORT_BYTES:
         raise BadInputError(f"{label}: larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB; not a diagnose report")
     return data
@@ -97,7 +105,7 @@ def _build(data: bytes, label: str) -> Environment:
 
 def _node_name(path: Path) -> str:
     """``reports/node-17.json`` -> ``node-17``: per-node reports are named after the node."""
-    return path.name.removesuffix(".json") if path.name.endswith(".json") else path.name
+    return path.name.removesuffix(".gz").removesuffix(".json")
 
 
 def _is_interpreter_like(path: Path) -> bool:
@@ -122,7 +130,8 @@ def read_environment_source(source: str, *, stdin: IO[bytes] | None = None) -> N
         mode = path.stat().st_mode
     except OSError as exc:
         raise BadInputError(f"{source}: cannot read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and not source.endswith(".json") and _is_interpreter_like(path)):
+    report_name = source.endswith((".json", ".json.gz"))
+    if stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and not report_name and _is_interpreter_like(path)):
         from envdoctor.probe import collect
 
         environment = collect(source)

@@ -216,3 +216,18 @@ def test_output_file_placeholders_and_no_clobber(reports: dict[str, Path], tmp_p
     assert written.read_text() == "keep me"
     assert _envdoctor(*args, "--force", env={"SLURMD_NODENAME": "gpu-node-3"}).returncode == 0
     assert written.read_text() != "keep me"
+
+
+def test_gzip_reports_are_written_and_read(reports: dict[str, Path], tmp_path: Path) -> None:
+    import gzip
+
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.json.gz"
+        path.write_bytes(gzip.compress(reports["old"].read_bytes()))
+    result = _envdoctor("compare", str(tmp_path / "a.json.gz"), str(tmp_path / "b.json.gz"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert [e["name"] for e in json.loads(result.stdout)["environments"]] == ["a", "b"]
+    written = tmp_path / "again.json.gz"
+    _envdoctor("compare", str(tmp_path / "a.json.gz"), str(tmp_path / "b.json.gz"), "--json", "-o", str(written))
+    assert json.loads(gzip.decompress(written.read_bytes()))["schema"] == "envdoctor.compare/1"
+    assert written.stat().st_mode & 0o644 == 0o644
