@@ -558,6 +558,29 @@ def _patterns(state: _State, entries: list[Entry], facts: Mapping[str, Any]) -> 
         state.groups.append(group)
 
 
+#: Report formats whose missing keys the library itself calls newly initialised weights.
+_NEWLY_INITIALISED = ("transformers2", "transformers4", "transformers5")
+
+
+def _transformers_new(state: _State, entries: list[Entry]) -> None:
+    """transformers' "newly initialized" / "not initialized from pretrained model" keys that no
+    pattern named: from_pretrained loads the base model and initialises every other layer of the
+    task model afresh, so what remains missing is the task's own new layers (a head under
+    another name: ``rank_classifier``, ``qa_affine``), unless a repeated leaf says config variant."""
+    if state.report.source not in _NEWLY_INITIALISED or not state.missing:
+        return
+    if find_variant_runs(state.missing, "missing"):
+        return  # every block lacks a parameter: a config variant, not new layers
+    entry = next((e for e in entries if e.category == "state_dict.new_head" and e.keys is not None), None)
+    if entry is None:
+        return
+    group = _Group(entry)
+    state.claim(group, "missing", list(state.missing))
+    group.details["new"] = list(group.keys["missing"])
+    group.details["dropped"] = []
+    state.groups.append(group)
+
+
 def _variants(state: _State, entries: list[Entry]) -> None:
     for entry in entries:
         assert entry.keys is not None
@@ -675,6 +698,7 @@ def analyze_keys(
     _shapes(state, entries, facts)
     _tied(state, entries)
     _patterns(state, entries, facts)
+    _transformers_new(state, entries)
     _variants(state, entries)
     _residual(state, entries)
     ordering = load_ordering(kb.root)

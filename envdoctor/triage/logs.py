@@ -68,6 +68,9 @@ _PREFIXES = (
         r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
         rf"(?:\s+-\s+[\w.\-]+\s+-\s+{_LEVEL}\s+-\s+|\s+{_LEVEL}\s+(?:[\w.\-]+:\s+|-\s+)?|\s+-\s+|\s+)"
     ),
+    # transformers/pytorch-transformers example scripts (run_glue.py v2.x): "%(asctime)s - %(levelname)s -
+    # %(name)s -   %(message)s" with datefmt "%m/%d/%Y %H:%M:%S"
+    re.compile(rf"^\d{{2}}/\d{{2}}/\d{{4}} \d{{2}}:\d{{2}}:\d{{2}} - {_LEVEL} - [\w.\-<>]+ -\s+"),
     # Python logging.basicConfig default: "WARNING:root:", "WARNING:transformers.modeling_utils:"
     re.compile(rf"^{_LEVEL}:[\w.\-]+:"),
     # glog-style "I0301 12:00:00.123456 12345 file.cc:12] "

@@ -764,6 +764,31 @@ strict(Net(head="classifier"), Net(head="fc").state_dict())
 ]
 
 
+CASES += [
+    (
+        "SD120",
+        "hit",
+        "transformers-custom-task-layers",
+        r"""
+from transformers import BertModel, BertPreTrainedModel
+from transformers.utils import logging as hf_logging
+hf_logging.set_verbosity_warning()
+
+class BertForRanking(BertPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.rank_dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.rank_affine = nn.Linear(config.hidden_size, 1)
+        self.post_init()
+
+BertModel(tiny_bert_config()).save_pretrained("bert-base")
+BertForRanking.from_pretrained("bert-base")
+""",
+    ),
+]
+
+
 COPIES: list[tuple[str, str, str]] = [
     ("SD101", "hit", "mmengine-gdino-keys.log"),
     ("SD101", "hit", "mmengine-gdino-keys-strict.log"),

@@ -207,3 +207,17 @@ def test_windows_traceback_names_the_package() -> None:
 def test_a_log_without_an_error_is_nothing_recognised() -> None:
     result = triage_text("Epoch 1/10: loss 0.31\nSaved checkpoint to out/ckpt.pth\n", facts={})
     assert result.findings == () and not result.has_problems
+
+
+def test_transformers2_example_script_prefix_and_new_layers() -> None:
+    # run_glue.py-style logging (v2.x examples) and task layers named by the model's author
+    text = (
+        "08/20/2019 11:24:09 - INFO - __main__ -   Weights of BertForRanking not initialized from pretrained "
+        "model: ['rank_affine.bias', 'rank_affine.weight', 'rank_dense.bias', 'rank_dense.weight']\n"
+        "08/20/2019 11:24:09 - INFO - __main__ -   Weights from pretrained model not used in BertForRanking: "
+        "['cls.predictions.bias', 'cls.seq_relationship.weight']\n"
+    )
+    log = normalize(text)
+    assert log.lines[0].text.startswith("Weights of BertForRanking") and log.lines[0].prefixed
+    ids = _ids(text)
+    assert ids[0] == "SD120" and "SD199" not in ids and "SD111" in ids
