@@ -20,7 +20,7 @@ from types import MappingProxyType
 from envdoctor.ckpt import fast_engine
 from envdoctor.ckpt.allowlist import is_allowed_global, is_dangerous_global
 from envdoctor.ckpt.archive import read_zip
-from envdoctor.ckpt.hf_index import looks_like_json, read_hf_index
+from envdoctor.ckpt.hf_index import MAX_INDEX_BYTES, looks_like_json, read_hf_index
 from envdoctor.ckpt.layout import EMA_KEYS, EMA_PREFIXES, STATE_DICT_KEYS
 from envdoctor.ckpt.legacy import read_pickle_file
 from envdoctor.ckpt.model import (
@@ -193,7 +193,7 @@ def _dispatch_other(
             return read_hf_index(
                 path,
                 handle,
-                max_bytes=max_header_bytes,
+                max_bytes=min(max_header_bytes, MAX_INDEX_BYTES),
                 read_shard=lambda shard: _read(
                     os.fspath(shard),
                     max_pickle_bytes=max_pickle_bytes,

@@ -22,7 +22,7 @@ from envdoctor.ckpt.layout import ema_prefixes
 from envdoctor.ckpt.model import Checkpoint, MetadataValue, SecurityIssue, TensorInfo
 from envdoctor.errors import CheckpointError
 
-__all__ = ["MAX_SHARDS", "read_hf_index", "looks_like_json"]
+__all__ = ["MAX_INDEX_BYTES", "MAX_SHARDS", "read_hf_index", "looks_like_json"]
 
 ShardReader = Callable[[Path], Checkpoint]
 
@@ -32,6 +32,8 @@ def looks_like_json(head: bytes) -> bool:
     return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{"
 
 
+MAX_INDEX_BYTES = 32 * 1024 * 1024
+"""Largest index JSON read: 60 bytes a tensor name makes room for 500,000 tensors."""
 MAX_SHARDS = 20_000
 """More shard files than any published index names (the largest have a few hundred)."""
 

@@ -28,7 +28,7 @@ from envdoctor.ckpt.model import Checkpoint, TensorInfo, make_tensor_info
 
 __all__ = ["SANDBOX_MEMORY_BYTES", "SANDBOX_SECONDS", "read_clean_in_child", "checkpoint_to_json"]
 
-SANDBOX_MEMORY_BYTES = 1 << 30
+SANDBOX_MEMORY_BYTES = 448 * 1024 * 1024
 """Address space the child may add on top of what the parent had mapped when it forked."""
 SANDBOX_SECONDS = 6.0
 """The child's time limit; past it the parent kills it and uses the interpreter."""
