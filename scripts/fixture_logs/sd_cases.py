@@ -789,6 +789,29 @@ BertForRanking.from_pretrained("bert-base")
 ]
 
 
+CASES += [
+    (
+        "SD157",
+        "hit",
+        "torch-efficientnet-names-features-only",
+        r"""
+class EffNet(nn.Module):
+    # timm's EfficientNet names; the features_only model has no conv_head / bn2 / classifier
+    def __init__(self, features_only):
+        super().__init__()
+        self.conv_stem = nn.Conv2d(3, 8, 3)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.blocks = nn.Sequential(nn.Conv2d(8, 8, 3))
+        if not features_only:
+            self.conv_head = nn.Conv2d(8, 16, 1)
+            self.bn2 = nn.BatchNorm2d(16)
+            self.classifier = nn.Linear(16, 10)
+strict(EffNet(features_only=True), EffNet(features_only=False).state_dict())
+""",
+    ),
+]
+
+
 COPIES: list[tuple[str, str, str]] = [
     ("SD101", "hit", "mmengine-gdino-keys.log"),
     ("SD101", "hit", "mmengine-gdino-keys-strict.log"),
