@@ -116,7 +116,9 @@ def emit(
     fmt = chosen_format(args)
     target = getattr(args, "output", None)
     if fmt == "text" and target is None:
-        ui.out.print(view())
+        # crop=False: fix commands are not wrapped or cut (render/findings.py); the terminal
+        # folds a long line on screen and a copied command stays whole.
+        ui.out.print(view(), crop=False)
         return
     if fmt == "json":
         text = json_text()

@@ -138,3 +138,35 @@ def test_broken_knowledge_is_an_internal_error_with_a_report_line(tmp_path: Path
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
     assert "please report" in result.stderr
+
+
+def _report(fixture: str, *, width: int = 80, terminal: bool = False) -> str:
+    import io
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from envdoctor.diagnosis import check_environment
+    from envdoctor.model import Environment, from_jsonable
+    from envdoctor.render.diagnose import DiagnoseView
+
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "knowledge" / fixture
+    diagnosis = check_environment(from_jsonable(Environment, json.loads(path.read_text())["environment"]))
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=terminal)
+    console.print(DiagnoseView(diagnosis), crop=False)  # as `envdoctor diagnose` prints it (render/output.py)
+    return buffer.getvalue()
+
+
+def test_fix_commands_are_never_split_at_80_columns() -> None:
+    text = _report("TH101/hit-cpu-torch-pypi-cuda-torchvision.json", terminal=True)
+    command = (
+        "pip install --no-deps --force-reinstall 'torchvision==0.28.0' --index-url https://download.pytorch.org/whl/cpu"
+    )
+    assert any(command in line for line in text.splitlines()), text
+
+
+def test_an_area_with_an_error_finding_is_never_green() -> None:
+    text = _report("TH101/hit-cpu-torch-pypi-cuda-torchvision.json")
+    torch_line = next(line for line in text.splitlines() if "PyTorch:" in line)
+    assert torch_line.startswith("[✗]")
