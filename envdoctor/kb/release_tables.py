@@ -5,9 +5,9 @@ release whose auto-config mapping has it (and the release that dropped it, if on
 written by ``scripts/gen_model_types.py`` from the released wheels and records its reach (the
 newest release read). The lookup ``transformers_model_type`` (``[match] lookup =
 "transformers_model_type"``) turns a captured ``match.model_type`` into ``lookup.*`` facts, so
-an entry can pin ``transformers>={lookup.first}``; a model type that no release up to the
-reach knows still yields ``lookup.known = false`` and the reach, so the entry can say that the
-checkpoint needs custom code or a release newer than the table, instead of guessing a pin.
+an entry can pin ``transformers>={lookup.first}``. ``transformers_model_type_absent``
+explains only model types that no release knows (custom code, a fork, or newer than the table), so
+that case can be its own entry with its own category, silent for every known type.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from envdoctor.errors import KnowledgeError
 from envdoctor.kb.lookups import register
 from envdoctor.kb.paths import knowledge_root
 
-__all__ = ["ModelTypeTable", "load_model_types", "transformers_model_type"]
+__all__ = ["ModelTypeTable", "load_model_types", "transformers_model_type", "transformers_model_type_absent"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,6 @@ def load_model_types(root: Path | None = None) -> ModelTypeTable:
 @register(
     "transformers_model_type",
     {
-        "lookup.known": "whether any transformers release up to the table's reach knows the model type",
         "lookup.first": "the first transformers release whose auto-config mapping has the model type",
         "lookup.removed": "the first release without it, where transformers dropped it again",
         "lookup.reach": "the newest transformers release the table was generated from",
@@ -90,16 +89,42 @@ def load_model_types(root: Path | None = None) -> ModelTypeTable:
     },
 )
 def transformers_model_type(namespace: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """Facts about ``match.model_type`` from the generated table; ``None`` without a capture."""
+    """The first release that knows ``match.model_type``; ``None`` when none up to the reach does."""
     model_type = namespace.get("match.model_type")
     if not model_type:
         return None
     table = load_model_types()
-    facts: dict[str, Any] = {"lookup.reach": str(table.reach), "lookup.reach_date": table.reach_date}
     first = table.first_release(str(model_type))
-    facts["lookup.known"] = first is not None
-    if first is not None:
-        facts["lookup.first"] = str(first)
-        if str(model_type) in table.removed:
-            facts["lookup.removed"] = str(table.removed[str(model_type)])
+    if first is None:
+        return None  # no release knows it: transformers_model_type_absent explains that
+    facts: dict[str, Any] = {
+        "lookup.first": str(first),
+        "lookup.reach": str(table.reach),
+        "lookup.reach_date": table.reach_date,
+    }
+    if str(model_type) in table.removed:
+        facts["lookup.removed"] = str(table.removed[str(model_type)])
     return facts
+
+
+@register(
+    "transformers_model_type_absent",
+    {
+        "lookup.reach": "the newest transformers release the table was generated from",
+        "lookup.reach_date": "the build date of that release",
+        "lookup.first_read": "the oldest release whose auto-config mapping was read",
+    },
+)
+def transformers_model_type_absent(namespace: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Facts for a ``match.model_type`` that no release up to the reach knows; ``None`` otherwise."""
+    model_type = namespace.get("match.model_type")
+    if not model_type:
+        return None
+    table = load_model_types()
+    if table.first_release(str(model_type)) is not None:
+        return None
+    return {
+        "lookup.reach": str(table.reach),
+        "lookup.reach_date": table.reach_date,
+        "lookup.first_read": str(table.first_read),
+    }

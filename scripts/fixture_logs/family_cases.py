@@ -112,10 +112,53 @@ DIFFUSERS_NO_PEFT = (
     "from diffusers import UNet2DConditionModel; "
     "unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=8, in_channels=4, out_channels=4, "
     "down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'), up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'), cross_attention_dim=32, attention_head_dim=8); "
-    "unet.load_lora_adapter({}, adapter_name='style')"
+    "unet.set_adapters('style')"
 )
 
-PUBLIC: dict[str, dict[str, str]] = {}
+VOCAB = "[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\nhello\\nworld\\n"
+TOKENIZER_TOO_LONG = (
+    "import pathlib; pathlib.Path('vocab.txt').write_text('" + VOCAB + "'); "
+    "from transformers import BertTokenizerFast; t = BertTokenizerFast('vocab.txt', model_max_length=8); "
+    "print(len(t('hello world ' * 20)['input_ids']))"
+)
+TOKENIZER_TRUNCATED = (
+    "import pathlib; pathlib.Path('vocab.txt').write_text('" + VOCAB + "'); "
+    "from transformers import BertTokenizerFast; t = BertTokenizerFast('vocab.txt', model_max_length=8); "
+    "print(len(t('hello world ' * 20, truncation=True)['input_ids']))"
+)
+GPT2_GENERATE = (
+    "import torch; from transformers import GPT2Config, GPT2LMHeadModel; torch.manual_seed(0); "
+    "m = GPT2LMHeadModel(GPT2Config(n_layer=1, n_head=2, n_embd=8, vocab_size=50, n_positions=32, bos_token_id=0, eos_token_id=0)); "
+    "print(m.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=2, do_sample=False).shape)"
+)
+
+PEFT_HEAD = """from transformers import BertConfig, BertModel, BertForSequenceClassification
+from peft import LoraConfig, get_peft_model
+config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37)
+BertModel(config).save_pretrained("bert-tiny-base")
+model = BertForSequenceClassification.from_pretrained("bert-tiny-base", num_labels=3)
+# task_type SEQ_CLS: PEFT adds the classifier to modules_to_save (trained and saved with the adapter)
+model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", target_modules=["query", "value"]))
+model.print_trainable_parameters()
+"""
+HEAD_ONLY = """config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37)
+BertModel(config).save_pretrained("bert-tiny-base")
+BertForSequenceClassification.from_pretrained("bert-tiny-base", num_labels=3)
+"""
+
+PUBLIC: dict[str, dict[str, Any]] = {
+    "gladia-165": {
+        "repo": "gladiaio/gladia",
+        "issue": 165,
+        "url": "https://github.com/gladiaio/gladia/issues/165",
+        "where": "issue description, 2022-04-10",
+        "excerpt": """huggingface/tokenizers: The current process just got forked, after parallelism has already been used. Disabling parallelism to avoid deadlocks...
+To disable this warning, you can either:
+\t- Avoid using `tokenizers` before the fork if possible
+\t- Explicitly set the environment variable TOKENIZERS_PARALLELISM=(true | false)
+""",
+    },
+}
 
 FIXTURES: list[dict[str, Any]] = [
     # --- HF101 model type unknown to the installed transformers -----------------------
@@ -134,7 +177,7 @@ FIXTURES: list[dict[str, Any]] = [
         "run": _py("from transformers import AutoConfig; AutoConfig.from_pretrained('qwen3')"),
     },
     {
-        "id": "HF101",
+        "id": "HF107",
         "file": "hit-tf524-custom-model-type.log",
         "venv": "dev",
         "setup": [_write("vla/config.json", '{"model_type": "openvla"}')],
@@ -158,7 +201,17 @@ FIXTURES: list[dict[str, Any]] = [
     {
         "id": "HF102",
         "file": "miss-tf524-custom-model-type.log",
-        "copy_fixture": "HF101/hit-tf524-custom-model-type.log",
+        "copy_fixture": "HF107/hit-tf524-custom-model-type.log",
+    },
+    {
+        "id": "HF107",
+        "file": "miss-tf4402-valueerror-qwen3.log",
+        "copy_fixture": "HF101/hit-tf4402-valueerror-qwen3.log",
+    },
+    {
+        "id": "HF101",
+        "file": "miss-tf524-custom-model-type.log",
+        "copy_fixture": "HF107/hit-tf524-custom-model-type.log",
     },
     # --- HF103 directory config without model_type --------------------------------------
     {
@@ -492,6 +545,172 @@ FIXTURES: list[dict[str, Any]] = [
         "file": "miss-peft0212-target-modules-not-found.ref",
         "copy_fixture": "HF111/hit-peft0212-target-modules-not-found.log",
     },
+    # ===== family 15: warnings of torch and transformers that people paste ==========
+    {
+        "id": "EN157",
+        "file": "hit-torch213-typed-storage.log",
+        "venv": "dev",
+        "run": _py("import torch; torch.FloatStorage(4)"),
+    },
+    {
+        "id": "EN157",
+        "file": "miss-torch213-untyped-storage.log",
+        "venv": "dev",
+        "run": _py("import torch; print(torch.UntypedStorage(4).nbytes())"),
+    },
+    {
+        "id": "EN158",
+        "file": "hit-torch213-meshgrid-indexing.log",
+        "venv": "dev",
+        "run": _py("import torch; torch.meshgrid(torch.arange(2), torch.arange(3))"),
+    },
+    {
+        "id": "EN158",
+        "file": "miss-torch213-meshgrid-ij.log",
+        "venv": "dev",
+        "run": _py("import torch; print(len(torch.meshgrid(torch.arange(2), torch.arange(3), indexing='ij')))"),
+    },
+    {
+        "id": "EN159",
+        "file": "hit-torch213-numpy-not-writable.log",
+        "venv": "dev",
+        "run": _py("import numpy as np, torch; a = np.zeros(3); a.setflags(write=False); torch.from_numpy(a)"),
+    },
+    {"id": "EN159", "file": "miss-torch213-typed-storage.ref", "copy_fixture": "EN157/hit-torch213-typed-storage.log"},
+    {
+        "id": "EN160",
+        "file": "hit-torch213-scheduler-before-optimizer.log",
+        "venv": "dev",
+        "run": _py(
+            "import torch; p = torch.nn.Parameter(torch.zeros(1)); o = torch.optim.SGD([p], lr=0.1); s = torch.optim.lr_scheduler.StepLR(o, 1); s.step()"
+        ),
+    },
+    {
+        "id": "EN160",
+        "file": "miss-torch213-meshgrid-indexing.ref",
+        "copy_fixture": "EN158/hit-torch213-meshgrid-indexing.log",
+    },
+    {
+        "id": "EN161",
+        "file": "hit-torch213-mse-target-size.log",
+        "venv": "dev",
+        "run": _py("import torch; import torch.nn.functional as F; F.mse_loss(torch.zeros(4, 1), torch.zeros(4))"),
+    },
+    {
+        "id": "EN161",
+        "file": "miss-torch213-mse-same-size.log",
+        "venv": "dev",
+        "run": _py(
+            "import torch; import torch.nn.functional as F; print(F.mse_loss(torch.zeros(4, 1), torch.zeros(4, 1)).item())"
+        ),
+    },
+    {
+        "id": "EN162",
+        "file": "hit-torch213-softmax-implicit-dim.log",
+        "venv": "dev",
+        "run": _py("import torch; import torch.nn.functional as F; F.softmax(torch.zeros(2, 3))"),
+    },
+    {
+        "id": "EN162",
+        "file": "miss-torch213-mse-target-size.ref",
+        "copy_fixture": "EN161/hit-torch213-mse-target-size.log",
+    },
+    {
+        "id": "EN163",
+        "file": "hit-torch213-cuda-amp-gradscaler.log",
+        "venv": "dev",
+        "run": _py("import torch; torch.cuda.amp.GradScaler()"),
+    },
+    {
+        "id": "EN163",
+        "file": "hit-torch213-cuda-amp-autocast.log",
+        "venv": "dev",
+        "run": _py("import torch\nwith torch.cuda.amp.autocast(enabled=False):\n    pass"),
+    },
+    {
+        "id": "EN163",
+        "file": "miss-torch213-amp-gradscaler.log",
+        "venv": "dev",
+        "run": _py("import torch; torch.amp.GradScaler('cpu'); print('ok')"),
+    },
+    # tokenizers 0.23.3 here printed nothing after a fork on this 2-core machine: public excerpt instead
+    {"id": "EN164", "file": "hit-gladia-165-fork-after-parallelism.log", "public": "gladia-165"},
+    {
+        "id": "EN164",
+        "file": "miss-torch213-numpy-not-writable.ref",
+        "copy_fixture": "EN159/hit-torch213-numpy-not-writable.log",
+    },
+    {"id": "EN165", "file": "hit-tf524-sequence-longer-than-max.log", "venv": "dev", "run": _py(TOKENIZER_TOO_LONG)},
+    {
+        "id": "EN165",
+        "file": "hit-tf4402-sequence-longer-than-max.log",
+        "venv": "fc-tf4402",
+        "run": _py(TOKENIZER_TOO_LONG),
+    },
+    {"id": "EN165", "file": "miss-tf524-truncated-to-max.log", "venv": "dev", "run": _py(TOKENIZER_TRUNCATED)},
+    {"id": "EN166", "file": "hit-tf4402-generate-pad-token.log", "venv": "fc-tf4402", "run": _py(GPT2_GENERATE)},
+    {
+        "id": "EN166",
+        "file": "miss-tf524-sequence-longer-than-max.ref",
+        "copy_fixture": "EN165/hit-tf524-sequence-longer-than-max.log",
+    },
+    {
+        "id": "EN169",
+        "file": "hit-tf4402-transformers-cache-env.log",
+        "venv": "fc-tf4402",
+        "run": _py(
+            "import os; os.environ['TRANSFORMERS_CACHE'] = '/tmp/envdoctor-tf-cache'\nimport transformers.utils.hub"
+        ),
+    },
+    {
+        "id": "EN169",
+        "file": "miss-tf4402-generate-pad-token.ref",
+        "copy_fixture": "EN166/hit-tf4402-generate-pad-token.log",
+    },
+    {
+        "id": "EN170",
+        "file": "hit-hub0235-resume-download.log",
+        "venv": "fc-tf4402",
+        "run": _py(
+            "import os; os.environ['HF_HUB_OFFLINE'] = '1'\nfrom huggingface_hub import hf_hub_download\ntry:\n    hf_hub_download('google-bert/bert-base-uncased', 'config.json', resume_download=True)\nexcept Exception:\n    pass  # offline: the file is not cached; only the warning matters"
+        ),
+    },
+    {
+        "id": "EN170",
+        "file": "miss-tf4402-transformers-cache-env.ref",
+        "copy_fixture": "EN169/hit-tf4402-transformers-cache-env.log",
+    },
+    {
+        "id": "EN171",
+        "file": "hit-torch213-checkpoint-no-grad-inputs.log",
+        "venv": "dev",
+        "run": _py(
+            "import torch, torch.utils.checkpoint as cp\nlin = torch.nn.Linear(2, 2)\nfor p in lin.parameters(): p.requires_grad_(False)\ncp.checkpoint(lin, torch.zeros(1, 2), use_reentrant=True)"
+        ),
+    },
+    {
+        "id": "EN171",
+        "file": "miss-torch213-checkpoint-nonreentrant.log",
+        "venv": "dev",
+        "run": _py(
+            "import torch, torch.utils.checkpoint as cp\nlin = torch.nn.Linear(2, 2)\nprint(cp.checkpoint(lin, torch.zeros(1, 2, requires_grad=True), use_reentrant=False).shape)"
+        ),
+    },
+    {
+        "id": "HF113",
+        "file": "hit-tf524-peft0212-seq-cls-head.log",
+        "venv": "fc-peft",
+        "expect": {"top": "SD120", "also": []},
+        "setup": [_write("peft_head.py", PEFT_HEAD)],
+        "run": ["python", str(WORK / "peft_head.py")],
+    },
+    {
+        "id": "HF113",
+        "file": "miss-tf524-seq-cls-head-without-peft.log",
+        "venv": "dev",
+        "setup": [_write("head_only.py", PEFT_HEAD.split("from peft")[0] + HEAD_ONLY)],
+        "run": ["python", str(WORK / "head_only.py")],
+    },
 ]
 
 
@@ -502,8 +721,8 @@ def _records_dir(entry_id: str) -> Path:
 def produce(row: dict[str, Any], run: bool) -> tuple[str | None, dict[str, Any]]:
     if "copy_fixture" in row:  # a .ref naming another entry's recorded fixture, never a byte copy
         return f"knowledge/{row['copy_fixture']}\n", {
-            "kind": "ref",
-            "fixture": f"tests/fixtures/knowledge/{row['copy_fixture']}",
+            "kind": "copy",
+            "log": f"tests/fixtures/knowledge/{row['copy_fixture']}",
         }
     return base.produce(row, run)
 
@@ -513,6 +732,8 @@ def write_source(entry_id: str, records: dict[str, dict[str, Any]]) -> None:
     old: dict[str, Any] = {}
     if path.exists():
         old = tomllib.loads(path.read_text(encoding="utf-8")).get("files", {})
+    # environment fixtures are recorded by family_envs.py: keep their records
+    records = {**{k: v for k, v in old.items() if v.get("kind") == "env"}, **records}
     lines = [f"# Where the fixtures of {entry_id} come from; written by scripts/fixture_logs/family_cases.py.", ""]
     for file_name in sorted(records):
         record = records[file_name]
@@ -549,7 +770,8 @@ def main(argv: list[str] | None = None) -> int:
             target.with_name(target.name.removesuffix(".log") + ".expect.toml").write_text(
                 f'top = "{expect["top"]}"\nalso = [{also}]\n', encoding="utf-8"
             )
-        by_entry.setdefault(row["id"], {})[target.name] = record
+        # SOURCE.txt names a .ref by the .log it stands for (tests/kb/test_symptom_entries.py)
+        by_entry.setdefault(row["id"], {})[target.with_suffix(".log").name] = record
         print(f"{row['id']}/{row['file']}: {record['kind']} exit={record.get('exit_code')}", flush=True)
     for entry_id, records in by_entry.items():
         write_source(entry_id, records)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -21,6 +22,13 @@ from envdoctor.model import Environment, to_jsonable
 
 ST222 = dist("sentence-transformers", "2.2.2", "huggingface-hub>=0.4.0", "transformers<5.0.0,>=4.6.0")
 GCP153 = dist("googleapis-common-protos", "1.53.0", "protobuf>=3.12.0")
+
+#: Why the environments hold what they hold (recorded in each entry's SOURCE.txt).
+NOTES = {
+    "VR112": "installed versions only (METADATA-level); the importers are verified in VR112's [sources]",
+    "VR113": "installed versions only (METADATA-level); the old gencode is verified in VR113's [sources]",
+    "HF112": "installed versions only; diffusers' USE_PEFT_BACKEND thresholds are in HF112's [sources]",
+}
 
 SCENARIOS: dict[str, dict[str, Environment]] = {
     "VR112": {
@@ -58,6 +66,21 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
 }
 
 
+def record_sources(folder: Path, names: list[str]) -> None:
+    """Add a ``kind = "env"`` record per fixture to SOURCE.txt, leaving every other record as it is."""
+    path = folder / "SOURCE.txt"
+    text = path.read_text(encoding="utf-8") if path.exists() else f"# Where the fixtures of {folder.name} come from.\n"
+    known = tomllib.loads(text).get("files", {})
+    blocks = [
+        f'\n[files."{name}.json"]\nkind = "env"\nscript = "scripts/fixture_logs/family_envs.py"\n'
+        f'note = "{NOTES[folder.name]}"\n'
+        for name in names
+        if f"{name}.json" not in known
+    ]
+    if blocks:
+        path.write_text(text.rstrip("\n") + "\n" + "".join(blocks), encoding="utf-8")
+
+
 def main() -> None:
     for entry_id, cases in SCENARIOS.items():
         folder = ROOT / entry_id
@@ -65,6 +88,7 @@ def main() -> None:
         for name, environment in cases.items():
             text = json.dumps({"environment": to_jsonable(environment)}, indent=1, sort_keys=True)
             (folder / f"{name}.json").write_text(text + "\n", encoding="utf-8")
+        record_sources(folder, list(cases))
     print(f"wrote {sum(len(c) for c in SCENARIOS.values())} fixtures under {ROOT}")
 
 

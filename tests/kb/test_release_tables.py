@@ -36,14 +36,18 @@ def test_table_says_how_far_it_reaches_and_knows_well_known_first_releases() -> 
     assert table.first_release("not-a-model") is None
 
 
-def test_lookup_fills_first_release_or_says_no_release_knows_it() -> None:
-    assert "transformers_model_type" in known_lookups()
+def test_lookups_split_known_and_unknown_model_types() -> None:
+    assert {"transformers_model_type", "transformers_model_type_absent"} <= set(known_lookups())
     known = run_lookup("transformers_model_type", {"match.model_type": "grounding-dino"})
-    assert known is not None and known["lookup.known"] is True and known["lookup.first"] == "4.40.0"
-    unknown = run_lookup("transformers_model_type", {"match.model_type": "openvla"})
-    assert unknown is not None and unknown["lookup.known"] is False and "lookup.first" not in unknown
-    assert unknown["lookup.reach"] == str(load_model_types().reach)
+    assert known is not None and known["lookup.first"] == "4.40.0"
+    assert run_lookup("transformers_model_type_absent", {"match.model_type": "grounding-dino"}) is None
+    removed = run_lookup("transformers_model_type", {"match.model_type": "retribert"})
+    assert removed is not None and removed["lookup.removed"] == "5.0.0"
+    assert run_lookup("transformers_model_type", {"match.model_type": "openvla"}) is None
+    unknown = run_lookup("transformers_model_type_absent", {"match.model_type": "openvla"})
+    assert unknown is not None and unknown["lookup.reach"] == str(load_model_types().reach)
     assert run_lookup("transformers_model_type", {}) is None
+    assert run_lookup("transformers_model_type_absent", {}) is None
 
 
 def test_generator_reads_every_mapping_layout() -> None:
