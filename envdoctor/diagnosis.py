@@ -175,7 +175,7 @@ def _with_import_details(finding: Finding, view: FactView) -> Finding:
     if finding.id != IMPORT_FAILED_ID:
         return finding
     for item in view.collections.get("import_failures", ()):
-        if finding.title.startswith(f"`{item['operation']}`"):
+        if finding.title.startswith(f"`{item['operation']}`") and str(item["first_line"]) in finding.title:
             return dataclasses.replace(finding, details={**finding.details, **item})
     return finding
 
