@@ -812,6 +812,24 @@ strict(EffNet(features_only=True), EffNet(features_only=False).state_dict())
 ]
 
 
+CASES += [
+    (
+        "OT100",
+        "hit",
+        "torch-view-error-in-a-log-line",
+        r"""
+# a loader that logs the failure instead of raising (VMamba-style "Failed loading checkpoint from ...: {e}")
+import logging
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+try:
+    torch.zeros(18432).view(96, 96)
+except RuntimeError as exc:
+    logging.getLogger("ckpt").error(f"Failed loading checkpoint from vssm_tiny.pth: {exc}")
+""",
+    ),
+]
+
+
 COPIES: list[tuple[str, str, str]] = [
     ("SD101", "hit", "mmengine-gdino-keys.log"),
     ("SD101", "hit", "mmengine-gdino-keys-strict.log"),
