@@ -230,4 +230,16 @@ def probe_imports(
     return tuple(r for r in results if r is not None)
 
 
-_HEAVY = frozenset({"torchvision", "torchaudio", "sentence-transformers", "diffusers", "mmdet", "timm", "peft"})
+_HEAVY = frozenset(
+    {
+        "torchvision",
+        "torchaudio",
+        "transformers",
+        "sentence-transformers",
+        "diffusers",
+        "mmdet",
+        "mmengine",
+        "timm",
+        "peft",
+    }
+)
