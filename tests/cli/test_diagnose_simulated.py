@@ -282,3 +282,16 @@ def test_dist_info_without_record_is_reported(tmp_path: Path) -> None:
     _code, document = diagnose(python)
     missing = [f for f in document["findings"] if f["id"] == "PY101"]
     assert [f["title"].split()[0] for f in missing] == ["numpy"]
+
+
+@pytest.mark.slow
+def test_two_distributions_providing_mmcv_are_py005(tmp_path: Path) -> None:
+    python = make_env(
+        tmp_path,
+        dists={"mmcv": Dist("2.1.0", top_level=("mmcv",)), "mmcv-lite": Dist("2.2.0", top_level=("mmcv",))},
+        files={"mmcv/__init__.py": ""},
+    )
+    _code, document = diagnose(python)
+    twice = finding(document, "PY005")
+    assert "`mmcv`" in twice["title"]
+    assert "mmcv_lite-2.2.0.dist-info" in twice["title"] and "mmcv-2.1.0.dist-info" in twice["title"]
