@@ -1336,6 +1336,43 @@ PUBLIC: list[tuple[str, str, str, str, int, str, str]] = [
         "issue description, 2024-08-16",
         '      error: Microsoft Visual C++ 14.0 or greater is required. Get it with "Microsoft C++ Build Tools": \n',
     ),
+    # -- added: vLLM / FlashInfer ----------------------------------------------------------
+    (
+        "CU160",
+        "hit",
+        "vllm-3147",
+        "vllm-project/vllm",
+        3147,
+        "issue description, 2024-03-01 (torch 2.2.1 with vllm 0.3.2)",
+        "`ImportError: /usr/local/lib/python3.10/dist-packages/vllm/_C.cpython-310-x86_64-linux-gnu.so: undefined symbol: _ZN2at4_ops15to_dtype_layout4callERKNS_6TensorEN3c108optionalINS5_10ScalarTypeEEENS6_INS5_6LayoutEEENS6_INS5_6DeviceEEENS6_IbEEbbNS6_INS5_12MemoryFormatEEE`\n",
+    ),
+    (
+        "CU160",
+        "hit",
+        "vllm-5501",
+        "vllm-project/vllm",
+        5501,
+        "issue description, 2024-06-13",
+        " import vllm\nWARNING 06-13 11:42:20 _custom_ops.py:11] Failed to import from vllm._C with ImportError('/usr/local/lib/python3.8/dist-packages/vllm/_C.abi3.so: undefined symbol: _ZN5torch7LibraryC1ENS0_4KindESsSt8optionalIN3c1011DispatchKeyEEPKcj')\n",
+    ),
+    (
+        "CU161",
+        "hit",
+        "vllm-49804",
+        "vllm-project/vllm",
+        49804,
+        "issue description (vLLM 0.26.0)",
+        "flashinfer-cubin version (0.6.13) does not match flashinfer version (0.6.14). Please install the same version of both packages. Set FLASHINFER_DISABLE_VERSION_CHECK=1 to bypass this check.\n",
+    ),
+    (
+        "CU162",
+        "hit",
+        "vllm-17898",
+        "vllm-project/vllm",
+        17898,
+        "issue title, 2025-05-09",
+        "[Bug]: WARNING 05-09 10:18:05 [topk_topp_sampler.py:69] FlashInfer is not available. Falling back to the PyTorch-native implementation of top-p & top-k sampling. For the best performance, please insta\n",
+    ),
 ]
 
 #: Fixtures that are another entry's fixture (a ``.ref``): (entry, kind, name, target under tests/fixtures).
@@ -1348,6 +1385,9 @@ REFS: list[tuple[str, str, str, str]] = [
     ("CU159", "miss", "no-device-detected", "knowledge/CU147/hit-alphapose-305.log"),
     ("EN120", "miss", "msvc-required", "knowledge/EN121/hit-pyopenjtalk-108.log"),
     ("EN121", "miss", "python-h-missing", "knowledge/EN120/hit-restatic-2.log"),
+    ("CU160", "miss", "flash-attn-undefined-symbol", "logs/public/flash-attn-undefined-symbol.log"),
+    ("CU161", "miss", "sampler-fallback", "knowledge/CU162/hit-vllm-17898.log"),
+    ("CU162", "miss", "cubin-mismatch", "knowledge/CU161/hit-vllm-49804.log"),
 ]
 
 #: Environments for diagnose: (entry, kind, name, base fixture, distributions to add (or ``@field``\n#: paths of the environment to set), note).
