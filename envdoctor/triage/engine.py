@@ -4,6 +4,10 @@ The steps: normalise the log (:mod:`.logs`); parse every state-dict load report 
 :class:`~envdoctor.model.KeyReport` (:mod:`.reports`) and hand each to the key analyser
 (``envdoctor.statedict.analyze.analyze_keys``); match every entry's ``[match] patterns``
 (:mod:`.symptoms`); merge findings of one entry into one; order them (:mod:`.order`).
+Two rules make a failed run never look harmless: the findings of a load report that raised
+(a strict ``load_state_dict``) are folded with the strict-load entry (``OT101``: not benign,
+its ``why`` added to the cause, its fix steps first), and an error line no harmful finding
+explains becomes the unexplained-error finding (``OT100``, :mod:`.errors`).
 Facts come from a probed :class:`~envdoctor.model.Environment` (or a ``diagnose --json``
 report) through :func:`envdoctor.kb.facts.build_facts`; without them findings still come,
 only without their version-dependent notes. Nothing here prints.
