@@ -146,7 +146,59 @@ BertModel(config).save_pretrained("bert-tiny-base")
 BertForSequenceClassification.from_pretrained("bert-tiny-base", num_labels=3)
 """
 
+GPT2_GENERATE_MASKED = GPT2_GENERATE.replace("max_new_tokens=2", "attention_mask=torch.ones(1, 3, dtype=torch.long), max_new_tokens=2")
+
 PUBLIC: dict[str, dict[str, Any]] = {
+    "pulid-97": {
+        "repo": "ToTheBeginning/PuLID",
+        "issue": 97,
+        "url": "https://github.com/ToTheBeginning/PuLID/issues/97",
+        "where": "issue description, 2024-09-26",
+        "excerpt": """raise _format(GatedRepoError, message, response) from e
+huggingface_hub.errors.GatedRepoError: 401 Client Error. (Request ID: Root=1-66f4b037-1bf3d7d219afbc904ee05694;5601d2c9-8fd8-4ed8-b38d-d8a432e1fa59)
+
+Cannot access gated repo for url https://huggingface.co/black-forest-labs/FLUX.1-dev/resolve/main/ae.safetensors.
+Access to model black-forest-labs/FLUX.1-dev is restricted. You must have access to it and be authenticated to access it. Please log in.
+""",
+    },
+    "gemma3-od-5": {
+        "repo": "ariG23498/gemma3-object-detection",
+        "issue": 5,
+        "url": "https://github.com/ariG23498/gemma3-object-detection/issues/5",
+        "where": "issue description, 2025-05-14",
+        "excerpt": """Make sure to have access to it at https://huggingface.co/google/gemma-3-4b-pt.
+403 Client Error. (Request ID: Root=1-6824e511-0a1d60376d4eefac56a9c456;85e8458c-a7d7-452d-b8fe-576bb259b500)
+
+Cannot access gated repo for url https://huggingface.co/google/gemma-3-4b-pt/resolve/main/config.json.
+Access to model google/gemma-3-4b-pt is restricted and you are not in the authorized list. Visit https://huggingface.co/google/gemma-3-4b-pt to ask for access.
+""",
+    },
+    "comfyui-3554": {
+        "repo": "Comfy-Org/ComfyUI",
+        "issue": 3554,
+        "url": "https://github.com/Comfy-Org/ComfyUI/issues/3554",
+        "where": "issue description, 2024-05-24",
+        "excerpt": """error: externally-managed-environment
+
+\u00d7 This environment is externally managed
+\u2570\u2500> To install Python packages system-wide, try apt install
+    python3-xyz, where xyz is the package you are trying to
+    install.
+    
+    If you wish to install a non-Debian-packaged Python package,
+    create a virtual environment using python3 -m venv path/to/venv.
+    Then use path/to/venv/bin/python and path/to/venv/bin/pip. Make
+    sure you have python3-full installed.
+    
+    If you wish to install a non-Debian packaged Python application,
+    it may be easiest to use pipx install xyz, which will manage a
+    virtual environment for you. Make sure you have pipx installed.
+    
+    See /usr/share/doc/python3.12/README.venv for more information.
+
+note: If you believe this is a mistake, please contact your Python installation or OS distribution provider. You can override this, at the risk of breaking your Python installation or OS, by passing --break-system-packages.
+""",
+    },
     "gladia-165": {
         "repo": "gladiaio/gladia",
         "issue": 165,
@@ -648,7 +700,13 @@ FIXTURES: list[dict[str, Any]] = [
         "run": _py(TOKENIZER_TOO_LONG),
     },
     {"id": "EN165", "file": "miss-tf524-truncated-to-max.log", "venv": "dev", "run": _py(TOKENIZER_TRUNCATED)},
-    {"id": "EN166", "file": "hit-tf4402-generate-pad-token.log", "venv": "fc-tf4402", "run": _py(GPT2_GENERATE)},
+    {
+        "id": "EN166",
+        "file": "hit-tf4402-generate-pad-token.log",
+        "venv": "fc-tf4402",
+        "run": _py(GPT2_GENERATE),
+        "expect": {"top": "EN167", "also": []},
+    },
     {
         "id": "EN166",
         "file": "miss-tf524-sequence-longer-than-max.ref",
@@ -711,6 +769,26 @@ FIXTURES: list[dict[str, Any]] = [
         "setup": [_write("head_only.py", PEFT_HEAD.split("from peft")[0] + HEAD_ONLY)],
         "run": ["python", str(WORK / "head_only.py")],
     },
+    # ===== more warnings (batch 2) ======================================================
+    {"id": "EN166", "file": "hit-tf4402-generate-with-attention-mask.log", "venv": "fc-tf4402", "run": _py(GPT2_GENERATE_MASKED)},
+    {"id": "EN167", "file": "hit-tf4402-generate-without-attention-mask.log", "copy_fixture": "EN166/hit-tf4402-generate-pad-token.log"},
+    {"id": "EN167", "file": "miss-tf4402-generate-with-attention-mask.log", "copy_fixture": "EN166/hit-tf4402-generate-with-attention-mask.log"},
+    {"id": "EN172", "file": "hit-torch213-weight-norm.log", "venv": "dev", "run": _py("import torch; torch.nn.utils.weight_norm(torch.nn.Linear(2, 2))")},
+    {"id": "EN172", "file": "miss-torch213-parametrizations-weight-norm.log", "venv": "dev", "run": _py("import torch; print(type(torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(2, 2))).__name__)")},
+    {"id": "EN173", "file": "hit-torch213-nested-tensor-batch-first.log", "venv": "dev", "run": _py("import torch; torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2), 1)")},
+    {"id": "EN173", "file": "miss-torch213-nested-tensor-ok.log", "venv": "dev", "run": _py("import torch; torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, batch_first=True), 1); print('ok')")},
+    {"id": "EN174", "file": "hit-torch213-tensor-from-tensor.log", "venv": "dev", "run": _py("import torch; x = torch.zeros(2); torch.tensor(x)")},
+    {"id": "EN174", "file": "miss-torch213-clone-detach.log", "venv": "dev", "run": _py("import torch; x = torch.zeros(2); print(x.clone().detach().shape)")},
+    {"id": "EN175", "file": "hit-torch213-dataloader-too-many-workers.log", "venv": "dev", "run": _py("import torch\nif __name__ == '__main__':\n    next(iter(torch.utils.data.DataLoader(list(range(4)), num_workers=8)))")},
+    {"id": "EN175", "file": "miss-torch213-dataloader-two-workers.log", "venv": "dev", "run": _py("import torch\nif __name__ == '__main__':\n    print(next(iter(torch.utils.data.DataLoader(list(range(4)), num_workers=2))))")},
+    {"id": "EN176", "file": "hit-torch213-register-pytree-node.log", "venv": "dev", "run": _py("import torch.utils._pytree as p\nclass Box: pass\np._register_pytree_node(Box, lambda b: ([], None), lambda values, context: Box())")},
+    {"id": "EN176", "file": "miss-torch213-weight-norm.ref", "copy_fixture": "EN172/hit-torch213-weight-norm.log"},
+    # ===== public excerpts: environments this machine cannot be (Hub auth, OS-managed pip) =====
+    {"id": "EN177", "file": "hit-pulid-97-gated-401.log", "public": "pulid-97"},
+    {"id": "EN177", "file": "hit-gemma3-od-5-gated-403.log", "public": "gemma3-od-5"},
+    {"id": "EN177", "file": "miss-tf524-offline-no-cache.log", "copy_fixture": "EN152/hit-tf524-offline-no-cache.log"},
+    {"id": "EN178", "file": "hit-comfyui-3554-externally-managed.log", "public": "comfyui-3554"},
+    {"id": "EN178", "file": "miss-setuptools65-no-wheel-bdist-wheel.log", "copy_fixture": "EN156/hit-setuptools65-no-wheel-bdist-wheel.log"},
 ]
 
 
