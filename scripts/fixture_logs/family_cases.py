@@ -9,7 +9,7 @@ Usage: ``python scripts/fixture_logs/family_cases.py [--only ID ...] [--no-run]`
 Never installs a torch: venvs that need one see the dev venv's (2.13.0+cpu) through a ``.pth``.
 """
 
-# ruff: noqa: E501  (public excerpts are verbatim log lines and must not be wrapped)
+# ruff: noqa: E501, W293  (public excerpts are verbatim log lines: not wrapped, blank lines kept as pasted)
 from __future__ import annotations
 
 import argparse
