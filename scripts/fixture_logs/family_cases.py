@@ -146,7 +146,9 @@ BertModel(config).save_pretrained("bert-tiny-base")
 BertForSequenceClassification.from_pretrained("bert-tiny-base", num_labels=3)
 """
 
-GPT2_GENERATE_MASKED = GPT2_GENERATE.replace("max_new_tokens=2", "attention_mask=torch.ones(1, 3, dtype=torch.long), max_new_tokens=2")
+GPT2_GENERATE_MASKED = GPT2_GENERATE.replace(
+    "max_new_tokens=2", "attention_mask=torch.ones(1, 3, dtype=torch.long), max_new_tokens=2"
+)
 
 PUBLIC: dict[str, dict[str, Any]] = {
     "pulid-97": {
@@ -770,25 +772,97 @@ FIXTURES: list[dict[str, Any]] = [
         "run": ["python", str(WORK / "head_only.py")],
     },
     # ===== more warnings (batch 2) ======================================================
-    {"id": "EN166", "file": "hit-tf4402-generate-with-attention-mask.log", "venv": "fc-tf4402", "run": _py(GPT2_GENERATE_MASKED)},
-    {"id": "EN167", "file": "hit-tf4402-generate-without-attention-mask.log", "copy_fixture": "EN166/hit-tf4402-generate-pad-token.log"},
-    {"id": "EN167", "file": "miss-tf4402-generate-with-attention-mask.log", "copy_fixture": "EN166/hit-tf4402-generate-with-attention-mask.log"},
-    {"id": "EN172", "file": "hit-torch213-weight-norm.log", "venv": "dev", "run": _py("import torch; torch.nn.utils.weight_norm(torch.nn.Linear(2, 2))")},
-    {"id": "EN172", "file": "miss-torch213-parametrizations-weight-norm.log", "venv": "dev", "run": _py("import torch; print(type(torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(2, 2))).__name__)")},
-    {"id": "EN173", "file": "hit-torch213-nested-tensor-batch-first.log", "venv": "dev", "run": _py("import torch; torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2), 1)")},
-    {"id": "EN173", "file": "miss-torch213-nested-tensor-ok.log", "venv": "dev", "run": _py("import torch; torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, batch_first=True), 1); print('ok')")},
-    {"id": "EN174", "file": "hit-torch213-tensor-from-tensor.log", "venv": "dev", "run": _py("import torch; x = torch.zeros(2); torch.tensor(x)")},
-    {"id": "EN174", "file": "miss-torch213-clone-detach.log", "venv": "dev", "run": _py("import torch; x = torch.zeros(2); print(x.clone().detach().shape)")},
-    {"id": "EN175", "file": "hit-torch213-dataloader-too-many-workers.log", "venv": "dev", "run": _py("import torch\nif __name__ == '__main__':\n    next(iter(torch.utils.data.DataLoader(list(range(4)), num_workers=8)))")},
-    {"id": "EN175", "file": "miss-torch213-dataloader-two-workers.log", "venv": "dev", "run": _py("import torch\nif __name__ == '__main__':\n    print(next(iter(torch.utils.data.DataLoader(list(range(4)), num_workers=2))))")},
-    {"id": "EN176", "file": "hit-torch213-register-pytree-node.log", "venv": "dev", "run": _py("import torch.utils._pytree as p\nclass Box: pass\np._register_pytree_node(Box, lambda b: ([], None), lambda values, context: Box())")},
+    {
+        "id": "EN166",
+        "file": "hit-tf4402-generate-with-attention-mask.log",
+        "venv": "fc-tf4402",
+        "run": _py(GPT2_GENERATE_MASKED),
+    },
+    {
+        "id": "EN167",
+        "file": "hit-tf4402-generate-without-attention-mask.log",
+        "copy_fixture": "EN166/hit-tf4402-generate-pad-token.log",
+    },
+    {
+        "id": "EN167",
+        "file": "miss-tf4402-generate-with-attention-mask.log",
+        "copy_fixture": "EN166/hit-tf4402-generate-with-attention-mask.log",
+    },
+    {
+        "id": "EN172",
+        "file": "hit-torch213-weight-norm.log",
+        "venv": "dev",
+        "run": _py("import torch; torch.nn.utils.weight_norm(torch.nn.Linear(2, 2))"),
+    },
+    {
+        "id": "EN172",
+        "file": "miss-torch213-parametrizations-weight-norm.log",
+        "venv": "dev",
+        "run": _py(
+            "import torch; print(type(torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(2, 2))).__name__)"
+        ),
+    },
+    {
+        "id": "EN173",
+        "file": "hit-torch213-nested-tensor-batch-first.log",
+        "venv": "dev",
+        "run": _py("import torch; torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2), 1)"),
+    },
+    {
+        "id": "EN173",
+        "file": "miss-torch213-nested-tensor-ok.log",
+        "venv": "dev",
+        "run": _py(
+            "import torch; torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, batch_first=True), 1); print('ok')"
+        ),
+    },
+    {
+        "id": "EN174",
+        "file": "hit-torch213-tensor-from-tensor.log",
+        "venv": "dev",
+        "run": _py("import torch; x = torch.zeros(2); torch.tensor(x)"),
+    },
+    {
+        "id": "EN174",
+        "file": "miss-torch213-clone-detach.log",
+        "venv": "dev",
+        "run": _py("import torch; x = torch.zeros(2); print(x.clone().detach().shape)"),
+    },
+    {
+        "id": "EN175",
+        "file": "hit-torch213-dataloader-too-many-workers.log",
+        "venv": "dev",
+        "run": _py(
+            "import torch\nif __name__ == '__main__':\n    next(iter(torch.utils.data.DataLoader(list(range(4)), num_workers=8)))"
+        ),
+    },
+    {
+        "id": "EN175",
+        "file": "miss-torch213-dataloader-two-workers.log",
+        "venv": "dev",
+        "run": _py(
+            "import torch\nif __name__ == '__main__':\n    print(next(iter(torch.utils.data.DataLoader(list(range(4)), num_workers=2))))"
+        ),
+    },
+    {
+        "id": "EN176",
+        "file": "hit-torch213-register-pytree-node.log",
+        "venv": "dev",
+        "run": _py(
+            "import torch.utils._pytree as p\nclass Box: pass\np._register_pytree_node(Box, lambda b: ([], None), lambda values, context: Box())"
+        ),
+    },
     {"id": "EN176", "file": "miss-torch213-weight-norm.ref", "copy_fixture": "EN172/hit-torch213-weight-norm.log"},
     # ===== public excerpts: environments this machine cannot be (Hub auth, OS-managed pip) =====
     {"id": "EN177", "file": "hit-pulid-97-gated-401.log", "public": "pulid-97"},
     {"id": "EN177", "file": "hit-gemma3-od-5-gated-403.log", "public": "gemma3-od-5"},
     {"id": "EN177", "file": "miss-tf524-offline-no-cache.log", "copy_fixture": "EN152/hit-tf524-offline-no-cache.log"},
     {"id": "EN178", "file": "hit-comfyui-3554-externally-managed.log", "public": "comfyui-3554"},
-    {"id": "EN178", "file": "miss-setuptools65-no-wheel-bdist-wheel.log", "copy_fixture": "EN156/hit-setuptools65-no-wheel-bdist-wheel.log"},
+    {
+        "id": "EN178",
+        "file": "miss-setuptools65-no-wheel-bdist-wheel.log",
+        "copy_fixture": "EN156/hit-setuptools65-no-wheel-bdist-wheel.log",
+    },
 ]
 
 
