@@ -4,7 +4,9 @@
 It runs a stdlib-only script inside the inspected interpreter (packages, paths, tags,
 duplicates, compiled extensions), reads torch's build facts and import-time bounds from
 installed files in this process, and probes the host (NVML, ``/proc``/``/sys``,
-``nvidia-smi``, ``nvcc``) in threads meanwhile. It imports no heavy library, writes
+``nvidia-smi``, ``nvcc``) in threads meanwhile; ``deep`` adds a torch import child
+(:mod:`.deep`) and one import child per installed ML package (:mod:`.imports`). It imports
+no heavy library itself, writes
 nothing into the inspected environment, and turns every fact it cannot learn into
 ``None`` plus a reason. Only a ``--python`` that is not a working interpreter raises
 (:class:`~envdoctor.errors.InterpreterError`).
