@@ -28,6 +28,8 @@ NOTES = {
     "VR112": "installed versions only (METADATA-level); the importers are verified in VR112's [sources]",
     "VR113": "installed versions only (METADATA-level); the old gencode is verified in VR113's [sources]",
     "HF112": "installed versions only; diffusers' USE_PEFT_BACKEND thresholds are in HF112's [sources]",
+    "VR166": "installed versions only; the unguarded ImpImporter registration is verified in VR166's [sources]",
+    "VR174": "installed versions only; Flask's werkzeug.urls imports are verified in VR174's [sources]",
 }
 
 SCENARIOS: dict[str, dict[str, Environment]] = {
@@ -62,6 +64,16 @@ SCENARIOS: dict[str, dict[str, Environment]] = {
             dist("diffusers", "0.27.2"), dist("peft", "0.10.0"), dist("transformers", "4.40.2")
         ),
         "miss-diffusers0272-without-peft": env(dist("diffusers", "0.27.2"), dist("transformers", "4.33.3")),
+    },
+    "VR166": {
+        "hit-py312-setuptools655": env(dist("setuptools", "65.5.0"), version="3.12.1"),
+        "miss-py312-setuptools661": env(dist("setuptools", "66.1.0"), version="3.12.1"),
+        "miss-py311-setuptools655": env(dist("setuptools", "65.5.0"), version="3.11.7"),
+    },
+    "VR174": {
+        "hit-flask222-werkzeug301": env(dist("flask", "2.2.2", "Werkzeug>=2.2.2"), dist("werkzeug", "3.0.1")),
+        "miss-flask225-werkzeug301": env(dist("flask", "2.2.5", "Werkzeug>=2.2.2"), dist("werkzeug", "3.0.1")),
+        "miss-flask222-werkzeug233": env(dist("flask", "2.2.2", "Werkzeug>=2.2.2"), dist("werkzeug", "2.3.3")),
     },
 }
 
