@@ -463,10 +463,41 @@ def _tf5_table(lines: tuple[LogLine, ...], index: int, match: re.Match[str]) -> 
 _TORCH_INLINE = (("missing", _TORCH_MISSING), ("unexpected", _TORCH_UNEXPECTED))
 
 
+_MISMATCH_OPENERS = ("size mismatch for ", "While copying the parameter named")
+#: How many following lines a size-mismatch sentence cut by a browser or terminal may take.
+_MISMATCH_CONTINUATION = 3
+
+
+def _complete_mismatch(lines: tuple[LogLine, ...], index: int, text: str) -> tuple[str, int]:
+    """``text`` with the lines that finish its last size-mismatch sentence, if it was cut
+    (``size mismatch for k:`` / ``copying a param ...`` on the next line, or a shape split
+    after a comma), and the index of the last line used; joined with spaces."""
+    opener = max(text.rfind(o) for o in _MISMATCH_OPENERS)
+    if opener < 0:
+        return text, index
+    tail = text[opener:]
+    if _SIZE_MISMATCH.search(tail) or _OLD_TORCH_MISMATCH.search(tail):
+        return text, index
+    joined, last, cursor = text, index, index + 1
+    while cursor < len(lines) and cursor - index <= _MISMATCH_CONTINUATION:
+        line = lines[cursor]
+        cursor += 1
+        if line.noise:
+            continue
+        if not line.text.strip() or _starts_section(line.text):
+            break
+        joined, last = joined.rstrip() + " " + line.text.strip(), cursor - 1
+        tail = joined[opener:]
+        if _SIZE_MISMATCH.search(tail) or _OLD_TORCH_MISMATCH.search(tail):
+            return joined, last
+    return text, index
+
+
 def _torch_sections(lines: tuple[LogLine, ...], index: int, text: str, start: int) -> list[_Section]:
     """torch's sections from offset ``start`` of line ``index``: its lines may be flattened
     into one (a paste inside a sentence or a markdown table cell), so each section runs up to
     the next one on the same line and only the last continues onto the following lines."""
+    text, last = _complete_mismatch(lines, index, text)
     starts: list[tuple[int, int, str, re.Match[str]]] = []
     for kind, pattern in _TORCH_INLINE:
         starts.extend((m.start(), m.end(), kind, m) for m in pattern.finditer(text, start))
@@ -477,7 +508,7 @@ def _torch_sections(lines: tuple[LogLine, ...], index: int, text: str, start: in
     number = lines[index].number
     for position, (_begin, end, kind, match) in enumerate(starts):
         if kind == "mismatch":
-            sections.append(_Section("mismatch", "torch", index, index, mismatches=[(_shape_mismatch(match), number)]))
+            sections.append(_Section("mismatch", "torch", index, last, mismatches=[(_shape_mismatch(match), number)]))
             continue
         following = starts[position + 1][0] if position + 1 < len(starts) else None
         if following is None:
@@ -552,6 +583,10 @@ def _sections_at(lines: tuple[LogLine, ...], index: int) -> list[_Section]:
     for pattern in (_SIZE_MISMATCH, _OLD_TORCH_MISMATCH):
         if pattern.search(text) is not None:
             return _torch_sections(lines, index, text, 0)
+    if any(opener in text for opener in _MISMATCH_OPENERS):
+        sections = _torch_sections(lines, index, text, 0)  # a size-mismatch sentence cut over lines
+        if sections:
+            return sections
     if (m := _OLD_TORCH_UNEXPECTED.search(text)) is not None:
         section = _Section("unexpected", "torch-0.3", index, index, keys=[(m.group("key"), lines[index].number)])
         section.raised = True

@@ -221,3 +221,23 @@ def test_transformers2_example_script_prefix_and_new_layers() -> None:
     assert log.lines[0].text.startswith("Weights of BertForRanking") and log.lines[0].prefixed
     ids = _ids(text)
     assert ids[0] == "SD120" and "SD199" not in ids and "SD111" in ids
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # cut after the key (a browser wrap), or inside the model's shape (a terminal wrap)
+        "RuntimeError: Error(s) in loading state_dict for Net:\n\tsize mismatch for fc.weight:\n"
+        "copying a param with shape torch.Size([1000, 512]) from checkpoint, the shape in current model is "
+        "torch.Size([10, 512]).\n",
+        "RuntimeError: Error(s) in loading state_dict for Net:\n\tsize mismatch for fc.weight: copying a param "
+        "with shape torch.Size([1000, 512]) from checkpoint, the shape in current model is torch.Size([10,\n512]).\n",
+        # torch 0.4's sentence, cut after the key
+        "RuntimeError: While copying the parameter named fc.weight,\nwhose dimensions in the model are "
+        "torch.Size([10, 512]) and whose dimensions in the checkpoint are torch.Size([1000, 512]).\n",
+    ],
+)
+def test_size_mismatch_sentence_cut_over_lines(text: str) -> None:
+    [mismatch] = _report(text).report.mismatched
+    assert (mismatch.key, mismatch.checkpoint_shape, mismatch.model_shape) == ("fc.weight", (1000, 512), (10, 512))
+    assert _ids(text)[0] == "SD140"
