@@ -180,11 +180,15 @@ def _finding_rules(findings: Sequence[Finding], targeted: set[str], notes: list[
     return out
 
 
-def _check_rules(environment: Environment | None, pins: Mapping[str, str], notes: list[str]) -> list[Rule]:
+def _check_rules(
+    environment: Environment | None, pins: Mapping[str, str], knowledge: Knowledge, notes: list[str]
+) -> list[Rule]:
     """Diagnose's checks on the proposed versions: the same entries, a copy of the environment."""
     if environment is None:
         return []
-    from envdoctor.diagnosis import check_environment
+    from envdoctor.kb.checks import run_checks
+    from envdoctor.kb.facts import build_facts
+    from envdoctor.kb.loader import load_checks
     from envdoctor.model import Distribution
 
     dists = tuple(Distribution(name=n, version=v, location="(proposed)") for n, v in sorted(pins.items()))
@@ -196,7 +200,7 @@ def _check_rules(environment: Environment | None, pins: Mapping[str, str], notes
         deep=None,
     )
     try:
-        findings = check_environment(proposed).findings
+        findings = run_checks(load_checks().entries, build_facts(proposed, knowledge.compat))
     except Exception as exc:  # one failing check must not block the constraints
         notes.append(f"diagnose checks on the proposed versions failed ({type(exc).__name__}: {exc})")
         return []
@@ -241,7 +245,9 @@ def solve(
         if key not in installed:
             where = "the inspected environment" if installed else "a fresh environment (--python-version/--platform)"
             raise BadInputError(f"--keep {kept!r}: not installed in {where}")
-        _add_rule(state, Rule(f"{key}=={installed[key]}", f"--keep {kept} (installed {installed[key]})", "", "keep"))
+        # The public version: the index may not serve the installed local variant (+cu121).
+        pinned = f"{key}=={_public_text(installed[key])}"
+        _add_rule(state, Rule(pinned, f"--keep {kept} (installed {installed[key]})", "", "keep"))
     # Knowledge on the installed set first: for packages no target is about to move.
     anchored = {n: v for n, v in installed_versions.items() if n not in targeted}
     if targeted & set(TORCH_FAMILY):
@@ -265,7 +271,7 @@ def solve(
         proposed = as_versions(resolution.pins)
         say(f"checking {len(proposed)} proposed versions against envdoctor's knowledge")
         found = rules_for(proposed, knowledge, import_bounds=request.import_bounds, installed=installed_versions)
-        found += _check_rules(request.environment, resolution.pins, notes)
+        found += _check_rules(request.environment, resolution.pins, knowledge, notes)
         new = [r for r in violated(found, proposed) if r.requirement not in state.rules]
         if not new:
             break

@@ -43,7 +43,9 @@ def test_removed_hub_api_callers_get_a_hub_below_026(target: str, capsys: pytest
 
 
 def test_packages_outside_any_snapshot_resolve(capsys: pytest.CaptureFixture[str]) -> None:
-    pins = _pins(_json(capsys, "--python-version", "3.11", *LINUX, "--target", "xformers", "--target", "open-clip-torch"))
+    pins = _pins(
+        _json(capsys, "--python-version", "3.11", *LINUX, "--target", "xformers", "--target", "open-clip-torch")
+    )
     assert "xformers" in pins and "open-clip-torch" in pins and "torch" in pins
 
 
@@ -66,7 +68,7 @@ def test_python_venv_dir_verify(tmp_path: Path, capsys: pytest.CaptureFixture[st
     venv = tmp_path / "venv"
     subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)], check=True)
     code = main(["--color", "never", "constraints", "--python", str(venv), "--target", "diffusers==0.20.0", "--verify"])
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     assert code == 0, err
     assert f"{venv / 'bin' / 'python'} -m pip install -c constraints.txt diffusers" in " ".join(err.split())
     assert "[✓] verify: pip accepts the constraints" in err

@@ -184,3 +184,20 @@ def test_import_bounds_apply_only_to_the_installed_release() -> None:
     assert [r.requirement for r in violated(kept, versions)] == ["tokenizers!=0.11.3,<0.14,>=0.11.1"]
     moved = {**versions, "transformers": Version("4.40.0")}
     assert not rules_for(moved, load_knowledge(), import_bounds=[bound], installed=versions)
+
+
+def test_diagnose_checks_run_on_the_proposed_versions(tmp_path: Path) -> None:
+    from envdoctor.probe import collect
+    from envdoctor.resolve.solve import _check_rules
+    from tests.envbuilder import make_env
+
+    python = make_env(tmp_path, dists={"filelock": "3.13.1"})
+    environment = collect(str(python))
+    notes: list[str] = []
+    proposed = {"torch": "2.1.0", "torchvision": "0.17.0", "numpy": "2.1.3", "filelock": "3.13.1"}
+    rules = _check_rules(environment, proposed, load_knowledge(), notes)
+    assert notes == []
+    found = {(r.requirement, r.reason.split()[0]) for r in rules}
+    assert ("numpy<2", "PY006") in found
+    assert any(req.startswith("torchvision==0.16") and entry == "TH002" for req, entry in found)
+    assert all(r.kind == "check" for r in rules)
