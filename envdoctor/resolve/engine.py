@@ -225,9 +225,9 @@ def parse_added_dependencies(log: str) -> dict[str, dict[str, str]]:
             continue
         key = f"{canonicalize_name(match['parent'])}=={match['version']}"
         name = str(canonicalize_name(match["name"]))
-        previous = out.setdefault(key, {}).get(name)
-        text = uv_range(match["range"])
-        out[key][name] = text if not previous else f"{previous},{text}"
+        # uv logs the parent's own range first; a later line for the same pair is a
+        # constraint applied to it (from -c), which is not the parent's requirement.
+        out.setdefault(key, {}).setdefault(name, uv_range(match["range"]))
     return out
 
 

@@ -208,3 +208,19 @@ def test_verify_in_a_venv_with_the_pip_python_m_venv_gives(tmp_path: Path, capsy
     assert "huggingface-hub==0.25.2" in out
     assert f"apply with: {venv / 'bin' / 'python'} -m pip install -c constraints.txt sentence-transformers" in err
     assert "[✓] verify: pip accepts the constraints" in err, pip.stdout
+
+
+def test_keep_that_contradicts_a_target_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_env(tmp_path, dists={"tokenizers": Dist("0.15.2", requires=["huggingface-hub<1.0,>=0.16.4"])})
+    venv = str(tmp_path / "venv")
+    code, _, err = _run(capsys, "--python", venv, "--keep", "tokenizers", "--target", "transformers>=4.30,<4.31")
+    assert code == 2
+    assert "--keep tokenizers (installed 0.15.2): tokenizers==0.15.2" in err
+    assert "your targets: transformers>=4.30,<4.31" in err
+    code, out, err = _run(capsys, "--python", venv, "--target", "transformers>=4.30,<4.31")
+    assert code == 0, err
+    assert "# tokenizers: installed 0.15.2 -> 0.13.3" in out
+    # uv's log lists a constraint on the parent after the parent's own range: only the latter is quoted.
+    assert "# transformers 4.30.2 requires huggingface-hub<1.0,>=0.14.1 <- target" in out
+    code, _, err = _run(capsys, "--python", venv, "--keep", "torch")
+    assert code == 2 and "--keep 'torch': not installed in the inspected environment" in err
