@@ -83,18 +83,20 @@ def _raising_frame(log: LogText, index: int) -> tuple[str | None, str | None]:
 
 
 def find_error(log: LogText, entry: Entry) -> ErrorSignal | None:
-    """The last line of ``log`` that one of ``entry``'s patterns (error lines) matches, if any."""
+    """The last line of ``log`` that one of ``entry``'s error-line patterns (those with an
+    ``exception`` group) matches, if any; the traceback header is used only when nothing else is."""
     found: list[tuple[int, str, int]] = []
+    error_patterns = [p for p in entry.patterns if "exception" in p.groupindex]  # others document frames
     for index, line in enumerate(log.lines):
         if line.noise or not line.text:
             continue
-        for pattern in entry.patterns:
+        for pattern in error_patterns:
             match = pattern.search(line.text)
             if match is None:
                 continue
             if any(ex.search(line.text) for ex in entry.exclude):
                 break
-            quoted = match.groupdict().get("exception") or line.text.strip()
+            quoted = match.group("exception") or line.text.strip()
             found.append((index, quoted.strip(), line.number))
             break
     if not found:
