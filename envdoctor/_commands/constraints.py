@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,13 +98,17 @@ def _findings(env: Environment | None, log: str | None, ui: UI) -> tuple[list[Fi
 
 
 @contextlib.contextmanager
-def _progress(ui: UI) -> Iterator[object]:
+def _progress(ui: UI) -> Iterator[Callable[[str], None]]:
     """A rich status line on stderr when it is a terminal; a no-op otherwise."""
     if not ui.stderr.isatty():
         yield lambda _text: None
         return
     with ui.err.status("resolving") as status:
-        yield lambda text: status.update(text)
+
+        def say(text: str) -> None:
+            status.update(text)
+
+        yield say
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -170,7 +174,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     try:
         engine = pick_engine(python=python, prefer=args.resolver)
         with _progress(ui) as say:
-            solution = solve(request, engine, load_knowledge(), progress=say)  # type: ignore[arg-type]
+            solution = solve(request, engine, load_knowledge(), progress=say)
     except EngineFailure as failure:
         raise _ToolError(failure.message) from failure
     if notes:
@@ -187,7 +191,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         from envdoctor.resolve.verify import verify
 
         with _progress(ui) as say:
-            say("verifying with the installer (dry run)")  # type: ignore[operator]
+            say("verifying with the installer (dry run)")
             if output is None:
                 import tempfile
 

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -404,8 +403,3 @@ def _pip_failure(output: str, fallback: str) -> EngineFailure:
     if match := _PIP_NOT_FOUND.search(text):
         return EngineFailure("not-found", text, canonicalize_name(match["name"]), "pip")
     return EngineFailure("tool", text, None, "pip")
-
-
-def elapsed(start: float) -> float:
-    """Seconds since ``start`` (``time.perf_counter``)."""
-    return time.perf_counter() - start

@@ -15,7 +15,6 @@ import json
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Sequence
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -159,15 +158,13 @@ def _from_http(index: str, name: str, version: Version) -> tuple[str, ...] | Non
     return None
 
 
-def requires_dist(
-    name: str, version: str, indexes: IndexConfig, *, extra: Sequence[str] = ()
-) -> tuple[str, ...] | None:
+def requires_dist(name: str, version: str, indexes: IndexConfig) -> tuple[str, ...] | None:
     """Requires-Dist of ``name`` ``version`` from the configured locations (``None``: not found)."""
     try:
         parsed = Version(version)
     except InvalidVersion:
         return None
-    locations = [*indexes.find_links, *extra]
+    locations = list(indexes.find_links)
     if not indexes.no_index:
         locations += [indexes.index_url or "https://pypi.org/simple", *indexes.extra_index_urls]
     for location in locations:

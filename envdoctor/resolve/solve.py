@@ -154,8 +154,6 @@ def parse_target(text: str, *, flag: str = "--target") -> Requirement:
 class _State:
     requirements: dict[str, str]
     """name -> requirement line (targets as written, installed names bare, rule additions)."""
-    constraints: dict[str, tuple[str, str]] = field(default_factory=dict)
-    """requirement text -> (name, reason) for findings, --keep and pip-config entries."""
     rules: dict[str, Rule] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
     build_constraints: tuple[str, ...] = ()
@@ -643,11 +641,11 @@ def _wheel_check(
         return set()
     say("checking that every pin has a wheel for the target")
     pinned = tuple(f"{n}=={v}" for n, v in resolution.pins.items())
-    probe = _State(dict(state.requirements), dict(state.constraints), dict(state.rules))
+    probe = _State(dict(state.requirements), dict(state.rules), build_constraints=state.build_constraints)
     for line in pinned:
         probe.rules.setdefault(line, Rule(line, "proposed", "", "check"))
     no_wheel: set[str] = set()
-    names = [n for n in resolution.pins if n not in installed_names(request)]
+    names = [n for n in resolution.pins if n not in _installed_names(request)]
     for _ in range(6):
         wheels_only: bool | tuple[str, ...] = tuple(n for n in names if n not in no_wheel) if no_wheel else True
         if not wheels_only:
@@ -662,7 +660,7 @@ def _wheel_check(
     return no_wheel
 
 
-def installed_names(request: ResolveRequest) -> set[str]:
+def _installed_names(request: ResolveRequest) -> set[str]:
     """Installed packages already on disk: their wheels do not matter any more."""
     return {canonicalize_name(n) for n in request.installed}
 
@@ -745,7 +743,11 @@ def _nearest_with_wheels(
         extras = f"[{','.join(sorted(root.extras))}]" if root.extras else ""
         trials.append((f"{key}{extras}{upper}", True, f" (outside target {root})"))
     for line, lowest, where in trials:
-        trial = _State(dict(state.requirements), {}, {k: r for k, r in state.rules.items() if r.kind != "keep"})
+        trial = _State(
+            dict(state.requirements),
+            {k: r for k, r in state.rules.items() if r.kind != "keep"},
+            build_constraints=state.build_constraints,
+        )
         trial.requirements[key] = line
         lines = [x for x in extra_lines if canonicalize_name(Requirement(x).name) != key]
         try:
