@@ -398,8 +398,10 @@ def callers_in(preceding: Sequence[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _caller_pin(caller: str, symbol: str) -> str:
-    """``caller>=X`` where the caller's own releases stopped importing ``symbol``; else empty."""
+def _caller_pin(caller: str, symbol: str, direction: str = "removed") -> str:
+    """The caller's releases that do not import ``symbol``: for a name the dependency removed,
+    ``caller>=X`` (X: its first release line after it stopped importing it); for a name the
+    dependency added late, ``caller<Y`` (Y: its first release line that imports it). Else empty."""
     history = load_history(caller)
     if history is None:
         return ""
@@ -408,24 +410,25 @@ def _caller_pin(caller: str, symbol: str) -> str:
     if present is None:
         return ""
     indices = parse_intervals(present)
+    if direction == "added":
+        first = min(indices)
+        return f"{history.package}<{history.line(first)}" if first > 0 else ""
     last = max(indices)
     if last >= len(history.releases) - 1:
         return ""
     return f"{history.package}>={history.line(last + 1)}"
 
 
-def known_importers(symbol: str) -> list[tuple[str, str]]:
-    """``(package, "X.Y")`` for each package in the history whose older releases import ``symbol``
-    (``pkg.mod.Name``) and whose releases from X.Y on no longer do."""
+def known_importers(symbol: str, direction: str = "removed") -> list[tuple[str, str]]:
+    """``(package, pin)`` for each package in the history whose releases import ``symbol``
+    (``pkg.mod.Name``) and whose other releases do not (:func:`_caller_pin`)."""
     module, _, name = symbol.rpartition(".")
     out = []
     for history in _histories().values():
-        present = history.imports_of.get(f"{module}:{name}")
-        if present is None:
-            continue
-        last = max(parse_intervals(present))
-        if last < len(history.releases) - 1:
-            out.append((history.package, history.line(last + 1)))
+        if f"{module}:{name}" in history.imports_of:
+            pin = _caller_pin(history.package, symbol, direction)
+            if pin:
+                out.append((history.package, pin))
     return sorted(out)
 
 
@@ -444,12 +447,12 @@ _FACTS = {
     "api.change": "what happened to it: gone from X on / added in X / only in X",
     "api.pin": "the requirement that restores it, e.g. huggingface-hub<0.26",
     "api.installed": "the installed release of the package ('' when not known)",
-    "api.deprecated": "where its source first deprecated it and the warning's words ('' if none seen)",
+    "api.deprecated": "from which release line its source deprecates it, and the warning's words ('' if none)",
     "api.replacement": "the replacement a deprecation message names ('' if none)",
     "api.caller": "the package whose frame made the call, e.g. sentence-transformers ('your code' or '')",
     "api.caller_pin": "the caller's first release that no longer imports it ('' if not known)",
     "api.history": "the history the explanation rests on: package, release lines, date read",
-    "api.importers": "packages whose older releases import it, e.g. 'jinja2 before 3.0' ('' if none known)",
+    "api.importers": "packages some of whose releases import it, with the releases that do not ('' if none)",
 }
 
 
@@ -473,21 +476,25 @@ def api_history_lookup(namespace: Mapping[str, Any]) -> Mapping[str, Any] | None
     caller, path = callers_in([str(t) for t in preceding])
     caller_text = ""
     caller_pin = ""
-    importers = known_importers(explained.symbol) if explained.kind != "parameter" else []
+    direction = explained.direction
+    importers = known_importers(explained.symbol, direction) if explained.kind != "parameter" else []
     if caller is not None and caller != history.package:
         version = namespace.get(f"dist.{caller}")
         caller_text = f"{caller} {version}" if version else caller
-        caller_pin = _caller_pin(caller, explained.symbol) if explained.kind != "parameter" else ""
+        caller_pin = _caller_pin(caller, explained.symbol, direction) if explained.kind != "parameter" else ""
     elif path is not None and caller is None:
         caller_text = "your code"
     elif path is None and len(importers) == 1:
         # no traceback frame in the paste: the one package the history knows to import it
-        caller_pin = f"{importers[0][0]}>={importers[0][1]}"
+        caller_pin = importers[0][1]
     module, _, leaf = explained.symbol.rpartition(".")
     deprecation = history.deprecated.get(f"{module}:{leaf}")
     if deprecation and leaf not in deprecation[1] and "`" in deprecation[1]:
         deprecation = None  # the warning is about something else (an argument, another name)
-    deprecated = f"deprecated in {deprecation[0]} ({deprecation[1]})" if deprecation else ""
+    deprecated = ""
+    if deprecation:
+        since = next((history.line(i) for i, v in enumerate(history.releases) if str(v) == deprecation[0]), "")
+        deprecated = f'deprecates it from {since or deprecation[0]} on: "{deprecation[1]}"'
     return {
         "api.package": history.package,
         "api.symbol": explained.symbol,
@@ -500,7 +507,7 @@ def api_history_lookup(namespace: Mapping[str, Any]) -> Mapping[str, Any] | None
         "api.replacement": _replacement(deprecation[1]) if deprecation else "",
         "api.caller": caller_text,
         "api.caller_pin": caller_pin,
-        "api.importers": ", ".join(f"{p} before {line}" for p, line in importers),
+        "api.importers": ", ".join(f"{package} ({pin})" for package, pin in importers),
         "api.history": history.describe,
     }
 
@@ -543,7 +550,7 @@ def import_conflicts(installed: Mapping[str, str]) -> list[dict[str, str]]:
                     "installed": installed[dependency.package],
                     "present_in": explained.ranges(),
                     "pin": explained.pin,
-                    "caller_pin": (upgrade := _caller_pin(history.package, f"{module}.{name}")),
+                    "caller_pin": (upgrade := _caller_pin(history.package, f"{module}.{name}", explained.direction)),
                     "upgrade": f"pip install '{upgrade}'"
                     if upgrade
                     else f"its current release (pip install -U {history.package})",

@@ -29,6 +29,7 @@ import ast
 import io
 import json
 import re
+import sys
 import tarfile
 import urllib.error
 import urllib.request
@@ -63,6 +64,7 @@ _DEPRECATED = re.compile(r"deprecat", re.IGNORECASE)
 _REPLACEMENT = re.compile(r"\b(?:[Uu]se|[Pp]lease use|replaced by|in favou?r of)\s+[`'\"]?([A-Za-z_][\w.]*(?:\(\))?)")
 _LAZY_TABLES = ("_import_structure", "_SUBMOD_ATTRS", "_submod_attrs", "__lazy_attrs__", "_LAZY_IMPORTS")
 _PARAM_METHODS = ("__init__", "__call__", "forward")
+_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__", "typing_extensions"}
 _SKIP_DIRS = ("tests", "test", "testing", "_vendor", "vendor", "benchmarks", "examples")
 
 
@@ -327,8 +329,7 @@ def read_module(source: str, module: str, is_package: bool, foreign: Sequence[st
                 if node.value is not None and any(_is_export_table(t) for t in targets):
                     out.names.update(_strings(node.value))  # __all__, _import_structure[...] = [...]
             elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    out.names.add(alias.asname or alias.name.split(".")[0])
+                pass  # module aliases (np, torch, os) are no API anyone imports from this module
             elif isinstance(node, ast.ImportFrom):
                 source_module = (
                     _resolve_relative(module, is_package, node.level, node.module) if node.level else node.module or ""
@@ -337,7 +338,8 @@ def read_module(source: str, module: str, is_package: bool, foreign: Sequence[st
                     if alias.name == "*":
                         out.stars.append(source_module)
                         continue
-                    out.names.add(alias.asname or alias.name)
+                    if node.level or source_module.split(".")[0] not in _STDLIB:
+                        out.names.add(alias.asname or alias.name)  # a re-export (stdlib helpers churn: left out)
                     # an import under try/if may have a fallback: not a requirement of the release
                     foreign_module = any(source_module == f or source_module.startswith(f + ".") for f in foreign)
                     if not node.level and not guarded and foreign_module:
