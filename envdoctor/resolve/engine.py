@@ -231,7 +231,8 @@ def parse_added_dependencies(log: str) -> dict[str, dict[str, str]]:
 
 
 def _uv_failure(stderr: str, fallback: str) -> EngineFailure:
-    text = "\n".join(line for line in stderr.strip().splitlines() if not line.startswith("warning:")) or fallback
+    lines = stderr.strip().splitlines()
+    text = "\n".join(line for line in lines if not line.startswith(("warning:", "DEBUG ", "TRACE "))) or fallback
     if "No module named 'pkg_resources'" in text and (match := _BUILD_FAILED.search(text)):
         return EngineFailure("pkg-resources", text, canonicalize_name(match["name"]), "uv")
     if match := _NOT_FOUND.search(text):

@@ -270,7 +270,11 @@ def solve(
         say(f"checking {len(proposed)} proposed versions against envdoctor's knowledge")
         found = rules_for(proposed, knowledge, import_bounds=request.import_bounds, installed=installed_versions)
         found += _check_rules(request.environment, resolution.pins, knowledge, notes)
-        new = [r for r in violated(found, proposed) if r.requirement not in state.rules]
+        new = [
+            r
+            for r in violated(found, proposed)
+            if r.requirement not in state.rules and not (r.kind == "check" and r.name in targeted)
+        ]
         if not new:
             break
         for rule in new:
@@ -427,13 +431,13 @@ def _resolve(
                 continue
             if failure.kind == "conflict":
                 text = failure.message.lower()
-                soft = [r for r in state.rules.values() if r.kind == "finding" and r.name in text]
+                soft = [r for r in state.rules.values() if r.kind in ("finding", "check") and r.name in text]
                 if soft:
                     for rule in soft:
                         del state.rules[rule.requirement]
                     dropped = ", ".join(f"{r.reason}: {r.requirement}" for r in soft)
                     notes.append(
-                        f"dropped pins from findings that conflict with the other requirements ({dropped}); "
+                        f"dropped pins from findings and checks that conflict with the other requirements ({dropped}); "
                         "the resolver and envdoctor's knowledge decide those packages instead"
                     )
                     continue
