@@ -7,7 +7,9 @@
     fix: pip install ...
     see: https://...
 ```
-Errors get ``[✗]``, warnings ``[!]``, info and benign findings ``[i]`` / ``[✓]``.
+Errors get ``[✗]``, warnings ``[!]``, info and benign findings ``[i]`` / ``[✓]``. Every text
+that may come from an input (titles and causes quote keys, log lines, paths) is shown with
+control and bidi characters escaped (:mod:`envdoctor.render.safe_text`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from envdoctor.model import Finding
+from envdoctor.render.safe_text import escape
 
 __all__ = ["mark", "FindingView", "FindingsView"]
 
@@ -45,16 +48,16 @@ class FindingView:
         head = Text(self.indent)
         head.append(symbol, style=style)
         head.append(f" {finding.id} ", style="dim")
-        head.append(finding.title, style="bold" if not finding.benign else "")
+        head.append(escape(finding.title), style="bold" if not finding.benign else "")
         if finding.benign:
             head.append("  (harmless)", style="green")
         yield head
         pad = self.indent + "    "
-        yield Text(f"{pad}cause: {finding.cause}")
+        yield Text(f"{pad}cause: {escape(finding.cause)}")
         evidence = finding.evidence if self.verbose else finding.evidence[:3]
         for item in evidence:
             where = f"line {item.line}: " if item.line is not None else ""
-            yield Text(f"{pad}  > {where}{item.text}", style="dim")
+            yield Text(f"{pad}  > {where}{escape(item.text)}", style="dim")
         hidden = len(finding.evidence) - len(evidence)
         if hidden > 0:
             yield Text(f"{pad}  > ... {hidden} more (-v to show)", style="dim")
@@ -62,13 +65,14 @@ class FindingView:
         # Commands are copied and pasted: never wrapped in the middle (the terminal folds
         # a long line visually, the text stays one line).
         for step in steps:
-            yield Text(f"{pad}fix: {step}", style="", no_wrap=True, overflow="ignore")
+            yield Text(f"{pad}fix: {escape(step)}", style="", no_wrap=True, overflow="ignore")
         if finding.fix.constraints:
             label = "optional pins" if finding.fix.optional else "pins"
-            yield Text(f"{pad}{label}: {' '.join(finding.fix.constraints)}", no_wrap=True, overflow="ignore")
+            pins = escape(" ".join(finding.fix.constraints))
+            yield Text(f"{pad}{label}: {pins}", no_wrap=True, overflow="ignore")
         references = finding.references if self.verbose else finding.references[:1]
         for url in references:
-            yield Text(f"{pad}see: {url}", style="blue")
+            yield Text(f"{pad}see: {escape(url)}", style="blue")
 
 
 class FindingsView:

@@ -108,3 +108,15 @@ def test_findings_markdown_of_the_reference_log() -> None:
     headings = [m.group(1) for line in markdown.splitlines() if (m := re.match(r"^#### .*?([A-Z]+\d+) ", line))]
     assert headings == ["SD101", "SD102", "SD110"]
     assert "**Pins (optional: only silences a harmless message):** `transformers==4.29.1`" in markdown
+
+
+def test_c1_controls_escape_and_bidi_overrides_from_a_log_are_escaped() -> None:
+    log = (
+        "RuntimeError: Error(s) in loading state_dict for Net:\n"
+        '\tUnexpected key(s) in state_dict: "module.a\x9b2Jb.weight", "x\x1bc.weight", "\u202eevil.weight". \n'
+    )
+    result = triage_log(normalize(log), facts={})
+    text = render(FindingsView(result.findings, verbose=True), width=300)
+    for raw in ("\x9b", "\x1b", "\u202e"):
+        assert raw not in text
+    assert "\\u202e" in text or "\\x9b" in text
