@@ -86,6 +86,16 @@ def _unknown_fact_skips(checks: Iterable[Entry], scalars: Mapping[str, Any]) -> 
     return skipped
 
 
+def _collection_skips(checks: Iterable[Entry], environment: Environment) -> dict[str, str]:
+    """``each`` checks whose collection could not be gathered here, and why."""
+    reasons: dict[str, str] = {}
+    if "gpus" in environment.host.unknown:
+        reasons["gpus"] = f"the GPUs are unknown ({environment.host.unknown['gpus']})"
+    if environment.deep is None and not environment.imports:
+        reasons["import_failures"] = "runs only with --deep (imports each package in a child process)"
+    return {e.id: reasons[e.each] for e in checks if e.is_check and e.each in reasons}
+
+
 def _names_package(finding: Finding, names: Iterable[str]) -> bool:
     """Whether a static finding is about one of ``names`` (its title opens with it)."""
     title = finding.title
@@ -167,7 +177,11 @@ def check_environment(
     found = [_with_import_details(f, view) for f in found]
     findings = _explain_imports(found, view.scalars)
     findings.sort(key=lambda f: (f.sort_key, f.title))
-    skipped = {**_unknown_fact_skips(checks, view.scalars), **view.skipped}
+    skipped = {
+        **_unknown_fact_skips(checks, view.scalars),
+        **_collection_skips(checks, environment),
+        **view.skipped,
+    }
     return Diagnosis(environment, tuple(findings), gather_constraints(findings), view, skipped)
 
 
