@@ -157,6 +157,10 @@ class _State:
     rules: dict[str, Rule] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
     build_constraints: tuple[str, ...] = ()
+    rejected: set[str] = field(default_factory=set)
+    """Findings' and checks' pins dropped after a conflict: never added again."""
+    binding: set[str] = field(default_factory=set)
+    """Rules that ruled out an installed or proposed version (the ones the file lists)."""
 
 
 def _finding_rules(findings: Sequence[Finding], targeted: set[str], notes: list[str]) -> list[Rule]:
@@ -250,9 +254,11 @@ def solve(
     anchored = {n: v for n, v in installed_versions.items() if n not in targeted}
     if targeted & set(TORCH_FAMILY):
         anchored = {n: v for n, v in anchored.items() if n not in TORCH_FAMILY}
-    for rule in rules_for(anchored, knowledge, import_bounds=request.import_bounds, installed=installed_versions):
+    upfront = rules_for(anchored, knowledge, import_bounds=request.import_bounds, installed=installed_versions)
+    for rule in upfront:
         if rule.name not in targeted:
             _add_rule(state, rule)
+    state.binding |= {r.requirement for r in violated(upfront, installed_versions) if r.requirement in state.rules}
     # Findings' pins come after the knowledge: they describe the broken state and may
     # contradict each other (PY001 asks for torchvision's torch, TH002 for torch's
     # torchvision); on a conflict they yield (see _resolve).
@@ -273,12 +279,15 @@ def solve(
         new = [
             r
             for r in violated(found, proposed)
-            if r.requirement not in state.rules and not (r.kind == "check" and r.name in targeted)
+            if r.requirement not in state.rules
+            and r.requirement not in state.rejected
+            and not (r.kind == "check" and r.name in targeted)
         ]
         if not new:
             break
         for rule in new:
             _add_rule(state, rule)
+            state.binding.add(rule.requirement)
     assert resolution is not None
     if rounds == MAX_ROUNDS:
         notes.append(
@@ -309,7 +318,7 @@ def solve(
         target=request.target,
         pins=tuple(pins),
         advisories=tuple(dict.fromkeys(advisories)),
-        rules=tuple(state.rules.values()),
+        rules=tuple(r for r in state.rules.values() if r.requirement in state.binding or r.kind in ("keep", "finding")),
         index_lines=index_lines,
         install=tuple(n for n in sorted(install) if n in resolution.pins),
         engine=resolution.engine,
@@ -435,6 +444,7 @@ def _resolve(
                 if soft:
                     for rule in soft:
                         del state.rules[rule.requirement]
+                        state.rejected.add(rule.requirement)
                     dropped = ", ".join(f"{r.reason}: {r.requirement}" for r in soft)
                     notes.append(
                         f"dropped pins from findings and checks that conflict with the other requirements ({dropped}); "
