@@ -297,6 +297,11 @@ def _lone_prefix(state: _State, entries: list[Entry]) -> None:
         new = max(counts, key=lambda h: counts[h]) + "."
     pairs = [(k, new + k) for k in top]
     group = _rename_group(generic, "", new, pairs, new or "the model's prefix for its encoder (e.g. `backbone.`)")
+    if not new:  # the model's side is not in the paste: the prefix is the user's to fill in
+        group.values["rename.to"] = "PREFIX"
+        group.values["rename.code"] = (
+            "sd = {PREFIX + k: v for k, v in sd.items()}  # PREFIX: the model's attribute that holds the encoder"
+        )
     state.claim(group, "unexpected", top)
     state.claim(group, "missing", [k for k in state.missing if k.startswith(new)] if new else [])
     group.details["encoder_at_top_level"] = sorted({k.split(".", 1)[0] for k in top})
