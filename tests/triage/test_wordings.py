@@ -241,3 +241,9 @@ def test_size_mismatch_sentence_cut_over_lines(text: str) -> None:
     [mismatch] = _report(text).report.mismatched
     assert (mismatch.key, mismatch.checkpoint_shape, mismatch.model_shape) == ("fc.weight", (1000, 512), (10, 512))
     assert _ids(text)[0] == "SD140"
+
+
+def test_metric_names_are_not_exceptions() -> None:
+    # torchmetrics' MeanSquaredError in a training log is no error; KeyError: 0 is
+    assert triage_text("epoch 3 | MeanSquaredError: 0.0123 | val_loss 0.2\n", facts={}).findings == ()
+    assert [f.id for f in triage_text("KeyError: 0\n", facts={}).findings] == ["OT100"]
