@@ -68,8 +68,8 @@ def collect_import_bounds(
                 bounds.extend(dependency_table_bounds(package_dir, package, python_version))
             else:
                 bounds.extend(openmmlab_bounds(package_dir / "__init__.py", package))
-        except (OSError, SyntaxError, ValueError) as exc:
-            unknown[f"import_bounds:{package}"] = f"cannot read {dirs[0]}: {exc}"
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            unknown[f"import_bounds:{package}"] = f"cannot read {dirs[0]}: {type(exc).__name__}: {str(exc)[:200]}"
     return tuple(bounds), unknown
 
 
@@ -175,7 +175,13 @@ def _resolve_string(node: ast.expr, strings: Mapping[str, str]) -> str | None:
     return None
 
 
+#: A package's ``__init__.py`` or dependency table is a few KB; a larger one is not read.
+MAX_SOURCE = 4 * 1024 * 1024
+
+
 def _parse(path: Path) -> ast.Module:
+    if path.stat().st_size > MAX_SOURCE:
+        raise ValueError(f"{path.name} is over {MAX_SOURCE // (1024 * 1024)} MB; not read")
     return ast.parse(path.read_bytes(), filename=str(path))
 
 

@@ -12,6 +12,7 @@ replays recorded outputs instead.
 from __future__ import annotations
 
 import os
+import selectors
 import shutil
 import signal
 import subprocess
@@ -123,20 +124,63 @@ class SubprocessRunner:
             return RunResult(args, None, error="permission denied (not executable)")
         except OSError as exc:
             return RunResult(args, None, error=exc.strerror or str(exc))
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        out, err, state = _collect(proc, timeout=timeout, limit=MAX_OUTPUT)
+        if state == "timeout":
             _kill_group(proc)
-            out, err = _drain(proc)
+            more_out, more_err = _drain(proc)
             return RunResult(
                 args,
                 None,
-                _decode(out),
-                _decode(err),
+                _decode(out + more_out[: max(0, MAX_OUTPUT - len(out))]),
+                _decode(err + more_err[: max(0, MAX_OUTPUT - len(err))]),
                 timed_out=True,
                 seconds=time.monotonic() - start,
             )
+        if state == "too-much":
+            _kill_group(proc)
+            _drain(proc)
+            return RunResult(
+                args,
+                None,
+                _decode(out[:4096]),
+                _decode(err[:4096]),
+                error=f"printed more than {MAX_OUTPUT // (1024 * 1024)} MB; stopped",
+                seconds=time.monotonic() - start,
+            )
         return RunResult(args, proc.returncode, _decode(out), _decode(err), seconds=time.monotonic() - start)
+
+
+#: A command that prints more than this (on either stream) is stopped: an interpreter that
+#: prints 100 MB on start-up must not cost envdoctor 100 MB, let alone a gigabyte.
+MAX_OUTPUT = 32 * 1024 * 1024
+
+
+def _collect(proc: subprocess.Popen[bytes], *, timeout: float, limit: int) -> tuple[bytes, bytes, str]:
+    """Read both pipes until the process ends (``done``), ``timeout`` passes, or one passes ``limit``."""
+    assert proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    buffers = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    with selectors.DefaultSelector() as selector:
+        for stream in (proc.stdout, proc.stderr):
+            selector.register(stream, selectors.EVENT_READ)
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return bytes(buffers[proc.stdout.fileno()]), bytes(buffers[proc.stderr.fileno()]), "timeout"
+            for key, _ in selector.select(timeout=min(left, 1.0)):
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                buffer = buffers[key.fd]
+                buffer.extend(chunk)
+                if len(buffer) > limit:
+                    return bytes(buffers[proc.stdout.fileno()]), bytes(buffers[proc.stderr.fileno()]), "too-much"
+    try:
+        proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return bytes(buffers[proc.stdout.fileno()]), bytes(buffers[proc.stderr.fileno()]), "timeout"
+    return bytes(buffers[proc.stdout.fileno()]), bytes(buffers[proc.stderr.fileno()]), "done"
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -76,7 +76,7 @@ def probe_torch_build(
     else:
         try:
             values = read_version_py(version_py)
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             unknown["version.py"] = f"cannot read {version_py}: {exc}"
 
     def literal(name: str, fact: str) -> str | None:

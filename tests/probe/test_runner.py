@@ -57,3 +57,16 @@ def test_signal_is_named() -> None:
 def test_stdin_is_closed() -> None:
     result = RUNNER.run([sys.executable, "-c", "import sys; print(repr(sys.stdin.read()))"], timeout=10)
     assert result.stdout.strip() == "''"
+
+
+def test_a_command_that_prints_without_end_is_stopped(tmp_path: Path) -> None:
+    """An interpreter that prints 100 MB costs envdoctor at most the limit, not the output."""
+    from envdoctor.probe.runner import MAX_OUTPUT
+
+    script = tmp_path / "chatty"
+    script.write_text('#!/bin/sh\nhead -c 100000000 /dev/zero | tr "\\\\0" "x"\n')
+    script.chmod(0o755)
+    result = SubprocessRunner().run([str(script)], timeout=30)
+    assert result.returncode is None and result.error is not None
+    assert f"more than {MAX_OUTPUT // (1024 * 1024)} MB" in result.error
+    assert len(result.stdout) <= 4096
