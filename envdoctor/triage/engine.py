@@ -102,10 +102,18 @@ def probe_environment(python: str | None = None) -> tuple[Environment | None, st
         return None, f"environment not probed ({type(exc).__name__}: {exc}); findings carry no version notes"
 
 
+#: A diagnose report is tens of KB.
+_MAX_REPORT = 64 * 1024 * 1024
+
+
 def read_environment(path: str) -> Environment:
     """The environment of a ``diagnose --json`` report (or a bare environment object) at ``path``."""
     file = Path(path)
     try:
+        if file.is_file() and file.stat().st_size > _MAX_REPORT:
+            raise BadInputError(f"--env {path}: over {_MAX_REPORT // (1024 * 1024)} MB; not a diagnose report")
+        if file.exists() and not file.is_file() and not file.is_dir():
+            raise BadInputError(f"--env {path}: not a regular file (a device or FIFO)")
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInputError(f"--env {path}: no such file") from None
@@ -117,6 +125,8 @@ def read_environment(path: str) -> Environment:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInputError(f"--env {path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise BadInputError(f"--env {path}: nested too deeply to be a diagnose report") from None
     if not isinstance(document, dict):
         raise BadInputError(f"--env {path}: expected a JSON object from `envdoctor diagnose --json`")
     schema = document.get("schema")

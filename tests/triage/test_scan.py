@@ -152,3 +152,24 @@ def test_follow_reports_a_finding_as_it_appears(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)
     assert code == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("[" * 100_000 + "]" * 100_000, "nested too deeply"), (None, "not a regular file")],
+)
+def test_a_hostile_env_report_exits_2(tmp_path: Path, content: str | None, message: str) -> None:
+    log = tmp_path / "x.log"
+    log.write_text("RuntimeError: CUDA error: no kernel image is available for execution on the device\n")
+    report = "/dev/zero"
+    if content is not None:
+        (tmp_path / "env.json").write_text(content)
+        report = str(tmp_path / "env.json")
+    result = subprocess.run(
+        [sys.executable, "-m", "envdoctor", "triage", str(log), "--env", report],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and message in result.stderr
