@@ -17,7 +17,9 @@ downloads one file per kept release (the smallest wheel, else the sdist) and rea
 
 Only what changes is kept: a module, name, parameter or import present in every release
 read says nothing about a removal, so it is dropped. Presence is written as intervals over
-the list of releases read (``"0-15,18"``). A member that does not parse (a syntax newer
+the list of releases read (``"0-15,18"``). A module whose ``__getattr__`` answers from a table
+built at run time carries its previous release's names forward (their absence is unknown
+there). A member that does not parse (a syntax newer
 than this interpreter, or Python 2) carries its previous release's reading forward and is
 counted in ``unreadable``. Standard library plus ``packaging`` only, so
 ``python -m envdoctor.kb.api_history refresh PKG`` works from an installed envdoctor.
@@ -26,6 +28,7 @@ counted in ``unreadable``. Standard library plus ``packaging`` only, so
 from __future__ import annotations
 
 import ast
+import fnmatch
 import io
 import json
 import re
@@ -82,7 +85,17 @@ class PackageSpec:
     group: str = "minor"
     skip_dirs: tuple[str, ...] = _SKIP_DIRS
     only: tuple[str, ...] = ()
-    """Read only modules under these dotted prefixes (a large package: torch)."""
+    """Parse only modules under these dotted prefixes (a large package: torch); all are listed."""
+    skip: tuple[str, ...] = ()
+    """``fnmatch`` patterns of modules listed but not parsed (``transformers.models.*.*``)."""
+
+    def parses(self, module: str) -> bool:
+        """Whether ``module``'s names and parameters are read (it is listed either way)."""
+        if module in self.imports:
+            return True  # the top-level namespace is always read
+        if self.only and not any(module == o or module.startswith(o + ".") for o in self.only):
+            return False
+        return not any(fnmatch.fnmatchcase(module, pattern) for pattern in self.skip)
 
     @classmethod
     def from_toml(cls, name: str, table: Mapping[str, Any]) -> PackageSpec:
@@ -93,6 +106,7 @@ class PackageSpec:
             group=str(table.get("group", "minor")),
             skip_dirs=tuple(table.get("skip_dirs", _SKIP_DIRS)),
             only=tuple(str(p) for p in table.get("only", ())),
+            skip=tuple(str(p) for p in table.get("skip", ())),
         )
 
 
@@ -182,6 +196,8 @@ class ModuleReading:
     params: dict[str, frozenset[str]] = field(default_factory=dict)
     deprecated: dict[str, str] = field(default_factory=dict)
     imports: set[str] = field(default_factory=set)
+    opaque: bool = False
+    """A module-level ``__getattr__`` answers names this reading cannot list (a table built at run time)."""
 
 
 def _resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str:
@@ -261,7 +277,19 @@ def _module_getattr(node: ast.FunctionDef | ast.AsyncFunctionDef, out: ModuleRea
     When it warns (a deprecation shim, Pillow 9's ``ANTIALIAS``), a dict's string value is the
     replacement it names."""
     warns = _warn_message(node.body) is not None or "deprecat" in ast.unparse(node).lower()
+    literal = {
+        t.id
+        for sub in ast.walk(node)
+        if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Dict | ast.Set | ast.List | ast.Tuple)
+        for t in sub.targets
+        if isinstance(t, ast.Name)
+    }
     for sub in ast.walk(node):
+        if isinstance(sub, ast.Compare) and any(isinstance(op, ast.In | ast.NotIn) for op in sub.ops):
+            for comparator in sub.comparators:
+                readable = isinstance(comparator, ast.Tuple | ast.List | ast.Set | ast.Dict)
+                if not readable and not (isinstance(comparator, ast.Name) and comparator.id in literal):
+                    out.opaque = True  # e.g. numpy's ``attr in __former_attrs__`` (built by a comprehension)
         if isinstance(sub, ast.Dict):
             for key, value in zip(sub.keys, sub.values, strict=True):
                 if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isidentifier():
@@ -383,6 +411,7 @@ class ReleaseReading:
     deprecated: dict[str, str] = field(default_factory=dict)
     imports: set[str] = field(default_factory=set)
     unreadable: set[str] = field(default_factory=set)
+    opaque: set[str] = field(default_factory=set)
 
 
 def _members(data: bytes, filename: str) -> Iterable[tuple[str, bytes]]:
@@ -418,8 +447,6 @@ def _module_of(path: str, spec: PackageSpec) -> tuple[str, bool] | None:
                 return None
             is_package = leaf == "__init__"
             dotted = ".".join([*top, *rest[:-1]] + ([] if is_package else [leaf]))
-            if spec.only and not any(dotted == o or dotted.startswith(o + ".") for o in spec.only):
-                return None
             return dotted, is_package
     return None
 
@@ -437,6 +464,9 @@ def read_release(data: bytes, filename: str, spec: PackageSpec, foreign: Sequenc
         if located is None:
             continue
         module, is_package = located
+        if not spec.parses(module):
+            out.modules.add(module)  # listed (``No module named``), its names not read
+            continue
         if path.endswith(".pyi"):
             stub_only[module] = (raw, is_package)
             continue
@@ -446,12 +476,23 @@ def read_release(data: bytes, filename: str, spec: PackageSpec, foreign: Sequenc
             out.unreadable.add(module)
         else:
             readings[module] = reading
-    for module, (raw, is_package) in stub_only.items():  # compiled modules typed by stubs (cv2)
-        if module not in out.modules:
-            out.modules.add(module)
-            reading = _read_cached(raw, module, is_package, foreign)
-            if reading is not None:
-                readings[module] = reading
+    for module, (raw, is_package) in stub_only.items():  # compiled modules typed by stubs (cv2, tokenizers)
+        out.modules.add(module)
+        stub = _read_cached(raw, module, is_package, ())
+        if stub is None:
+            continue
+        if module not in readings:
+            readings[module] = stub
+            continue
+        source = readings[module]  # a loader .py beside its stub: the stub names what the binary exports
+        readings[module] = ModuleReading(
+            names=source.names | stub.names,
+            stars=source.stars + stub.stars,
+            params={**stub.params, **source.params},
+            deprecated=source.deprecated,
+            imports=source.imports,
+            opaque=source.opaque,
+        )
     for module in list(out.modules):  # parents of namespace packages
         parts = module.split(".")
         for end in range(1, len(parts)):
@@ -473,6 +514,8 @@ def read_release(data: bytes, filename: str, spec: PackageSpec, foreign: Sequenc
         for name, message in reading.deprecated.items():
             out.deprecated[f"{module}:{name}"] = message
         out.imports |= reading.imports
+        if reading.opaque:
+            out.opaque.add(module)
     return out
 
 
@@ -534,6 +577,11 @@ def build_history(
             found = reading.names.get(module)
             if found is None and module in reading.unreadable and previous is not None:
                 found = previous.names.get(module, set())  # carried forward: see module docstring
+                reading.names[module] = found
+            elif found is not None and module in reading.opaque and previous is not None:
+                # a run-time __getattr__ table may still answer the previous release's names:
+                # absence here is unknown, not a removal
+                found = found | previous.names.get(module, set())
                 reading.names[module] = found
             for name in found or ():
                 names.setdefault(module, {}).setdefault(name, set()).add(position)

@@ -75,6 +75,27 @@ class Model:
     assert reading.imports == {"torch:nn"}
 
 
+def test_module_getattr_tables_literal_and_opaque() -> None:
+    pillow_like = """
+def __getattr__(name):
+    old_resampling = {"ANTIALIAS": "LANCZOS"}
+    if name in old_resampling:
+        deprecate(name, 10, old_resampling[name])
+        return Resampling[old_resampling[name]]
+    raise AttributeError(name)
+"""
+    reading = read_module(pillow_like, "PIL.Image", False)
+    assert "ANTIALIAS" in reading.names and not reading.opaque
+    assert reading.deprecated["ANTIALIAS"] == "ANTIALIAS is deprecated; use LANCZOS instead"
+    numpy_like = """
+__former_attrs__ = {n: msg for n, msg in _type_info}
+def __getattr__(attr):
+    if attr in __former_attrs__:
+        raise AttributeError(__former_attrs__[attr])
+"""
+    assert read_module(numpy_like, "numpy", True).opaque
+
+
 def test_reader_raises_on_source_it_cannot_parse() -> None:
     with pytest.raises(SyntaxError):
         read_module("print 'python 2'\n", "pkg", True)
@@ -113,6 +134,8 @@ def test_release_reading_follows_star_imports_and_carries_unreadable_modules() -
                 "demo/core.py": "def kept(): pass\ndef dropped(a): pass\n",
                 "demo/broken.py": "def f[T](x: T) -> T: ...\n" if False else "print 'no'\n",
                 "demo/real.py": markupsafe,
+                "demo/native.pyi": "def compiled(x: int) -> int: ...\n",
+                "demo/core.pyi": "def from_binary() -> None: ...\n",
             }
         ),
         "demo-2.0-py3-none-any.whl",
@@ -129,6 +152,9 @@ def test_release_reading_follows_star_imports_and_carries_unreadable_modules() -
     assert "demo.broken" not in document["names"]  # unreadable in 2.0: its 1.0 names carried forward
     assert document["params"]["demo.core:dropped"] == {"@": "0-1", "b": "0"}
     assert "Markup" in document["names"]["demo.real"]
+    # a compiled module known from its stub, and a loader's names completed by its stub (cv2)
+    assert document["modules"]["demo.native"] == "1"
+    assert document["names"]["demo.core"]["from_binary"] == "1"
 
 
 def test_intervals_and_release_lines() -> None:
