@@ -178,8 +178,10 @@ class _Unpickler(pickle.Unpickler):
         self.context = context
         self.persistent = persistent
         self.stand_ins: dict[tuple[str, str], type] = {}
+        self.events: list[object] = []
 
     def find_class(self, module: str, name: str) -> type:
+        self.events.append((module, name))
         module, name = normalise(module, name)
         if not is_allowed_global(module, name):
             raise FastPathRefused("global off the allowlist")
@@ -198,6 +200,8 @@ class _Unpickler(pickle.Unpickler):
     def persistent_load(self, pid: object) -> object:
         if self.persistent is None:
             raise FastPathRefused("persistent id outside a torch checkpoint")
+        key = pid[2] if isinstance(pid, tuple) and len(pid) > 2 and isinstance(pid[2], str) else None
+        self.events.append(("persistent id", key))
         try:
             return self.persistent(pid)
         except ValueError:
@@ -212,10 +216,36 @@ def fast_load(
 
     ``source`` is the whole pickle or a file positioned at its start (left just past STOP).
     """
+    # The C unpickler reads a file with peek() in big chunks (buffered files: torch.load on
+    # a path, np.load) or one read() per need (io.BytesIO: torch.load's data.pkl). The two
+    # read different bytes when an opcode runs past the end of a FRAME, so a pickle that
+    # holds a FRAME byte anywhere is loaded both ways and must do the same both times.
+    if isinstance(source, bytes):
+        value, events = _load(io.BufferedReader(io.BytesIO(source), 1 << 16), persistent_load)
+        if b"\x95" in source:
+            _, other = _load(io.BytesIO(source), persistent_load)
+            if other != events:
+                raise FastPathRefused("loaders read this pickle differently (FRAME)")
+        return value, (), ()
+    start = source.tell()
+    value, events = _load(source, persistent_load)
+    end = source.tell()
+    raw = getattr(source, "raw", None)
+    if raw is None or not hasattr(raw, "seek"):
+        raise FastPathRefused("cannot re-read the stream")
+    raw.seek(start)
+    window = raw.read(end - start + (1 << 16))
+    raw.seek(end)
+    if b"\x95" in window[: end - start]:
+        _, other = _load(io.BytesIO(window), persistent_load)
+        if other != events:
+            raise FastPathRefused("loaders read this pickle differently (FRAME)")
+    return value, (), ()
+
+
+def _load(stream: IO[bytes], persistent_load: Callable[[object], object] | None) -> tuple[object, list[object]]:
+    """One C-unpickler run over stand-ins: the value and what it resolved, in order."""
     context = _Context()
-    # The C unpickler reads a file with peek() in big chunks and one read() per chunk;
-    # without peek it would make one Python-level read() per opcode.
-    stream = io.BufferedReader(io.BytesIO(source), 1 << 16) if isinstance(source, bytes) else source
     unpickler = _Unpickler(stream, context, persistent_load)
     BUILD_HOOKS.append(context.build)
     try:
@@ -230,4 +260,4 @@ def fast_load(
         raise FastPathRefused(f"{type(exc).__name__}") from None
     finally:
         BUILD_HOOKS.pop()
-    return value, (), ()
+    return value, unpickler.events

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, cast
 
-from envdoctor.ckpt import fast_engine
+from envdoctor.ckpt.fast_engine import ENABLED as FAST_ENGINE_ON
+from envdoctor.ckpt.fast_engine import fast_load
 from envdoctor.ckpt.allowlist import (
     DICT_CLASSES,
     is_allowed_global,
@@ -311,19 +312,51 @@ class _Machine:
             # dtype.__setstate__((version, byteorder, ...))
             obj.byteorder = state[1]
 
+    def frame_crossed(self, offset: int) -> None:
+        """An opcode runs past the end of its FRAME: loaders disagree on the bytes that follow.
+
+        ``pickle.loads`` reads on; the C unpickler over a file without ``peek`` (torch reads
+        ``data.pkl`` through ``io.BytesIO``) drops the rest of the frame and reads on after
+        it. A pickler never writes this; it is how a file shows one set of globals to a
+        scanner and another to torch.
+        """
+        saved = self.offset
+        self.offset = offset
+        self.unsafe(
+            "<opcode across a FRAME end>",
+            "loaders read different bytes from here on (a parser-differential trick)",
+        )
+        self.offset = saved
+
     # -- the loop
 
     def run(self, ops: Iterator[tuple[pickletools.OpcodeInfo, object, int | None]]) -> object:
         count = 0
         max_opcodes = self.limits.max_opcodes
         dispatch = _DISPATCH
+        previous: int | None = None
+        frame_end: int | None = None
+        crossed = False
         try:
             for opcode, arg, position in ops:
                 count += 1
                 if count > max_opcodes:
                     raise self.fail(f"more than {max_opcodes:,} pickle opcodes", limit=True)
-                self.offset = position or 0
+                self.offset = here = position or 0
                 name = self.opname = opcode.name
+                if frame_end is not None:
+                    if previous is not None and previous < frame_end < here and not crossed:
+                        crossed = True
+                        self.frame_crossed(previous)
+                    if here >= frame_end:
+                        frame_end = None
+                if name == "FRAME" and isinstance(arg, int):
+                    end = here + 9 + arg
+                    if frame_end is not None and end > frame_end and not crossed:
+                        crossed = True
+                        self.frame_crossed(here)
+                    frame_end = end
+                previous = here
                 if name == "STOP":
                     return self.pop()
                 handler = dispatch.get(name)
@@ -739,9 +772,9 @@ def run_pickle(
         stream = source
     else:
         stream = CappedReader(source, max_bytes if max_bytes is not None else 1 << 62, where)
-    if fast_engine.ENABLED:
+    if FAST_ENGINE_ON:
         # Inside the sandbox child: the C unpickler over stand-ins, or FastPathRefused.
-        value, issues, warnings = fast_engine.fast_load(cast("IO[bytes]", stream), persistent_load)
+        value, issues, warnings = fast_load(cast("IO[bytes]", stream), persistent_load)
         return PickleResult(value, issues, warnings)
     machine = _Machine(where, member, limits or PickleLimits(), persistent_load)
     # genops only needs read/readline/tell, which CappedReader provides.

@@ -106,14 +106,14 @@ def _child(write_fd: int, read: Callable[[], Checkpoint]) -> None:
     try:
         import resource
 
-        from envdoctor.ckpt import fast_engine
+        from envdoctor.ckpt.fast_engine import ENABLED
 
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         with open("/proc/self/statm", "rb") as handle:
             mapped = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
         limit = mapped + SANDBOX_MEMORY_BYTES
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        fast_engine.ENABLED.append(True)
+        ENABLED.append(True)
         checkpoint = read()
         if not checkpoint.security:
             payload = json.dumps(checkpoint_to_json(checkpoint), allow_nan=True).encode("utf-8")

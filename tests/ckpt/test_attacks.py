@@ -117,3 +117,37 @@ def test_safetensors_pickle_polyglot(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     result = run_real_loader("torch", path)
     assert marker.exists(), result.stderr
+
+
+def _frame_crossing_pickle() -> bytes:
+    frame = b"}ccollections\nOr"  # the GLOBAL's name line runs past the end of the frame
+    return b"\x80\x04\x95" + len(frame).to_bytes(8, "little") + frame + b"deredDict\n)R0."
+
+
+def test_an_opcode_across_a_frame_end_is_unsafe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found by the differential fuzzer: pickletools (and scanners built on it) read
+    # collections.OrderedDict here, while the C unpickler over io.BytesIO (how torch reads
+    # data.pkl) drops the rest of the frame and resolves collections.deredDict.
+    import pickle
+    import pickletools
+
+    data = _frame_crossing_pickle()
+    seen: list[str] = []
+
+    class Recorder(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> object:
+            seen.append(f"{module}.{name}")
+            return dict
+
+    Recorder(io.BytesIO(data)).load()
+    assert seen == ["collections.deredDict"]
+    assert [arg for op, arg, _ in pickletools.genops(data) if op.name == "GLOBAL"] == ["collections OrderedDict"]
+
+    path = tmp_path / "frame.pkl"
+    path.write_bytes(data)
+    checkpoint = read_checkpoint(path)
+    assert [(issue.global_name, issue.offset) for issue in checkpoint.security] == [
+        ("<opcode across a FRAME end>", data.index(b"ccollections"))
+    ]
+    code, _ = keys_exit(path, monkeypatch)
+    assert code == 1
