@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, cast
 
-from envdoctor.ckpt.fast_engine import ENABLED as FAST_ENGINE_ON
-from envdoctor.ckpt.fast_engine import fast_load
 from envdoctor.ckpt.allowlist import (
     DICT_CLASSES,
     is_allowed_global,
@@ -29,6 +27,8 @@ from envdoctor.ckpt.allowlist import (
     normalise,
 )
 from envdoctor.ckpt.failure import PickleFailure
+from envdoctor.ckpt.fast_engine import ENABLED as FAST_ENGINE_ON
+from envdoctor.ckpt.fast_engine import fast_load
 from envdoctor.ckpt.model import SecurityIssue
 from envdoctor.ckpt.rebuild import HANDLERS, MalformedCallError, as_shape
 from envdoctor.ckpt.records import (
