@@ -21,7 +21,9 @@ from envdoctor.model import parse_version
 __all__ = ["Namespace", "holds", "all_hold", "fill", "as_version"]
 
 Namespace = Mapping[str, Any]
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
+#: ``{fact}``, or ``{fact|other}``: the first of the alternatives that is known (an entry read
+#: from a log in triage and from facts in diagnose names the same thing two ways).
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*(?:\|[A-Za-z_][\w.\-]*)*)\}")
 
 
 def as_version(value: Any) -> Version | None:
@@ -94,5 +96,13 @@ def _show(value: Any) -> str:
 
 
 def fill(template: str, facts: Namespace) -> str:
-    """Replace ``{dotted.fact}`` placeholders; unknown facts read "unknown"."""
-    return _PLACEHOLDER.sub(lambda m: _show(facts.get(m.group(1))), template)
+    """Replace ``{dotted.fact}`` (or ``{a|b}``: the first known) placeholders; unknown facts read "unknown"."""
+
+    def value(match: re.Match[str]) -> str:
+        for name in match.group(1).split("|"):
+            known = facts.get(name)
+            if known is not None:
+                return _show(known)
+        return _show(None)
+
+    return _PLACEHOLDER.sub(value, template)

@@ -20,7 +20,9 @@ recognised, in one or more of three ways:
 ``[match] when`` / ``unless`` gate a log match on facts (a match counts only where ``when``
 holds, and never where ``unless`` holds). ``[sources]`` cites every version boundary the
 entry states (a fix pin or a ``spec`` condition): ``"huggingface-hub<0.26" = "URL or file@tag"``.
-Every fact and ``{placeholder}`` an entry names must be declared (:mod:`envdoctor.kb.vocabulary`).
+Every fact and ``{placeholder}`` an entry names must be declared (:mod:`envdoctor.kb.vocabulary`);
+``{a|b}`` takes the first known of its alternatives (``{match.name|case.name}``: the log's
+capture in triage, the case's fact in diagnose).
 
 Parsing never raises on the first problem: :func:`parse_entry` returns the entry and a
 list of problems so the lint test can report every broken entry in one run.

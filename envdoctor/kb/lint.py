@@ -29,7 +29,7 @@ from envdoctor.kb.vocabulary import (
 
 __all__ = ["Problem", "boundaries", "name_problems", "source_problems", "schema_problem", "unsourced_entries"]
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*(?:\|[A-Za-z_][\w.\-]*)*)\}")
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def name_problems(entry: Entry, distributions: frozenset[str] = frozenset()) -> 
         if condition.op.endswith("_fact") and not _known(str(condition.value), allowed, known_dists):
             problems.append(f"{where}: unknown fact {condition.value!r} ({_why_unknown(str(condition.value), entry)})")
     for where, text in _texts(entry):
-        for name in _PLACEHOLDER.findall(text):
+        for name in (alt for group in _PLACEHOLDER.findall(text) for alt in group.split("|")):
             if not _known(name, allowed, known_dists):
                 problems.append(f"{where}: unknown placeholder {{{name}}} ({_why_unknown(name, entry)})")
     return problems

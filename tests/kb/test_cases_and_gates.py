@@ -149,3 +149,12 @@ def test_a_lookup_fills_facts_and_an_unexplained_capture_does_not_fire(monkeypat
 def test_an_unregistered_lookup_is_a_schema_problem() -> None:
     _, problems = parse_entry(tomllib.loads(_LOOKUP.replace("test-first-release", "no-such-table")))
     assert any("match.lookup 'no-such-table' is not a registered lookup" in p for p in problems)
+
+
+def test_a_placeholder_may_name_alternatives() -> None:
+    from envdoctor.kb.conditions import fill
+
+    template = "huggingface_hub.{match.name|case.name} was removed"
+    assert fill(template, {"match.name": "url_to_filename"}) == "huggingface_hub.url_to_filename was removed"
+    assert fill(template, {"case.name": "cached_download"}) == "huggingface_hub.cached_download was removed"
+    assert fill(template, {}) == "huggingface_hub.unknown was removed"
