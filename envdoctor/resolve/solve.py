@@ -455,6 +455,9 @@ def _resolve(
 
 
 def _explain_failure(failure: EngineFailure, state: _State, request: ResolveRequest) -> str:
+    if failure.kind in ("index", "tool"):
+        heading = f"{failure.engine or 'the resolver'} could not resolve against {request.indexes.describe()}:"
+        return "\n".join([heading, *(f"  {line}" for line in failure.message.splitlines() if line.strip())])
     lines = [f"no set of versions satisfies every requirement for {request.target.label}."]
     lines.append(f"{failure.engine or 'the resolver'} says:")
     lines += [f"  {line}" for line in failure.message.splitlines() if line.strip()]

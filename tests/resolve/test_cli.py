@@ -224,3 +224,13 @@ def test_keep_that_contradicts_a_target_is_explained(tmp_path: Path, capsys: pyt
     assert "# transformers 4.30.2 requires huggingface-hub<1.0,>=0.14.1 <- target" in out
     code, _, err = _run(capsys, "--python", venv, "--keep", "torch")
     assert code == 2 and "--keep 'torch': not installed in the inspected environment" in err
+
+
+def test_an_index_that_cannot_be_read_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "missing"))
+    code, _, err = _run(capsys, *LINUX_311, "--target", "mmdet==3.3.0")
+    assert code == 2
+    assert f"uv could not resolve against no index, find-links {tmp_path / 'missing'}" in err
+    assert "Traceback" not in err
