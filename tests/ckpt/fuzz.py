@@ -49,6 +49,8 @@ __all__ = ["Oracle", "Outcome", "build_seeds", "envdoctor_exit", "mutate", "run_
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # torch/serialization.py MAGIC_NUMBER
+_LEGACY_PROTOCOL = 1001  # torch/serialization.py PROTOCOL_VERSION
 
 GADGETS = (
     b"cos\nsystem\n",
@@ -433,13 +435,18 @@ def oracle_verdict(path: str, marker: str) -> dict[str, Any]:
     elif head.startswith(_NPY_MAGIC):
         _numpy_file(path, record)
     else:
-        # torch.load on a non-zip file: the legacy chain (magic, protocol, sys_info, object,
-        # keys), stopping at the first error; pickle.load reads the first of them.
+        # torch.load on a non-zip file: the legacy chain (magic number, protocol version,
+        # sys_info, the object, storage keys), stopping at the first error or at a magic
+        # number or protocol version that torch refuses; pickle.load reads the first pickle.
         with open(path, "rb") as handle:
-            for _ in range(5):
+            for index in range(5):
                 ok, value = _unpickle(record, handle)
                 results.append(value)
                 if not ok:
+                    break
+                if index == 0 and not (type(value) is int and value == _LEGACY_MAGIC):
+                    break
+                if index == 1 and not (type(value) is int and value == _LEGACY_PROTOCOL):
                     break
     if record.getattr_objects and _reaches(results, record.getattr_objects):
         record.flag("builtins.getattr kept in the loaded object")
