@@ -10,6 +10,7 @@ comparing strings. Malformed data raises :class:`envdoctor.errors.KnowledgeError
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -340,11 +341,25 @@ class Compat:
 
 
 def load_compat(root: Path | None = None) -> Compat:
-    """Parse ``<root>/compat/*.toml`` (``root`` defaults to the knowledge root)."""
+    """Parse ``<root>/compat/*.toml`` (``root`` defaults to the knowledge root), once per process and root."""
     if root is None:
         from envdoctor.kb.paths import knowledge_root
 
         root = knowledge_root()
+    from envdoctor.kb.user_dir import user_knowledge_dir
+
+    refreshed = user_knowledge_dir() / "compat" / "torch.toml"
+    try:
+        stamp = refreshed.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    # Cached per root and per state of the user's refreshed copy: a command that needs the
+    # tables in several layers (checks, triage facts, the resolver) reads them once.
+    return _load_compat(root.resolve(), refreshed, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_compat(root: Path, _refreshed: Path, _stamp: int | None) -> Compat:
     folder = root / "compat" if (root / "compat").is_dir() else root
     data = {name: read_toml(folder / name) for name in _TABLES}
     torch_path = folder / "torch.toml"
