@@ -6,6 +6,7 @@ The public API returns the same data the CLI prints:
 * :func:`diagnose` compares those facts with each other and with the knowledge base;
 * :func:`triage` explains a pasted warning log;
 * :func:`explain_load` / :func:`explain_incompatible` explain a state-dict load;
+* :func:`constraints` proposes pinned, explained constraints (a real resolver plus the knowledge);
 * :func:`compare` says what differs between environments that matters.
 
 Heavy modules load on first use, so ``import envdoctor`` stays fast.
@@ -24,6 +25,7 @@ __all__ = [
     "triage",
     "explain_load",
     "explain_incompatible",
+    "constraints",
     "compare",
 ]
 
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from envdoctor.diagnosis import Diagnosis
     from envdoctor.kb.loader import KnowledgeBase
     from envdoctor.model import Environment, Finding
+    from envdoctor.resolve.flow import ConstraintsOutcome
     from envdoctor.triage import TriageResult
 
 
@@ -81,6 +84,36 @@ def explain_incompatible(
     from envdoctor.statedict.api import explain_incompatible as _explain_incompatible
 
     return _explain_incompatible(result, model=model, knowledge=knowledge, facts=facts)
+
+
+def constraints(
+    targets: Sequence[str] = (),
+    *,
+    python: str | None = None,
+    python_version: str | None = None,
+    platform: str | None = None,
+    log: str | None = None,
+    keep: Sequence[str] = (),
+    verify: bool = False,
+) -> ConstraintsOutcome:
+    """Pinned, explained constraints for an environment (``python``) or a fresh target.
+
+    Same flow as ``envdoctor constraints`` (:func:`envdoctor.resolve.flow.make_constraints`):
+    ``log`` is a log's text whose findings also ask for pins. Needs the package index the
+    user's pip/uv configuration names (resolution is done by uv, else pip).
+    """
+    from envdoctor.resolve.flow import ConstraintsOptions, make_constraints
+
+    options = ConstraintsOptions(
+        targets=tuple(targets),
+        keep=tuple(keep),
+        python=python,
+        python_version=python_version,
+        platform=platform,
+        log_text=log,
+        verify=verify,
+    )
+    return make_constraints(options)
 
 
 def compare(environments: Sequence[str | Environment]) -> Comparison:

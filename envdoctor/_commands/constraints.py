@@ -1,10 +1,9 @@
 """``envdoctor constraints``: a pinned, explained constraints file that pip and uv accept.
 
-Wires the probe (installed packages, import-time bounds), diagnose and triage findings,
-and the user's targets into :func:`envdoctor.resolve.solve`, which drives a real resolver
-(uv, else pip) and checks its answer against envdoctor's knowledge; writes the file
-atomically, prints the installed -> proposed table and the command that would apply it
-(never runs it), and with ``--verify`` asks an installer for a dry run.
+Parses the arguments and hands them to :func:`envdoctor.resolve.flow.make_constraints` (the
+whole flow: probe, findings, resolution by a real resolver, the knowledge's checks, the
+file, the dry run); then writes the file atomically and picks a view: the file on stdout
+with the installed -> proposed table on stderr, the table alone with ``-o``, or JSON.
 """
 
 from __future__ import annotations
@@ -13,14 +12,10 @@ import argparse
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from envdoctor._version import __version__
-from envdoctor.errors import EXIT_FINDINGS, EXIT_OK, BadInputError, EnvdoctorError, UsageError
+from envdoctor.errors import EXIT_FINDINGS, EXIT_OK, BadInputError
 from envdoctor.render.console import UI
-
-if TYPE_CHECKING:
-    from envdoctor.model import Environment, Finding
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,28 +68,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _findings(env: Environment | None, log: str | None, ui: UI) -> tuple[list[Finding], list[str]]:
-    findings: list[Finding] = []
-    notes: list[str] = []
-    if env is not None:
-        from envdoctor.diagnosis import check_environment
+def _log_text(log: str | None, ui: UI) -> str | None:
+    if log is None:
+        return None
+    if log == "-":
+        if ui.stdin is None or getattr(ui.stdin, "closed", False):
+            raise BadInputError("--log -: standard input is closed")
+        return ui.stdin.read()
+    from envdoctor.triage.scan import open_log
 
-        try:
-            findings.extend(check_environment(env).findings)
-        except Exception as exc:  # one failing check must not block the constraints
-            notes.append(f"diagnose checks failed ({type(exc).__name__}: {exc}); their pins are missing")
-    if log is not None:
-        if log == "-":
-            text = ui.stdin.read()
-        else:
-            try:
-                text = Path(log).read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
-                raise BadInputError(f"--log {log}: cannot read: {exc.strerror or exc}") from exc
-        from envdoctor.triage import triage_text
-
-        findings.extend(triage_text(text, source=log, environment=env).findings)
-    return findings, notes
+    open_log(log)  # the same input checks as triage (devices, FIFOs, binary files, size)
+    try:
+        return Path(log).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise BadInputError(f"--log {log}: cannot read: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager
@@ -112,118 +99,53 @@ def _progress(ui: UI) -> Iterator[Callable[[str], None]]:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from envdoctor.render.constraints import ConstraintsView, VerificationView
     from envdoctor.render.jsonout import dumps
-    from envdoctor.resolve.engine import EngineFailure, pick_engine
-    from envdoctor.resolve.indexes import read_index_config
-    from envdoctor.resolve.output import apply_command, check_output_path, render_constraints, write_atomic
+    from envdoctor.resolve.flow import ConstraintsOptions, make_constraints
+    from envdoctor.resolve.output import check_output_path, write_atomic
     from envdoctor.resolve.report import solution_document
-    from envdoctor.resolve.rules import load_knowledge
-    from envdoctor.resolve.solve import ResolveRequest, parse_target, solve
-    from envdoctor.resolve.target import TargetPlatform
-    from envdoctor.resolve.view import ConstraintsView, VerificationView
 
-    if args.platform and args.python:
-        raise UsageError("--platform describes a fresh environment; it cannot be combined with --python")
-    for text in args.target:
-        parse_target(text)
     output = Path(args.output) if args.output else None
     if output is not None:
         check_output_path(output, force=args.force)
-
-    fresh = args.python_version is not None or args.platform is not None
-    env: Environment | None = None
-    source: str | None
-    installed: dict[str, str] = {}
-    requires: dict[str, tuple[str, ...]] = {}
-    python: str | None = None
-    if fresh:
-        target = TargetPlatform.fresh(args.python_version, args.platform)
-        source = "fresh environment"
-    else:
-        from envdoctor.probe import collect
-        from envdoctor.probe.interpreter import resolve_interpreter
-
-        python = resolve_interpreter(args.python)
-        env = collect(args.python)
-        parts = env.python.version.split(".")
-        target = TargetPlatform((int(parts[0]), int(parts[1])), None, python, env.python.version)
-        for dist in env.python.distributions:
-            if dist.key not in installed and dist.parsed_version is not None:
-                installed[dist.key] = dist.version
-                if not dist.metadata_error:
-                    requires[dist.key] = tuple(dist.requires)
-        source = None
-    findings, notes = _findings(env, args.log, ui)
-    indexes = read_index_config(
-        index_url=args.index_url,
-        extra_index_urls=args.extra_index_url,
-        find_links=args.find_links,
-        prefix=env.python.prefix if env is not None else None,
-    )
-    request = ResolveRequest(
-        target=target,
-        indexes=indexes,
+    options = ConstraintsOptions(
         targets=tuple(args.target),
-        findings=tuple(findings),
         keep=tuple(args.keep),
-        installed=installed,
-        installed_requires=requires,
-        import_bounds=tuple(env.python.import_bounds) if env is not None else (),
-        environment=env,
+        python=args.python,
+        python_version=args.python_version,
+        platform=args.platform,
+        log_text=_log_text(args.log, ui),
+        log_source=args.log or "<log>",
+        resolver=args.resolver,
+        index_url=args.index_url,
+        extra_index_urls=tuple(args.extra_index_url),
+        find_links=tuple(args.find_links),
+        verify=args.verify,
+        file_name=str(output) if output is not None else "constraints.txt",
     )
-    try:
-        engine = pick_engine(python=python, prefer=args.resolver)
-        with _progress(ui) as say:
-            solution = solve(request, engine, load_knowledge(), progress=say)
-    except EngineFailure as failure:
-        raise _ToolError(failure.message) from failure
-    if notes:
-        from dataclasses import replace
-
-        solution = replace(solution, advisories=(*notes, *solution.advisories))
-    text = render_constraints(solution, envdoctor_version=__version__, source=source)
-    shown = str(output) if output is not None else "constraints.txt"
-    command = apply_command(solution, shown, python)
+    with _progress(ui) as say:
+        outcome = make_constraints(options, progress=say)
     if output is not None:
-        write_atomic(output, text, force=args.force)
-    verification = None
-    if args.verify:
-        from envdoctor.resolve.verify import verify
-
-        with _progress(ui) as say:
-            say("verifying with the installer (dry run)")
-            if output is None:
-                import tempfile
-
-                with tempfile.TemporaryDirectory(prefix="envdoctor-") as tmp:
-                    path = Path(tmp) / "constraints.txt"
-                    path.write_text(text, encoding="utf-8")
-                    verification = verify(solution, str(path), indexes)
-            else:
-                verification = verify(solution, str(output), indexes)
+        write_atomic(output, outcome.text, force=args.force)
     if args.json:
         document = solution_document(
-            solution,
+            outcome.solution,
             envdoctor_version=__version__,
-            file_text=text,
+            file_text=outcome.text,
             output=str(output) if output is not None else None,
-            commands=[command] if command else [],
-            verification=verification,
+            commands=[outcome.command] if outcome.command else [],
+            verification=outcome.verification,
         )
         ui.write(dumps(document) + "\n")
     elif output is not None:
-        ui.out.print(ConstraintsView(solution, command=command, written=str(output), verbose=args.verbose))
+        ui.out.print(
+            ConstraintsView(outcome.solution, command=outcome.command, written=str(output), verbose=args.verbose)
+        )
     else:
-        ui.write(text)
-        ui.err.print(ConstraintsView(solution, command=command, verbose=args.verbose))
-    if verification is None:
+        ui.write(outcome.text)
+        ui.err.print(ConstraintsView(outcome.solution, command=outcome.command, verbose=args.verbose))
+    if outcome.verification is None:
         return EXIT_OK
     if not args.json:
-        (ui.out if output is not None else ui.err).print(VerificationView(verification))
-    return EXIT_OK if verification.ok else EXIT_FINDINGS
-
-
-class _ToolError(EnvdoctorError):
-    """The resolver could not run (not installed, too old, index unreachable)."""
-
-    exit_code = 2
+        (ui.out if output is not None else ui.err).print(VerificationView(outcome.verification))
+    return EXIT_OK if outcome.verification.ok else EXIT_FINDINGS

@@ -234,3 +234,12 @@ def test_an_index_that_cannot_be_read_is_named(
     assert code == 2
     assert f"uv could not resolve against no index, find-links {tmp_path / 'missing'}" in err
     assert "Traceback" not in err
+
+
+def test_the_python_api_runs_the_same_flow() -> None:
+    import envdoctor
+
+    outcome = envdoctor.constraints(["transformers<4.31"], python_version="3.11", platform="manylinux_2_28_x86_64")
+    assert "tokenizers==0.13.3" in outcome.text
+    assert outcome.solution.target.label.startswith("CPython 3.11")
+    assert outcome.command.startswith("pip install -c constraints.txt")
