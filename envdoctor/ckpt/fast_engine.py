@@ -211,33 +211,40 @@ class _Unpickler(pickle.Unpickler):
 def fast_load(
     source: bytes | IO[bytes],
     persistent_load: Callable[[object], object] | None,
+    *,
+    as_bytesio: bool = False,
 ) -> tuple[object, tuple[SecurityIssue, ...], tuple[str, ...]]:
     """Unpickle ``source`` over stand-ins: ``(value, (), ())`` or :class:`FastPathRefused`.
 
-    ``source`` is the whole pickle or a file positioned at its start (left just past STOP).
+    ``source`` is the whole pickle or a file positioned at its start (left just past STOP);
+    ``as_bytesio`` reads bytes the way ``torch.load`` reads ``data.pkl`` (``io.BytesIO``).
     """
     # The C unpickler reads a file with peek() in big chunks (buffered files: torch.load on
-    # a path, np.load) or one read() per need (io.BytesIO: torch.load's data.pkl). The two
-    # read different bytes when an opcode runs past the end of a FRAME, so a pickle that
-    # holds a FRAME byte anywhere is loaded both ways and must do the same both times.
+    # a path, np.load) or one read() per need (io.BytesIO: how torch.load reads data.pkl).
+    # The two read different bytes when an opcode runs past the end of a FRAME, so each
+    # pickle is loaded the way its loader reads it; the interpreter reports any such
+    # opcode, whatever the loader.
     if isinstance(source, bytes):
-        value, events = _load(io.BufferedReader(io.BytesIO(source), 1 << 16), persistent_load)
-        if b"\x95" in source:
-            _, other = _load(io.BytesIO(source), persistent_load)
-            if other != events:
-                raise FastPathRefused("loaders read this pickle differently (FRAME)")
+        stream: IO[bytes] = io.BytesIO(source) if as_bytesio else io.BufferedReader(io.BytesIO(source), 1 << 16)
+        value, _ = _load(stream, persistent_load)
         return value, (), ()
+    # A file (legacy torch, plain pickles, .npy): torch.load / pickle.load / np.load read it
+    # buffered from a path, or through io.BytesIO from memory. When the pickle holds a FRAME
+    # byte, it is loaded both ways and must resolve and call the same things both times.
     start = source.tell()
     value, events = _load(source, persistent_load)
     end = source.tell()
-    raw = getattr(source, "raw", None)
-    if raw is None or not hasattr(raw, "seek"):
+    raw = getattr(source, "raw", source)
+    if not hasattr(raw, "seek"):
         raise FastPathRefused("cannot re-read the stream")
     raw.seek(start)
     window = raw.read(end - start + (1 << 16))
     raw.seek(end)
     if b"\x95" in window[: end - start]:
-        _, other = _load(io.BytesIO(window), persistent_load)
+        try:
+            _, other = _load(io.BytesIO(window), persistent_load)
+        except PickleFailure:
+            other = None  # ran past the window: it reads something else than the buffered run
         if other != events:
             raise FastPathRefused("loaders read this pickle differently (FRAME)")
     return value, (), ()

@@ -759,13 +759,16 @@ def run_pickle(
     limits: PickleLimits | None = None,
     persistent_load: PersistentLoad | None = None,
     max_bytes: int | None = None,
+    as_bytesio: bool = False,
 ) -> PickleResult:
     """Interpret one pickle stream symbolically and return its top value and findings.
 
     ``source`` is either the whole pickle or a binary file positioned at its start (the
     legacy torch format chains several pickles); with a file, ``max_bytes`` caps how much is
     read and the file is left just past the ``STOP`` opcode. ``where`` names the input in
-    error messages. Raises :class:`CheckpointError` for corrupt input or an exceeded limit.
+    error messages; ``as_bytesio`` says the loader reads these bytes through ``io.BytesIO``
+    (torch's ``data.pkl``), which matters to the fast engine only.
+    Raises :class:`CheckpointError` for corrupt input or an exceeded limit.
     """
     stream: bytes | CappedReader
     if isinstance(source, (bytes, CappedReader)):
@@ -774,7 +777,7 @@ def run_pickle(
         stream = CappedReader(source, max_bytes if max_bytes is not None else 1 << 62, where)
     if FAST_ENGINE_ON:
         # Inside the sandbox child: the C unpickler over stand-ins, or FastPathRefused.
-        value, issues, warnings = fast_load(cast("IO[bytes]", stream), persistent_load)
+        value, issues, warnings = fast_load(cast("IO[bytes]", stream), persistent_load, as_bytesio=as_bytesio)
         return PickleResult(value, issues, warnings)
     machine = _Machine(where, member, limits or PickleLimits(), persistent_load)
     # genops only needs read/readline/tell, which CappedReader provides.

@@ -130,6 +130,7 @@ def read_torch_pickle(
         member=data_pickle,
         limits=limits,
         persistent_load=persistent_load,
+        as_bytesio=True,  # torch.load: io.BytesIO(zip_file.get_record("data.pkl"))
     )
     _check_storages(by_name, prefix, storages, path)
 
