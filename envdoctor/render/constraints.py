@@ -43,7 +43,7 @@ class ConstraintsView:
                     Text(pin.name),
                     Text(pin.installed or "-"),
                     Text(proposed),
-                    Text(pin.reasons[0]),
+                    Text(pin.reasons[0].text),
                 )
             yield table
         for advisory in solution.advisories:

@@ -65,10 +65,11 @@ def render_constraints(
         lines.append("")
         was = f"installed {pin.installed} -> {pin.version}" if pin.installed is not None else f"new: {pin.version}"
         lines.append(f"# {pin.name}: {was}")
-        lines.extend(_comment(reason) for reason in pin.reasons)
+        # the deciding reason goes on the pin's own line; the others above it, once each
+        lines.extend(_comment(reason.text) for reason in pin.reasons[1:])
         if pin.has_wheel is False:
             lines.append(f"# no wheel for {solution.target.label}: builds from source")
-        lines.append(f"{pin.line}  {_comment(pin.reasons[0])}")
+        lines.append(f"{pin.line}  {_comment(pin.reasons[0].text)}")
     if kept:
         lines.append("")
         lines.append("# kept as installed: each satisfies every requirement")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from envdoctor.model import to_jsonable
 from envdoctor.resolve.solve import Solution
 from envdoctor.resolve.verify import Verification
 
@@ -46,7 +47,7 @@ def solution_document(
                 "line": p.line,
                 "installed": p.installed,
                 "status": p.status,
-                "reasons": list(p.reasons),
+                "reasons": [to_jsonable(r) for r in p.reasons],
                 "via": list(p.via),
                 "has_wheel": p.has_wheel,
                 "source_build": None

@@ -15,6 +15,7 @@ source-build knowledge and the nearest versions that do have wheels.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -64,13 +65,34 @@ class ResolveRequest:
 
 
 @dataclass(frozen=True)
+class PinReason:
+    """Why a pin is what it is: one requirement that decides it, and where it comes from.
+
+    ``kind`` is ``target`` (the user's), ``rule`` (envdoctor's knowledge: ``source`` names
+    the entry or table), ``requirement`` (a resolved package's Requires-Dist; ``parent``
+    names it) or ``resolver`` (nothing above: the resolver's choice). ``binds`` is true when
+    the requirement excludes the installed version, i.e. it is why the pin changed.
+    """
+
+    kind: str
+    text: str
+    requirement: str | None = None
+    source: str | None = None
+    parent: str | None = None
+    binds: bool = False
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class Pin:
     """One line of the constraints file, with why it is there."""
 
     name: str
     version: str
     installed: str | None
-    reasons: tuple[str, ...]
+    reasons: tuple[PinReason, ...]
     via: tuple[str, ...] = ()
     has_wheel: bool | None = None
     build: SourceBuild | None = None
@@ -568,7 +590,7 @@ def _pins(
         have = installed.get(name)
         via = resolution.via.get(name, ())
         if have is not None and _same(have, version):
-            pins.append(Pin(name, version, have, ("kept as installed",), via))
+            pins.append(Pin(name, version, have, (PinReason("resolver", "kept as installed"),), via))
             continue
         reasons = _reasons(name, version, have, via, resolution, request, state, targets, installed, cache)
         has_wheel = (name not in no_wheel) if _checked(resolution) else None
@@ -597,25 +619,27 @@ def _reasons(
     targets: Mapping[str, str],
     installed: Mapping[str, str],
     cache: dict[str, Any],
-) -> list[str]:
+) -> list[PinReason]:
     """The requirements that decide ``name``: those that exclude the installed version first."""
     try:
         old = Version(have) if have is not None else None
     except InvalidVersion:
         old = None
-    binding: list[str] = []
-    narrowing: list[str] = []
-    other: list[str] = []
+    binding: list[PinReason] = []
+    narrowing: list[PinReason] = []
+    other: list[PinReason] = []
 
-    def sort_in(text: str, spec: SpecifierSet | None) -> None:
+    def sort_in(reason: PinReason, spec: SpecifierSet | None) -> None:
         excludes = old is not None and spec is not None and not spec.contains(Version(old.public), prereleases=True)
-        (binding if excludes else narrowing if spec else other).append(text)
+        reason = dataclasses.replace(reason, binds=bool(excludes))
+        (binding if excludes else narrowing if spec else other).append(reason)
 
     if name in targets:
-        sort_in(f"target {targets[name]}", Requirement(targets[name]).specifier)
+        requirement = Requirement(targets[name])
+        sort_in(PinReason("target", f"target {targets[name]}", targets[name], "your targets"), requirement.specifier)
     for rule in state.rules.values():
         if rule.name == name:
-            sort_in(rule.describe(), rule.specifier)
+            sort_in(PinReason("rule", rule.describe(), rule.requirement, rule.source or None), rule.specifier)
     for parent in via:
         if parent in (REQUESTED, CONSTRAINED) or parent not in resolution.pins:
             continue
@@ -631,13 +655,15 @@ def _reasons(
             spec = logged
             text = f"{parent} {parent_version} requires {name}{spec or ''}"
         text += _parent_chain(parent, resolution, targets, 3, {name, parent})
-        sort_in(text, spec)
+        required = f"{name}{spec}" if spec else None
+        sort_in(PinReason("requirement", text, required, "Requires-Dist", f"{parent} {parent_version}"), spec)
     reasons = binding + narrowing + other
     if not reasons:
         if have is None:
-            reasons.append("needed by the resolved set")
+            reasons.append(PinReason("resolver", "needed by the resolved set"))
         else:
-            reasons.append(f"installed {have} is not available for {request.target.label}; nearest the resolver found")
+            text = f"installed {have} is not available for {request.target.label}; nearest the resolver found"
+            reasons.append(PinReason("resolver", text))
     return reasons
 
 

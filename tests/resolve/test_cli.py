@@ -57,8 +57,9 @@ def test_removed_api_caller_gets_an_importable_hub(capsys: pytest.CaptureFixture
     assert document["schema"] == "envdoctor.constraints/1"
     hub = next(p for p in document["pins"] if p["name"] == "huggingface-hub")
     assert hub["version"] == "0.25.2" and hub["status"] == "added"
-    assert "imports huggingface_hub.cached_download" in hub["reasons"][0]
-    assert "VR112" in hub["reasons"][0]
+    assert "imports huggingface_hub.cached_download" in hub["reasons"][0]["text"]
+    assert "VR112" in hub["reasons"][0]["text"]
+    assert hub["reasons"][0]["kind"] == "rule" and hub["reasons"][0]["requirement"] == "huggingface-hub<0.26"
     assert document["resolver"] == {"engine": "uv", "index": document["resolver"]["index"], "rounds": 2}
     assert document["apply"]["commands"][0].startswith("pip install -c constraints.txt ")
     # Without the rule uv takes the newest hub, which sentence-transformers 2.2.2 cannot import.

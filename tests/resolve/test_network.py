@@ -53,8 +53,8 @@ def test_reference_case_311(capsys: pytest.CaptureFixture[str]) -> None:
     document = _json(capsys, "--python-version", "3.11", *LINUX, "--target", "transformers<4.31")
     tokenizers = next(p for p in document["pins"] if p["name"] == "tokenizers")  # type: ignore[attr-defined]
     assert tokenizers["version"] == "0.13.3"
-    assert tokenizers["reasons"][0].startswith("transformers 4.30.2 requires tokenizers")
-    assert tokenizers["reasons"][0].endswith("<- target transformers<4.31")
+    assert tokenizers["reasons"][0]["text"].startswith("transformers 4.30.2 requires tokenizers")
+    assert tokenizers["reasons"][0]["text"].endswith("<- target transformers<4.31")
 
 
 def test_reference_case_312_warns_and_names_the_nearest_pair(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 from envdoctor.errors import BadInputError, OutputExistsError
 from envdoctor.resolve.output import apply_command, render_constraints, write_atomic
 from envdoctor.resolve.rules import Rule
-from envdoctor.resolve.solve import Pin, Solution
+from envdoctor.resolve.solve import Pin, PinReason, Solution
 from envdoctor.resolve.target import TargetPlatform
 
 TARGET = "target transformers<4.31"
@@ -23,10 +23,19 @@ def _solution() -> Solution:
             "tokenizers",
             "0.13.3",
             "0.15.2",
-            ("transformers 4.30.2 requires tokenizers<0.14 <- target transformers<4.31",),
+            (
+                PinReason(
+                    "requirement",
+                    "transformers 4.30.2 requires tokenizers<0.14 <- target transformers<4.31",
+                    "tokenizers<0.14",
+                    "Requires-Dist",
+                    "transformers 4.30.2",
+                    binds=True,
+                ),
+            ),
         ),
-        Pin("transformers", "4.30.2", None, ("target transformers<4.31",)),
-        Pin("torch", "2.1.0", "2.1.0+cu121", ("kept as installed",)),
+        Pin("transformers", "4.30.2", None, (PinReason("target", "target transformers<4.31", "transformers<4.31"),)),
+        Pin("torch", "2.1.0", "2.1.0+cu121", (PinReason("resolver", "kept as installed"),)),
     )
     rule = Rule("numpy<2", "torch 2.1.0 is built against NumPy 1", "knowledge/compat/torch.toml", "compat")
     return Solution(
@@ -108,3 +117,9 @@ def test_unwritable_and_missing_directories(tmp_path: Path) -> None:
             write_atomic(locked / "c.txt", "x\n")
     finally:
         locked.chmod(0o700)
+
+
+def test_each_reason_is_written_once() -> None:
+    """The deciding reason sits on the pin's line; it is not also repeated above it."""
+    text = render_constraints(_solution(), envdoctor_version="0.0")
+    assert text.count("transformers 4.30.2 requires tokenizers<0.14 <- target transformers<4.31") == 1
