@@ -40,7 +40,7 @@ def diagnose(python: Path, **env: str) -> tuple[int, dict[str, Any]]:
 
 
 def finding(document: dict[str, Any], entry_id: str) -> dict[str, Any]:
-    matches = [f for f in document["findings"] if f["id"] == entry_id]
+    matches: list[dict[str, Any]] = [f for f in document["findings"] if f["id"] == entry_id]
     assert matches, f"{entry_id} not in {[f['id'] for f in document['findings']]}"
     return matches[0]
 

@@ -61,10 +61,12 @@ def test_torch_rows_complete() -> None:
     table = _load("torch.toml")
     rows = table["release"]
     assert isinstance(rows, list)
-    newest = Version(table["meta"]["reach"]["torch"])
+    meta = table["meta"]
+    assert isinstance(meta, dict)
+    newest = Version(meta["reach"]["torch"])
     for row in rows:
         # Only the newest torch line may still wait for its torchvision on the index.
-        needed = ("torch", "torch_spec", "python", "cuda", "numpy_abi")
+        needed: tuple[str, ...] = ("torch", "torch_spec", "python", "cuda", "numpy_abi")
         needed += () if Version(row["torch"]).release[:2] == newest.release[:2] else ("torchvision",)
         for key in needed:
             assert key in row, (row.get("torch"), key)

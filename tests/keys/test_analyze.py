@@ -54,7 +54,9 @@ def _mae_report(with_prefix: bool) -> KeyReport:
     decoder = ["mask_token", "decoder_pos_embed", "decoder_embed.weight", "decoder_norm.weight", "decoder_pred.weight"]
     decoder += [f"decoder_blocks.{i}.attn.qkv.weight" for i in range(2)]
     prefix = "backbone." if with_prefix else ""
-    ckpt = {k: (1, 4097, 1024) if k.endswith("pos_embed") else (1024,) for k in encoder + decoder}
+    ckpt: dict[str, tuple[int, ...]] = {
+        k: (1, 4097, 1024) if k.endswith("pos_embed") else (1024,) for k in encoder + decoder
+    }
     ckpt["patch_embed.projection.weight"] = (1024, 3, 16, 16)
     model = {prefix + k: v for k, v in ckpt.items() if k in encoder}
     from envdoctor.statedict.load import report_from_key_sets

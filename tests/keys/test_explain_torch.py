@@ -11,11 +11,10 @@ import warnings
 from typing import Any
 
 import pytest
+import torch
+from torch import nn
 
-torch = pytest.importorskip("torch")
-nn = torch.nn
-
-from envdoctor import explain_incompatible, explain_load  # noqa: E402
+from envdoctor import explain_incompatible, explain_load
 
 
 class Block(nn.Module):
@@ -155,7 +154,7 @@ def test_dataparallel_checkpoint() -> None:
 def test_compiled_module_checkpoint() -> None:
     model = ViT()
     compiled = torch.compile(ViT())  # OptimizedModule; nothing is compiled until it is called
-    ckpt = compiled.state_dict()
+    ckpt = compiled.state_dict()  # type: ignore[attr-defined]
     assert next(iter(ckpt)).startswith("_orig_mod.")
     findings = explain_load(model, ckpt)
     assert_agrees_with_torch(model, ckpt, findings)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from envdoctor.probe.runner import RunResult, SubprocessRunner
 
@@ -97,10 +97,10 @@ class ReplayNvml:
         self.shutdown_called = True
 
     def nvmlSystemGetDriverVersion(self) -> str | bytes:
-        return self._value(self.driver)
+        return cast("str | bytes", self._value(self.driver))
 
     def nvmlSystemGetCudaDriverVersion(self) -> int:
-        return self._value(self.cuda)
+        return cast("int", self._value(self.cuda))
 
     def nvmlDeviceGetCount(self) -> int:
         return len(self.devices)
@@ -109,13 +109,13 @@ class ReplayNvml:
         return self.devices[index]
 
     def nvmlDeviceGetName(self, handle: Any) -> str | bytes:
-        return self._value(handle["name"])
+        return cast("str | bytes", self._value(handle["name"]))
 
     def nvmlDeviceGetMemoryInfo(self, handle: Any) -> Any:
         return self._value(handle["memory"])
 
     def nvmlDeviceGetCudaComputeCapability(self, handle: Any) -> tuple[int, int]:
-        return self._value(handle["cc"])
+        return cast("tuple[int, int]", self._value(handle["cc"]))
 
     def nvmlDeviceGetUUID(self, handle: Any) -> str | bytes:
-        return self._value(handle["uuid"])
+        return cast("str | bytes", self._value(handle["uuid"]))

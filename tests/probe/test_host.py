@@ -268,7 +268,7 @@ def test_nvcc_under_cuda_home(tmp_path: Path) -> None:
         timeout=5,
         host_root=root,
         environ={"PATH": "/replay/bin", "CUDA_HOME": "/usr/local/cuda-11.1"},
-        nvml=NO_NVML,  # type: ignore[arg-type]
+        nvml=NO_NVML,
     )
     assert host.nvcc_version == "11.1.105"
     assert host.cuda_home == "/usr/local/cuda-11.1"

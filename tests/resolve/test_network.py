@@ -32,7 +32,7 @@ def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
 
 
 def _pins(document: dict[str, object]) -> dict[str, str]:
-    return {p["name"]: p["version"] for p in document["pins"]}  # type: ignore[attr-defined,index]
+    return {p["name"]: p["version"] for p in document["pins"]}  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("target", ["sentence-transformers==2.2.2", "diffusers==0.20.0"])

@@ -3,6 +3,7 @@ libraries; see its MANIFEST.toml) into exact key lists, clean and with documente
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -218,7 +219,7 @@ NOISY = ["mmengine-gdino-keys", "mmengine-size-mismatch", "torch-dataparallel-pr
          "transformers429-pretraining-as-seqcls", "transformers5-pretraining-as-seqcls", "torch-strict-false-result",
          "lightning-load-strict-false",
          "transformers429-num-labels-mismatch-ignore", "mmengine-gdino-keys-strict"]  # fmt: skip
-TRANSFORMS = {
+TRANSFORMS: dict[str, Callable[[str], str]] = {
     "colorize": noise.colorize,
     "crlf": noise.crlf,
     "tqdm": noise.tqdm_noise,

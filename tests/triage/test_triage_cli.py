@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -117,8 +118,8 @@ def test_cli_benign_only_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup, message: str
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: Callable[[Path], Path], message: str
+) -> None:
     path = setup(tmp_path)
     assert main(["triage", "--no-probe", str(path)]) == 2
     err = capsys.readouterr().err.strip()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from envdoctor.triage import extract_reports, normalize, read_log, triage_text
+from envdoctor.triage.logs import LogText
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -141,7 +142,7 @@ def test_fvcore_checkpointer_real_run() -> None:
     assert _ids_of(log)[0] == "SD140"
 
 
-def _ids_of(log):  # type: ignore[no-untyped-def]
+def _ids_of(log: LogText) -> list[str]:
     from envdoctor.triage import triage_log
 
     return [f.id for f in triage_log(log, facts={}).findings]
