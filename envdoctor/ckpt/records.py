@@ -240,5 +240,5 @@ def describe(value: object) -> str:
     if isinstance(value, Poisoned):
         return f"what {value.cls} returns"
     if isinstance(value, Opaque):
-        return f"a {value.cls} object"
+        return f"{value.cls} object"
     return type(value).__name__
