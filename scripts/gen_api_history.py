@@ -1,4 +1,4 @@
-"""Generate knowledge/api/<name>.json, the API history of each package in knowledge/api/PACKAGES.toml.
+"""Generate knowledge/api/<name>.json.gz, the API history of each package in knowledge/api/PACKAGES.toml.
 
     python scripts/gen_api_history.py                 # every package
     python scripts/gen_api_history.py markupsafe torch  # some

@@ -1,6 +1,6 @@
 """The API history of the ML stack: which releases of a package had a name, module or parameter.
 
-``knowledge/api/<name>.json`` is generated (:mod:`envdoctor.kb.api_scan`, from the released
+``knowledge/api/<name>.json.gz`` is generated (:mod:`envdoctor.kb.api_scan`, from the released
 files on the package index, read with :mod:`ast`) for the packages of
 ``knowledge/api/PACKAGES.toml``. This module reads it and registers the ``api-history``
 lookup (:mod:`envdoctor.kb.lookups`): given what an error line captured (a module and a
@@ -20,6 +20,7 @@ history.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
 import sys
@@ -53,6 +54,7 @@ __all__ = [
     "import_conflicts",
     "api_history_lookup",
     "refresh_packages",
+    "write_history",
     "main",
 ]
 
@@ -145,9 +147,9 @@ def _histories() -> dict[str, History]:
     for directory in _data_dirs():
         if not directory.is_dir():
             continue
-        for path in sorted(directory.glob("*.json")):
+        for path in sorted(directory.glob("*.json.gz")):
             try:
-                document = json.loads(path.read_text(encoding="utf-8"))
+                document = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
                 history = History.from_document(document, path)
             except (OSError, ValueError, KeyError, TypeError, InvalidVersion):
                 continue  # a broken user copy never hides the shipped one
@@ -269,8 +271,13 @@ def _explain(
     else:
         pin = f"{name}>={history.line(first)},<{history.line(last + 1)}"
     gaps = [i for i in range(first, last + 1) if i not in present]
-    if gaps and index is None:  # release lines inside the range that lack it (Pillow 7.0's PILLOW_VERSION)
+    if gaps and index is None and len(gaps) <= 2:  # lines inside the range that lack it (Pillow 7.0's PILLOW_VERSION)
         pin += "".join(f",!={history.line(i)}.*" for i in gaps)
+    elif gaps and index is None:  # many holes: the newest unbroken run of lines that has it
+        start = last
+        while start - 1 in present:
+            start -= 1
+        pin = f"{name}>={history.line(start)}" + (f",<{history.line(last + 1)}" if last < total - 1 else "")
     shown = str(installed) if installed is not None else ""
     return Explanation(history, symbol, kind, frozenset(present), direction, pin, shown)
 
@@ -346,9 +353,9 @@ def explain_keyword(function: str, keyword: str, namespace: Mapping[str, Any] | 
             accepts = parse_intervals(table[keyword]) | parse_intervals(table.get("**", ""))
             if not alive - accepts:
                 continue
-            # where the callable does not exist, it says nothing about the keyword: count it as taking it,
-            # so callables of different ages that dropped the keyword together agree on one pin
-            accepts |= set(range(len(history.releases))) - alive
+            # before the callable existed it says nothing about the keyword: count those lines as taking
+            # it, so callables of different ages that dropped the keyword together agree on one pin
+            accepts |= set(range(min(alive)))
             module = key.split(":", 1)[0]
             explained = _explain(
                 history,
@@ -583,6 +590,14 @@ def _specs() -> dict[str, PackageSpec]:
     }
 
 
+def write_history(document: Mapping[str, Any], path: Path) -> None:
+    """Write one history as gzip-compressed JSON (a fixed mtime: the same data gives the same bytes)."""
+    text = json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+    temporary.replace(path)
+
+
 def refresh_packages(
     packages: Iterable[str], output: Path, *, index: str | None = None, log: Callable[[str], None] | None = None
 ) -> list[tuple[Path, float]]:
@@ -600,10 +615,8 @@ def refresh_packages(
     for name in wanted:
         start = time.monotonic()
         document = scan_package(specs[name], index=index or DEFAULT_INDEX, foreign=foreign, log=log)
-        path = output / f"{name}.json"
-        temporary = path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(document, separators=(",", ":"), sort_keys=False) + "\n", encoding="utf-8")
-        temporary.replace(path)
+        path = output / f"{name}.json.gz"
+        write_history(document, path)
         written.append((path, time.monotonic() - start))
     _histories.cache_clear()
     return written

@@ -67,7 +67,7 @@ _DEPRECATED = re.compile(r"deprecat", re.IGNORECASE)
 _REPLACEMENT = re.compile(r"\b(?:[Uu]se|[Pp]lease use|replaced by|in favou?r of)\s+[`'\"]?([A-Za-z_][\w.]*(?:\(\))?)")
 _LAZY_TABLES = ("_import_structure", "_SUBMOD_ATTRS", "_submod_attrs", "__lazy_attrs__", "_LAZY_IMPORTS")
 _PARAM_METHODS = ("__init__", "__call__", "forward")
-_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__", "typing_extensions"}
+_STDLIB = (frozenset(sys.stdlib_module_names) - {"builtins"}) | {"__future__", "typing_extensions"}
 _SKIP_DIRS = ("tests", "test", "testing", "_vendor", "vendor", "benchmarks", "examples")
 
 

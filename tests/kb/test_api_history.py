@@ -8,6 +8,7 @@ release notes (cited beside each assertion); triage on real logs.
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import io
 import json
@@ -171,12 +172,12 @@ def test_intervals_and_release_lines() -> None:
 def test_shipped_histories_state_their_reach_and_stay_small() -> None:
     folder = Path(api_history.knowledge_root()) / "api"
     total = 0
-    for path in folder.glob("*.json"):
-        document = json.loads(path.read_text(encoding="utf-8"))
+    for path in folder.glob("*.json.gz"):
+        document = json.loads(gzip.decompress(path.read_bytes()))
         assert document["releases"], path
         assert document["generated"] and document["index"], path
         total += path.stat().st_size
-    assert 0 < total < 8 * 1024 * 1024
+    assert 0 < total < 3 * 1024 * 1024  # compressed
 
 
 @pytest.mark.parametrize(
@@ -284,17 +285,17 @@ def test_refresh_writes_to_the_user_data_dir_and_the_newer_copy_wins(
 ) -> None:
     shipped = api_history.load_history("markupsafe")
     assert shipped is not None
-    document = json.loads(shipped.path.read_text(encoding="utf-8"))
+    document = json.loads(gzip.decompress(shipped.path.read_bytes()))
     document["generated"] = "9999-01-01T00:00:00+00:00"
     document["names"]["markupsafe"]["soft_unicode"] = "0"
     folder = tmp_path / "api"
     folder.mkdir()
-    (folder / "markupsafe.json").write_text(json.dumps(document), encoding="utf-8")
+    api_history.write_history(document, folder / "markupsafe.json.gz")
     monkeypatch.setenv("ENVDOCTOR_DATA_DIR", str(tmp_path))
     api_history._histories.cache_clear()
     try:
         explained = api_history.explain_name("markupsafe", "soft_unicode")
-        assert explained is not None and explained.history.path == folder / "markupsafe.json"
+        assert explained is not None and explained.history.path == folder / "markupsafe.json.gz"
     finally:
         monkeypatch.delenv("ENVDOCTOR_DATA_DIR")
         api_history._histories.cache_clear()
@@ -303,7 +304,7 @@ def test_refresh_writes_to_the_user_data_dir_and_the_newer_copy_wins(
 @pytest.mark.network
 def test_refresh_one_package_from_the_index(tmp_path: Path) -> None:
     written = api_history.refresh_packages(["markupsafe"], tmp_path)
-    document = json.loads(written[0][0].read_text(encoding="utf-8"))
+    document = json.loads(gzip.decompress(written[0][0].read_bytes()))
     assert "2.0.1" in document["releases"]
     assert document["names"]["markupsafe"]["soft_unicode"]
     api_history._histories.cache_clear()
