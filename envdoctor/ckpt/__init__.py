@@ -11,6 +11,7 @@ and pickles are read, never tensor bytes, so time and memory do not grow with th
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from dataclasses import replace
@@ -307,7 +308,15 @@ def read_checkpoint(
         )
     if checkpoint is None:
         # Not plainly clean, unreadable, or no sandbox here: the interpreter decides and explains.
-        checkpoint = _read(text, max_pickle_bytes=max_pickle_bytes, max_header_bytes=max_header_bytes, limits=limits)
+        enabled = gc.isenabled()
+        gc.disable()  # one read builds tens of thousands of acyclic records; collect once after
+        try:
+            checkpoint = _read(
+                text, max_pickle_bytes=max_pickle_bytes, max_header_bytes=max_header_bytes, limits=limits
+            )
+        finally:
+            if enabled:
+                gc.enable()
     if strict and checkpoint.security:
         names = sorted({issue.global_name for issue in checkpoint.security})
         raise UnsafeCheckpointError(
