@@ -136,7 +136,7 @@ def duplicate_entries(folder: Path, copies: int = 120) -> Case:
     path = folder / "duplicates.pt"
     storage = _Storage("0", 1)
     # A pickle that is slow-ish to walk, so re-scanning it per entry would show.
-    state = {f"k{i}": [list(range(50)) for _ in range(20)] for i in range(20)}
+    state: dict[str, object] = {f"k{i}": [list(range(50)) for _ in range(20)] for i in range(20)}
     state["w"] = _Tensor(storage, (1,))
     _torch_zip(path, torch_pickle(state), {"0": b"\0" * 4})
     data = path.read_bytes()
