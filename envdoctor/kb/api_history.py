@@ -59,7 +59,9 @@ __all__ = [
 ]
 
 #: Frames in a traceback: ``File "path", line N`` and Jupyter's ``path.py in f(...)``.
-_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line \d+|^(?P<jpath>(?:[A-Za-z]:)?[~\\/][^\s]+\.py) in \S+\(')
+_FRAME = re.compile(
+    r'^\s*File "(?P<path>[^"]+)", line \d+|^(?P<jpath>(?:[A-Za-z]:)?[~\\/][^\s]+\.py) in (?:<module>|\S+\()'
+)
 _LIBRARY = re.compile(r"(?:site|dist)-packages[\\/]+(?P<package>[A-Za-z_][\w.\-]*?)(?:[\\/]|\.py\b|-)")
 _TRACEBACK_START = re.compile(r"Traceback \(most recent call last\)")
 #: Function names too common to say which callee raised (``forward() got an unexpected ...``).
@@ -309,7 +311,9 @@ def explain_name(module: str | None, name: str, namespace: Mapping[str, Any] | N
     table = history.names.get(module, {})
     if name in table:
         text = table[name]
-        present = parse_intervals(history.modules.get(module, "") if text == "=" else text)
+        if text == "=":  # exactly when its module exists (a module absent from the table: always)
+            text = history.modules.get(module, f"0-{len(history.releases) - 1}")
+        present = parse_intervals(text)
         kind = "name"
     elif f"{module}.{name}" in history.modules:
         present = parse_intervals(history.modules[f"{module}.{name}"])

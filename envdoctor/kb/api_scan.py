@@ -595,8 +595,23 @@ def build_history(
             deprecated.setdefault(key, (position, message))
         previous = reading
     changed_names: dict[str, dict[str, str]] = {}
+    # a name that shares its spelling with a submodule that comes and goes is kept even when it is
+    # always there (hub's snapshot_download function beside its old snapshot_download module)
+    shadowing = {
+        (parent, leaf)
+        for child, found in modules.items()
+        if len(found) < total and "." in child
+        for parent, _, leaf in [child.rpartition(".")]
+    }
     for module, table in sorted(names.items()):
         changed = _changing(table, total)
+        changed.update(
+            {
+                name: intervals(found)
+                for name, found in table.items()
+                if (module, name) in shadowing and name not in changed
+            }
+        )
         own = intervals(modules.get(module, ()))
         if changed:  # "=": present exactly when its module is
             changed_names[module] = {name: "=" if text == own else text for name, text in changed.items()}

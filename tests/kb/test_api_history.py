@@ -214,6 +214,13 @@ def test_installed_version_decides_and_an_installed_release_with_the_name_is_not
     assert explained is not None and explained.installed == "0.30.1" and explained.pin == "huggingface-hub<0.26"
 
 
+def test_a_name_is_not_mistaken_for_a_submodule_of_the_same_spelling() -> None:
+    # hub's huggingface_hub.snapshot_download module existed up to 0.10; the function of that name
+    # is exported by every release
+    assert api_history.explain_name("huggingface_hub", "snapshot_download") is None
+    assert api_history.explain_module("huggingface_hub.snapshot_download") is not None
+
+
 def test_unknown_names_packages_and_top_level_modules_are_not_explained() -> None:
     assert api_history.explain_name("markupsafe", "soft_unicod") is None
     assert api_history.explain_name("not_a_tracked_package", "x") is None
@@ -242,6 +249,13 @@ def test_frames_name_the_caller() -> None:
     assert api_history.callers_in(lines) == ("jinja2", "/venv/lib/python3.11/site-packages/jinja2/filters.py")
     assert api_history.callers_in(lines[:3]) == (None, "/srv/app.py")
     assert api_history.callers_in([]) == (None, None)
+    jupyter = [
+        "/tmp/ipykernel_35/1295698976.py in <module>",
+        "---> 13 from scnn import StreamingCNN",
+        "",
+        "/kaggle/working/scnn.py in <module>",
+    ]
+    assert api_history.callers_in(jupyter) == (None, "/kaggle/working/scnn.py")
 
 
 def test_lookup_is_registered_and_fills_declared_facts() -> None:
