@@ -16,6 +16,7 @@ source-build knowledge and the nearest versions that do have wheels.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -162,11 +163,15 @@ def _same(installed: str, proposed: str) -> bool:
 
 def parse_target(text: str, *, flag: str = "--target") -> Requirement:
     """Parse one user requirement; a clear :class:`BadInputError` names it otherwise."""
+    shown = text if len(text) <= 60 else text[:60] + "..."
+    if len(text) > 1000 or re.search(r"\d{20}", text):
+        # no real release number is that long, and resolvers reject it with pages of digits
+        raise BadInputError(f"{flag} {shown!r}: not a valid requirement (a number or the text is too long)")
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0] if str(exc) else "unparsable"
-        raise BadInputError(f"{flag} {text!r}: not a valid requirement ({reason})") from exc
+        raise BadInputError(f"{flag} {shown!r}: not a valid requirement ({reason[:200]})") from exc
 
 
 # ---------------------------------------------------------------------- the loop

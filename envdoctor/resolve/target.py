@@ -87,8 +87,9 @@ def pip_platforms(tag: str) -> list[str]:
 def parse_python_version(text: str) -> tuple[int, int]:
     """``3.12`` (or ``3.12.4``) as ``(3, 12)``; exit 2 naming the flag otherwise."""
     parts = text.strip().split(".")
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts) or parts[0] != "3":
-        raise BadInputError(f"--python-version {text!r}: expected X.Y, e.g. 3.12")
+    if len(parts) not in (2, 3) or not all(p.isdigit() and len(p) <= 3 for p in parts) or parts[0] != "3":
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise BadInputError(f"--python-version {shown!r}: expected X.Y, e.g. 3.12")
     return int(parts[0]), int(parts[1])
 
 

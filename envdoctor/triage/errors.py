@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from envdoctor.kb.entry import Entry
 from envdoctor.model import Finding
 from envdoctor.triage.logs import LogText
+from envdoctor.triage.symptoms import MAX_MATCHED
 
 __all__ = ["FALLBACK_ID", "ErrorSignal", "find_error", "is_explained"]
 
@@ -90,13 +91,14 @@ def find_error(log: LogText, entry: Entry) -> ErrorSignal | None:
     for index, line in enumerate(log.lines):
         if line.noise or not line.text:
             continue
+        text = line.text[:MAX_MATCHED]
         for pattern in error_patterns:
-            match = pattern.search(line.text)
+            match = pattern.search(text)
             if match is None:
                 continue
-            if any(ex.search(line.text) for ex in entry.exclude):
+            if any(ex.search(text) for ex in entry.exclude):
                 break
-            quoted = match.group("exception") or line.text.strip()
+            quoted = match.group("exception") or text.strip()
             found.append((index, quoted.strip(), line.number))
             break
     if not found:

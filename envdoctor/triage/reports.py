@@ -651,23 +651,38 @@ def _scan(log: LogText) -> Iterator[_Section]:
 # --------------------------------------------------------------------------- grouping
 
 
-def _compatible(group: list[_Section], section: _Section, content: list[int]) -> bool:
+@dataclass
+class _Group:
+    """A load attempt being gathered: its sections, and their kinds and format families so
+    far (kept as the sections arrive: a report of 20,000 size-mismatch lines stays linear)."""
+
+    sections: list[_Section]
+    kinds: set[str] = field(default_factory=set)
+    families: set[str] = field(default_factory=set)
+
+    def add(self, section: _Section) -> None:
+        self.sections.append(section)
+        self.kinds.add(section.kind)
+        self.families.add(section.format.split("-")[0])
+
+
+def _compatible(group: _Group, section: _Section, content: list[int]) -> bool:
     """Whether ``section`` belongs to the load attempt ``group`` (``content[i]`` counts the
     non-noise lines before line ``i``, so progress bars do not widen the gap)."""
-    if not group:
+    if not group.sections:
         return True
-    previous = group[-1]
+    previous = group.sections[-1]
     if content[section.first] - content[previous.last] > _MAX_GAP:
         return False
     if section.kind == "header":
         return False
-    kinds = {s.kind for s in group}
+    kinds = group.kinds
     if section.kind in ("unexpected", "missing") and section.kind in kinds:
         # one attempt lists each side once; a second list is the next attempt
         return section.first == previous.first  # except _IncompatibleKeys, parsed together
     if section.kind == "mismatch" and "mismatch" in kinds and previous.kind != "mismatch":
         return False
-    families = {s.format.split("-")[0] for s in group}
+    families = group.families
     family = section.format.split("-")[0]
     # torch's lines appear under mmengine's header (size mismatch) and under transformers' errors
     return family in families or family == "torch" or families <= {"torch"}
@@ -731,18 +746,17 @@ def _build(group: list[_Section], log: LogText) -> ParsedReport:
 
 def extract_reports(log: LogText) -> list[ParsedReport]:
     """Every state-dict load report in ``log``, in log order; empty ones (a lone header) are dropped."""
-    groups: list[list[_Section]] = []
+    groups: list[_Group] = []
     content = [0]
     for line in log.lines:
         content.append(content[-1] + (not line.noise))
     for section in _scan(log):
-        if groups and _compatible(groups[-1], section, content):
-            groups[-1].append(section)
-        else:
-            groups.append([section])
+        if not groups or not _compatible(groups[-1], section, content):
+            groups.append(_Group([]))
+        groups[-1].add(section)
     reports = []
     for group in groups:
-        parsed = _build(group, log)
+        parsed = _build(group.sections, log)
         if parsed.report.unexpected or parsed.report.missing or parsed.report.mismatched:
             reports.append(parsed)
     return reports

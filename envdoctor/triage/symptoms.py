@@ -39,6 +39,12 @@ except ImportError:  # pragma: no cover - another layout: patterns then run on e
 
 __all__ = ["Matcher", "SymptomMatch", "required_literals", "match_symptoms"]
 
+#: Characters of a line that patterns are matched against. A message worth matching starts
+#: well within this; key lists (which can be megabytes on one line) are read by the report
+#: parsers, not by patterns. The bound keeps every pattern's time linear in the log's size,
+#: whatever backtracking a pattern allows.
+MAX_MATCHED = 16 * 1024
+
 #: Literals shorter than this filter too little to be worth a check.
 _MIN_LITERAL = 3
 
@@ -170,7 +176,7 @@ class Matcher:
         """Every entry that matched at least one line, in order of its first matching line."""
         found: dict[int, SymptomMatch] = {}
         for line in log.lines:
-            text = line.text
+            text = line.text[:MAX_MATCHED]  # bounded: a pattern's cost must not grow with a 300 KB line
             if not text or line.noise:
                 continue
             rules = self._candidates(text)

@@ -173,3 +173,34 @@ def test_a_hostile_env_report_exits_2(tmp_path: Path, content: str | None, messa
         check=False,
     )
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_pathological_lines_get_an_answer(tmp_path: Path) -> None:
+    """A 300 KB line that backtracking patterns would chew on, and 20,000 size-mismatch lines.
+
+    Guarded by a generous timeout only (speed is measured in benchmarks/): before the bounds
+    these took minutes (a pattern's cost grew with the line; report grouping was quadratic).
+    """
+    keys = ", ".join(f'"a{i}.' + "b" * 20 + '"' for i in range(10_000))
+    long_line = tmp_path / "long.log"
+    long_line.write_text(
+        f"RuntimeError: Error(s) in loading state_dict for Net:\n\tMissing key(s) in state_dict: {keys}.\n"
+    )
+    mismatches = tmp_path / "mismatch.log"
+    mismatches.write_text(
+        "RuntimeError: Error(s) in loading state_dict for Net:\n"
+        + "".join(
+            f"\tsize mismatch for layer{i}.weight: copying a param with shape torch.Size([10, {i}]) from checkpoint, "
+            f"the shape in current model is torch.Size([11, {i}]).\n"
+            for i in range(20_000)
+        )
+    )
+    for path in (long_line, mismatches):
+        result = subprocess.run(
+            [sys.executable, "-m", "envdoctor", "triage", "--no-probe", str(path), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 1, result.stderr
