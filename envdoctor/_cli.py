@@ -17,6 +17,7 @@ from envdoctor._commands import COMMANDS
 from envdoctor._version import __version__
 from envdoctor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, EnvdoctorError
 from envdoctor.render.console import UI, make_ui
+from envdoctor.render.safe_text import escape
 
 __all__ = ["main", "main_exit", "build_parser"]
 
@@ -94,7 +95,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
 
 
 def _internal_error(ui: UI, exc: BaseException) -> int:
-    ui.err.print(f"envdoctor: internal error: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)
+    ui.err.print(f"envdoctor: internal error: {type(exc).__name__}: {escape(str(exc))}", markup=False, soft_wrap=True)
     ui.err.print(
         f"This is a bug in envdoctor {__version__} (Python {platform.python_version()}, {platform.platform()}); "
         f"please report it at {ISSUES_URL} with the command you ran.",
@@ -120,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EnvdoctorError as exc:
         if exc.exit_code == EXIT_INTERNAL:
             return _internal_error(ui, exc)
-        ui.err.print(f"envdoctor: error: {exc}", markup=False, soft_wrap=True)
+        ui.err.print(f"envdoctor: error: {escape(str(exc))}", markup=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         ui.err.print("envdoctor: interrupted", markup=False)
