@@ -17,8 +17,8 @@ runs (in-process by default, ``--cli`` runs the real command in a subprocess), a
   package (names compared after PEP 503 normalisation) whose specifier is *compatible*
   with the answer's: if the answer pins one version (``==V``, ``===V``), envdoctor's
   specifier must admit V; otherwise some version must satisfy both specifiers, where the
-  candidates are the package's releases in ``knowledge/index/<name>.json`` plus every
-  version named in either specifier (pre-releases allowed). A requirement with no
+  candidates are every version named in either specifier and probes just below and above
+  each (``0.25.999`` for ``<0.26``; pre-releases allowed). A requirement with no
   specifier (just a name) agrees with nothing;
 * ``fatal_called_harmless``: fatal cases that have findings but whose first finding is
   benign or whose findings are all benign;
@@ -220,13 +220,27 @@ def _releases(name: str) -> list[Version]:
 
 
 def _named_versions(spec: SpecifierSet) -> list[Version]:
+    """Every version a specifier names, and probes just below and above each.
+
+    ``<0.26`` and ``<0.26`` share every version below 0.26, but neither names one: the probes
+    (``0.25.999``, ``0.26.0.1``, ...) stand in for the releases either side of a bound, so
+    two ranges that overlap are seen to overlap without a copy of the package index.
+    """
     out: list[Version] = []
     for s in spec:
         text = s.version.removesuffix(".*")
         try:
-            out.append(Version(text))
+            version = Version(text)
         except InvalidVersion:
             continue
+        out.append(version)
+        release = list(version.release) + [0] * (3 - len(version.release))
+        for position in range(len(release)):
+            if release[position] > 0:
+                below = release[:position] + [release[position] - 1] + [999] * (len(release) - position - 1)
+                out.append(Version(".".join(map(str, below))))
+        out.append(Version(".".join(map(str, [*release, 1]))))
+        out.append(Version(".".join(map(str, [release[0], release[1] + 1, 0]))))
     return out
 
 
