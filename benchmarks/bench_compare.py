@@ -27,7 +27,9 @@ def main() -> int:
     ).stdout
     document = json.loads(report)
     compact = json.dumps(document, separators=(",", ":"))
-    print(f"one report: {len(report.encode()) / 1024:.1f} KB indented (stdout), {len(compact) / 1024:.1f} KB compact (-o)")
+    print(
+        f"one report: {len(report.encode()) / 1024:.1f} KB indented (stdout), {len(compact) / 1024:.1f} KB compact (-o)"
+    )
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         for index in range(nodes):
@@ -54,7 +56,9 @@ def main() -> int:
             times.append(time.perf_counter() - start)
         summary = json.loads(result.stdout)
         odd = {d["dimension"]: d["odd"] for d in summary["differences"]}
-    print(f"compare {nodes} reports: median {statistics.median(times):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)}); exit {result.returncode}")
+    runs = ", ".join(f"{t:.2f}" for t in times)
+    median = statistics.median(times)
+    print(f"compare {nodes} reports: median {median:.2f} s (runs: {runs}); exit {result.returncode}")
     print(f"groups: {[len(g) for g in summary['groups']]}; odd ones out: {odd}")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def test_safetensors_from_torch(tmp_path: Path) -> None:
 def test_safetensors_from_numpy(tmp_path: Path) -> None:
     from safetensors.numpy import load_file, save_file
 
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "a": np.zeros((2, 3), np.float32),
         "b": np.ones(4, np.int64),
         "c": np.zeros((1, 1, 2), np.float16),
@@ -72,7 +73,7 @@ def test_safetensors_recognised_without_extension(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("compressed", [False, True])
 def test_npz(tmp_path: Path, compressed: bool) -> None:
-    arrays = {
+    arrays: dict[str, Any] = {
         "conv1/W": np.zeros((3, 3, 3, 8), np.float32),
         "fc.b": np.zeros(10, np.float64),
         "labels": np.array(["cat", "dog"]),
@@ -101,7 +102,10 @@ def test_npy(tmp_path: Path) -> None:
 @pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
 def test_plain_pickle_of_numpy_arrays(tmp_path: Path, protocol: int) -> None:
     # detectron2's model-zoo .pkl files: a dict of NumPy arrays under "model".
-    weights = {"backbone.conv1.weight": np.zeros((8, 3, 7, 7), np.float32), "head.bias": np.zeros(5, np.float64)}
+    weights: dict[str, np.ndarray] = {
+        "backbone.conv1.weight": np.zeros((8, 3, 7, 7), np.float32),
+        "head.bias": np.zeros(5, np.float64),
+    }
     obj = {
         "model": weights,
         "__author__": "Detectron",

@@ -104,7 +104,7 @@ def test_dataparallel_prefix(tmp_path: Path) -> None:
 def test_compiled_module_prefix(tmp_path: Path) -> None:
     # torch.compile wraps lazily in OptimizedModule; nothing is compiled until a call.
     compiled = torch.compile(TinyViT())
-    state = compiled.state_dict()
+    state = compiled.state_dict()  # type: ignore[attr-defined]
     checkpoint = read_checkpoint(save(state, tmp_path / "compiled.pth"))
     assert read_inventory(checkpoint.tensors) == torch_inventory(state)
     assert all(name.startswith("_orig_mod.") for name in checkpoint.names)

@@ -170,7 +170,9 @@ def test_intervals_and_release_lines() -> None:
 
 
 def test_shipped_histories_state_their_reach_and_stay_small() -> None:
-    folder = Path(api_history.knowledge_root()) / "api"
+    from envdoctor.kb.paths import knowledge_root
+
+    folder = Path(knowledge_root()) / "api"
     total = 0
     for path in folder.glob("*.json.gz"):
         document = json.loads(gzip.decompress(path.read_bytes()))
