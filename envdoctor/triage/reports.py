@@ -237,6 +237,7 @@ _OLD_TORCH_MISMATCH = re.compile(
 _OLD_TORCH_UNEXPECTED = re.compile(r"""unexpected key\s+\\?"(?P<key>[^"\\]+)\\?" in state_dict""")
 _OLD_TORCH_MISSING = re.compile(r"""missing keys in state_dict: \\?"?(?=\{|set\()""")
 _INCOMPATIBLE = re.compile(r"_IncompatibleKeys\(missing_keys=\[")
+_CALLED_AN_ERROR = re.compile(r"\berror\b", re.IGNORECASE)
 _MM_HEADER = re.compile(r"The model and loaded state dict do not match exactly")
 _MM_UNEXPECTED = re.compile(r"unexpected key in source state_dict: ?")
 _MM_MISSING = re.compile(r"missing keys in source state_dict: ?")
@@ -593,8 +594,15 @@ def _sections_at(lines: tuple[LogLine, ...], index: int) -> list[_Section]:
         return [section]
     if (m := _OLD_TORCH_MISSING.search(text)) is not None:
         return [_old_torch_missing(lines, index, text[m.end() :])]
-    if _INCOMPATIBLE.search(text) is not None:
-        return _incompatible(lines, index, text)
+    if (m := _INCOMPATIBLE.search(text)) is not None:
+        sections = _incompatible(lines, index, text)
+        # strict=False returns this value, so the run went on; but a paste that introduces it
+        # as the error it got ("run time error: _IncompatibleKeys(...)") reports a run that
+        # stopped, as the mmengine header above is read when "Error" precedes it
+        if _CALLED_AN_ERROR.search(text[: m.start()]):
+            for section in sections:
+                section.raised = True
+        return sections
     if (m := _MM_HEADER.search(text)) is not None:
         header = _Section("header", "mmengine", index, index)
         header.raised = "Error" in text[: m.start()]  # strict=True: RuntimeError: The model and ...

@@ -248,3 +248,13 @@ def test_metric_names_are_not_exceptions() -> None:
     # torchmetrics' MeanSquaredError in a training log is no error; KeyError: 0 is
     assert triage_text("epoch 3 | MeanSquaredError: 0.0123 | val_loss 0.2\n", facts={}).findings == ()
     assert [f.id for f in triage_text("KeyError: 0\n", facts={}).findings] == ["OT100"]
+
+
+def test_incompatible_keys_introduced_as_an_error_is_a_stopped_run() -> None:
+    """``_IncompatibleKeys`` is what a non-strict load returns (the run went on), unless the
+    paste says it was the error the run got: then the harmless difference is not harmless."""
+    keys = "_IncompatibleKeys(missing_keys=[], unexpected_keys=['bert.embeddings.position_ids'])"
+    went_on = triage_text(f"print(model.load_state_dict(sd, strict=False))\n{keys}\n")
+    stopped = triage_text(f"When running the code, it shows run time error: {keys}.\n")
+    assert went_on.findings and all(f.benign for f in went_on.findings)
+    assert stopped.findings and not any(f.benign for f in stopped.findings)
