@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from packaging.markers import InvalidMarker, UndefinedEnvironmentName
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from envdoctor.kb.requires import applies, parse_requirement
 from envdoctor.probe.runner import Runner, SubprocessRunner
 from envdoctor.resolve.indexes import IndexConfig
 from envdoctor.resolve.target import TargetPlatform
@@ -356,41 +356,27 @@ class PipEngine:
             pins[name] = str(meta.get("version", ""))
             if item.get("requested"):
                 requested.add(name)
-            requires[name] = [r for r in (_parse(t) for t in meta.get("requires_dist") or ()) if r is not None]
+            requires[name] = [
+                r for r in (parse_requirement(t) for t in meta.get("requires_dist") or ()) if r is not None
+            ]
         via: dict[str, list[str]] = {name: [] for name in pins}
-        markers = dict(document.get("environment") or {})
+        markers = {**dict(document.get("environment") or {}), "extra": ""}
         for parent, reqs in requires.items():
             for req in reqs:
                 child = str(canonicalize_name(req.name))
-                if child in via and _applies(req, markers):
+                if child in via and applies(req, markers):
                     via[child].append(parent)
         for name in requested:
             via[name].insert(0, REQUESTED)
         ranges: dict[str, dict[str, str]] = {}
         for parent, reqs in requires.items():
             for req in reqs:
-                if _applies(req, markers):
+                if applies(req, markers):
                     ranges.setdefault(f"{parent}=={pins[parent]}", {})[str(canonicalize_name(req.name))] = str(
                         req.specifier
                     )
         frozen = {k: tuple(v) for k, v in via.items()}
         return Resolution(pins, frozen, self.name, tuple(argv), result.seconds, requires=ranges)
-
-
-def _parse(text: str) -> Requirement | None:
-    try:
-        return Requirement(text)
-    except InvalidRequirement:
-        return None
-
-
-def _applies(req: Requirement, markers: Mapping[str, str]) -> bool:
-    if req.marker is None:
-        return True
-    try:
-        return bool(req.marker.evaluate({**markers, "extra": ""}))
-    except (InvalidMarker, UndefinedEnvironmentName):
-        return False
 
 
 _PIP_NOT_FOUND = re.compile(r"No matching distribution found for (?P<name>[A-Za-z0-9._-]+)")
