@@ -94,8 +94,13 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _shown(exc: BaseException) -> str:
+    """An error message with control characters from inputs escaped, its line breaks kept."""
+    return "\n".join(escape(line) for line in str(exc).split("\n"))
+
+
 def _internal_error(ui: UI, exc: BaseException) -> int:
-    ui.err.print(f"envdoctor: internal error: {type(exc).__name__}: {escape(str(exc))}", markup=False, soft_wrap=True)
+    ui.err.print(f"envdoctor: internal error: {type(exc).__name__}: {_shown(exc)}", markup=False, soft_wrap=True)
     ui.err.print(
         f"This is a bug in envdoctor {__version__} (Python {platform.python_version()}, {platform.platform()}); "
         f"please report it at {ISSUES_URL} with the command you ran.",
@@ -121,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EnvdoctorError as exc:
         if exc.exit_code == EXIT_INTERNAL:
             return _internal_error(ui, exc)
-        ui.err.print(f"envdoctor: error: {escape(str(exc))}", markup=False, soft_wrap=True)
+        ui.err.print(f"envdoctor: error: {_shown(exc)}", markup=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         ui.err.print("envdoctor: interrupted", markup=False)
