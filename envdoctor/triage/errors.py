@@ -12,6 +12,7 @@ part of the ordinary symptom pass: they run here, after every other entry had it
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from envdoctor.kb.entry import Entry
 from envdoctor.model import Finding
 from envdoctor.triage.logs import LogText
-from envdoctor.triage.symptoms import MAX_MATCHED
+from envdoctor.triage.symptoms import MAX_MATCHED, required_literals
 
 __all__ = ["FALLBACK_ID", "ErrorSignal", "find_error", "is_explained"]
 
@@ -83,15 +84,33 @@ def _raising_frame(log: LogText, index: int) -> tuple[str | None, str | None]:
     return None, closest
 
 
+@functools.lru_cache(maxsize=8)
+def _gate(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """One regex over the literals the error patterns need (``None``: some pattern has none)."""
+    sensitive: set[str] = set()
+    folded: set[str] = set()
+    for pattern in patterns:
+        literals = required_literals(pattern)
+        if not literals:
+            return None
+        (folded if pattern.flags & re.IGNORECASE else sensitive).update(literals)
+    parts = [re.escape(s) for s in sorted(sensitive, key=len, reverse=True)]
+    parts += [f"(?i:{re.escape(s)})" for s in sorted(folded, key=len, reverse=True)]
+    return re.compile("|".join(parts)) if parts else None
+
+
 def find_error(log: LogText, entry: Entry) -> ErrorSignal | None:
     """The last line of ``log`` that one of ``entry``'s error-line patterns (those with an
     ``exception`` group) matches, if any; the traceback header is used only when nothing else is."""
     found: list[tuple[int, str, int]] = []
     error_patterns = [p for p in entry.patterns if "exception" in p.groupindex]  # others document frames
+    gate = _gate(tuple(error_patterns))
     for index, line in enumerate(log.lines):
         if line.noise or not line.text:
             continue
         text = line.text[:MAX_MATCHED]
+        if gate is not None and gate.search(text) is None:
+            continue  # holds none of the literals an error line needs: most lines of a training log
         for pattern in error_patterns:
             match = pattern.search(text)
             if match is None:
