@@ -20,6 +20,7 @@ history.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import gzip
 import json
 import re
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "History",
+    "clear_cache",
     "Explanation",
     "load_history",
     "known_packages",
@@ -143,24 +145,47 @@ def parse_intervals(text: str) -> set[int]:
     return out
 
 
+#: The packages whose histories a caller needs (``None``: all). ``diagnose`` judges only
+#: installed packages, so it reads only their histories (each is a few hundred KB of JSON).
+_SCOPE: contextvars.ContextVar[frozenset[str] | None] = contextvars.ContextVar("api_history_scope", default=None)
+
+
 @cache
-def _histories() -> dict[str, History]:
-    found: dict[str, History] = {}
+def _paths() -> dict[str, tuple[Path, ...]]:
+    """Package (the file's name) -> its history files, shipped and refreshed."""
+    found: dict[str, list[Path]] = {}
     for directory in _data_dirs():
-        if not directory.is_dir():
+        if directory.is_dir():
+            for path in sorted(directory.glob("*.json.gz")):
+                found.setdefault(canonicalize_name(path.name.removesuffix(".json.gz")), []).append(path)
+    return {name: tuple(paths) for name, paths in found.items()}
+
+
+@cache
+def _load_package(package: str) -> History | None:
+    """The newest readable history of ``package`` (a broken user copy never hides the shipped one)."""
+    best: History | None = None
+    for path in _paths().get(package, ()):
+        try:
+            document = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+            history = History.from_document(document, path)
+        except (OSError, ValueError, KeyError, TypeError, InvalidVersion):
             continue
-        for path in sorted(directory.glob("*.json.gz")):
-            try:
-                document = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
-                history = History.from_document(document, path)
-            except (OSError, ValueError, KeyError, TypeError, InvalidVersion):
-                continue  # a broken user copy never hides the shipped one
-            if not history.releases:
-                continue
-            current = found.get(history.package)
-            if current is None or history.generated > current.generated:
-                found[history.package] = history
-    return found
+        if history.releases and (best is None or history.generated > best.generated):
+            best = history
+    return best
+
+
+def clear_cache() -> None:
+    """Forget the histories read so far (after a refresh, or when the data dir changes)."""
+    _paths.cache_clear()
+    _load_package.cache_clear()
+
+
+def _histories() -> dict[str, History]:
+    scope = _SCOPE.get()
+    names = [n for n in _paths() if scope is None or n in scope]
+    return {history.package: history for n in names if (history := _load_package(n)) is not None}
 
 
 def load_history(package: str) -> History | None:
@@ -533,6 +558,14 @@ def import_conflicts(installed: Mapping[str, str]) -> list[dict[str, str]]:
     history, the ``from DEP import NAME`` statements of its installed release line (those that
     change across its releases, outside try/if blocks) are checked against the history of
     DEP at its installed version. A release outside a history's reach is not judged."""
+    token = _SCOPE.set(frozenset(canonicalize_name(name) for name in installed))
+    try:
+        return _import_conflicts(installed)
+    finally:
+        _SCOPE.reset(token)
+
+
+def _import_conflicts(installed: Mapping[str, str]) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for history in _histories().values():
         version = installed.get(history.package)
@@ -622,7 +655,7 @@ def refresh_packages(
         path = output / f"{name}.json.gz"
         write_history(document, path)
         written.append((path, time.monotonic() - start))
-    _histories.cache_clear()
+    clear_cache()
     return written
 
 

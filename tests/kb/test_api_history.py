@@ -308,13 +308,13 @@ def test_refresh_writes_to_the_user_data_dir_and_the_newer_copy_wins(
     folder.mkdir()
     api_history.write_history(document, folder / "markupsafe.json.gz")
     monkeypatch.setenv("ENVDOCTOR_DATA_DIR", str(tmp_path))
-    api_history._histories.cache_clear()
+    api_history.clear_cache()
     try:
         explained = api_history.explain_name("markupsafe", "soft_unicode")
         assert explained is not None and explained.history.path == folder / "markupsafe.json.gz"
     finally:
         monkeypatch.delenv("ENVDOCTOR_DATA_DIR")
-        api_history._histories.cache_clear()
+        api_history.clear_cache()
 
 
 @pytest.mark.network
@@ -323,4 +323,4 @@ def test_refresh_one_package_from_the_index(tmp_path: Path) -> None:
     document = json.loads(gzip.decompress(written[0][0].read_bytes()))
     assert "2.0.1" in document["releases"]
     assert document["names"]["markupsafe"]["soft_unicode"]
-    api_history._histories.cache_clear()
+    api_history.clear_cache()
