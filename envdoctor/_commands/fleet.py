@@ -6,8 +6,7 @@ import argparse
 
 from envdoctor.errors import EXIT_FINDINGS, EXIT_OK
 from envdoctor.render.console import UI
-from envdoctor.render.jsonout import dumps
-from envdoctor.render.output import add_output_arguments, emit
+from envdoctor.render.output import add_output_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,20 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from envdoctor.compare.engine import compare_environments
+    from envdoctor._commands.compare import compare_and_emit
     from envdoctor.compare.fleet import probe_ray_cluster
-    from envdoctor.render.compare import CompareView, comparison_document, comparison_markdown
 
     environments, failures = probe_ray_cluster(args.ray, python=args.python, deep=args.deep, timeout=args.timeout)
     for failure in failures:
         ui.err.print(f"note: {failure}", markup=False)
-    comparison = compare_environments(environments)
-    sources = {e.name: e.source for e in environments}
-    emit(
-        args,
-        ui,
-        json_text=lambda: dumps(comparison_document(comparison, sources)) + "\n",
-        markdown_text=lambda: comparison_markdown(comparison),
-        view=lambda: CompareView(comparison, verbose=args.verbose),
-    )
-    return EXIT_FINDINGS if comparison.matters or failures else EXIT_OK
+    matters = compare_and_emit(args, ui, environments)
+    return EXIT_FINDINGS if matters or failures else EXIT_OK

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from envdoctor.kb.entry import Entry
 from envdoctor.model import Finding
 from envdoctor.triage.logs import LogText
-from envdoctor.triage.symptoms import MAX_MATCHED, required_literals
+from envdoctor.triage.symptoms import MAX_MATCHED, literal_gate, required_literals
 
 __all__ = ["FALLBACK_ID", "ErrorSignal", "find_error", "is_explained"]
 
@@ -94,9 +94,7 @@ def _gate(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
         if not literals:
             return None
         (folded if pattern.flags & re.IGNORECASE else sensitive).update(literals)
-    parts = [re.escape(s) for s in sorted(sensitive, key=len, reverse=True)]
-    parts += [f"(?i:{re.escape(s)})" for s in sorted(folded, key=len, reverse=True)]
-    return re.compile("|".join(parts)) if parts else None
+    return literal_gate(sensitive, folded)
 
 
 def find_error(log: LogText, entry: Entry) -> ErrorSignal | None:

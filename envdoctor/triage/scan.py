@@ -258,6 +258,15 @@ def scan_regions(
         totals.update(lines=line_no, bytes=read)
 
 
+def _normalized_at(text: str, source: str, first: int) -> tuple[LogLine, ...]:
+    """``text`` normalised as lines of the log starting at line ``first`` (original numbers)."""
+    offset = first - 1
+    return tuple(
+        replace(line, number=line.number + offset, last=(line.last or line.number) + offset)
+        for line in normalize(text, source=source).lines
+    )
+
+
 def _cut(line: bytes) -> bytes:
     return line if len(line) <= MAX_LINE else line[:MAX_LINE]
 
@@ -282,11 +291,7 @@ def read_log_regions(
             raise BadInputError(f"{source}: contains NUL bytes: a binary file, not a text log")
         text = data.decode("utf-8", errors="replace")
         bad_bytes += text.count("\ufffd")
-        part = normalize(text, source=source)
-        offset = region.first - 1
-        lines.extend(
-            replace(line, number=line.number + offset, last=(line.last or line.number) + offset) for line in part.lines
-        )
+        lines.extend(_normalized_at(text, source, region.first))
         total = max(total, region.first + len(region.lines) - 1)
         # a gap between regions: a noise line keeps wrapped lines from joining across it
         lines.append(LogLine(total + 1, "", "", True, False, total + 1))
@@ -441,11 +446,5 @@ def follow_log(
                 dirty = False
                 first = window[0][0]
                 text = (b"\n".join(line for _, line in window) + b"\n").decode("utf-8", errors="replace")
-                part = normalize(text, source=path)
-                offset = first - 1
-                lines = tuple(
-                    replace(line, number=line.number + offset, last=(line.last or line.number) + offset)
-                    for line in part.lines
-                )
-                yield LogText(path, lines, (), True, line_no)
+                yield LogText(path, _normalized_at(text, path, first), (), True, line_no)
             time.sleep(poll)

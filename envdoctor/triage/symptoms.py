@@ -37,7 +37,7 @@ try:  # the regex parser (re._parser since Python 3.11) is private but stable in
 except ImportError:  # pragma: no cover - another layout: patterns then run on every line
     _sre_parse = _sre_constants = None
 
-__all__ = ["Matcher", "SymptomMatch", "required_literals", "match_symptoms"]
+__all__ = ["MAX_MATCHED", "Matcher", "SymptomMatch", "literal_gate", "required_literals", "match_symptoms"]
 
 #: Characters of a line that patterns are matched against. A message worth matching starts
 #: well within this; key lists (which can be megabytes on one line) are read by the report
@@ -120,6 +120,14 @@ def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
     return frozenset(s.lower() for s in found) if ignore_case else found
 
 
+def literal_gate(sensitive: Iterable[str], folded: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex that finds any of the literals (``folded`` ones case-insensitively), longest
+    first; ``None`` for no literal. A line it does not match can match none of their patterns."""
+    parts = [re.escape(s) for s in sorted(set(sensitive), key=len, reverse=True)]
+    parts += [f"(?i:{re.escape(s)})" for s in sorted(set(folded), key=len, reverse=True)]
+    return re.compile("|".join(parts)) if parts else None
+
+
 @dataclass(frozen=True)
 class _Rule:
     entry_index: int
@@ -153,10 +161,7 @@ class Matcher:
                 by_literal.setdefault((literal, rule.ignore_case), []).append(rule)
         self.by_literal = {key: tuple(value) for key, value in by_literal.items()}
         self.any_ignore_case = any(ic for _lit, ic in by_literal)
-        sensitive = sorted({lit for lit, ic in by_literal if not ic}, key=len, reverse=True)
-        folded = sorted({lit for lit, ic in by_literal if ic}, key=len, reverse=True)
-        parts = [re.escape(s) for s in sensitive] + [f"(?i:{re.escape(s)})" for s in folded]
-        self.gate = re.compile("|".join(parts)) if parts else None
+        self.gate = literal_gate((lit for lit, ic in by_literal if not ic), (lit for lit, ic in by_literal if ic))
 
     def _candidates(self, text: str) -> list[_Rule]:
         rules: list[_Rule] = list(self.always)
