@@ -8,13 +8,11 @@ timeout: a segfaulting import (a bad CUDA library, an ABI-broken extension) beco
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from envdoctor.model import DeepTorch
-from envdoctor.probe.interpreter import MARKER, child_environment
+from envdoctor.probe.interpreter import MARKER, child_environment, marked_result
 from envdoctor.probe.runner import Runner, last_line, signal_name
 
 __all__ = ["DEEP_SCRIPT", "probe_deep"]
@@ -86,14 +84,8 @@ def probe_deep(
             + (f": {detail}" if detail else ""),
             seconds=seconds,
         )
-    _, marker, tail = result.stdout.rpartition(MARKER)
-    data: Any = None
-    if marker:
-        try:
-            data = json.loads(tail)
-        except json.JSONDecodeError:
-            data = None
-    if not isinstance(data, dict):
+    data = marked_result(result.stdout)
+    if data is None:
         return DeepTorch(
             status="crashed",
             error=result.describe_failure() or "the torch probe printed no result",

@@ -14,7 +14,6 @@ OpenMMLab package that needs the compiled ops. A failure, a crash or a hang beco
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -25,7 +24,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from envdoctor.model import Distribution, ImportCheck
-from envdoctor.probe.interpreter import MARKER, child_environment
+from envdoctor.probe.interpreter import MARKER, child_environment, marked_result
 from envdoctor.probe.runner import Runner, last_line, signal_name
 
 __all__ = ["IMPORT_SCRIPT", "IMPORT_TARGETS", "ImportTarget", "import_targets", "probe_imports"]
@@ -175,14 +174,8 @@ def _import_one(
             error=f"`import {target.module}` was killed by {signal_name(-result.returncode)}"
             + (f": {detail}" if detail else ""),
         )
-    _, marker, tail = result.stdout.rpartition(MARKER)
-    data: Any = None
-    if marker:
-        try:
-            data = json.loads(tail)
-        except json.JSONDecodeError:
-            data = None
-    if not isinstance(data, dict):
+    data = marked_result(result.stdout)
+    if data is None:
         detail = last_line(result.stderr) or result.describe_failure() or "no result printed"
         return ImportCheck(**base, status="crashed", error=f"`import {target.module}` ended early: {detail}")
     if data.get("status") == "ok":

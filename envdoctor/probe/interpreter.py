@@ -27,6 +27,7 @@ from envdoctor.probe.runner import Runner, RunResult, last_line, signal_name
 __all__ = [
     "INTERPRETER_SCRIPT",
     "MARKER",
+    "marked_result",
     "PACKAGE_DIRS",
     "child_environment",
     "probe_python",
@@ -120,6 +121,18 @@ def _decode(executable: str, result: RunResult) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("schema") != 1:
         raise InterpreterError(f"{name}: printed JSON of an unknown schema")
     return data
+
+
+def marked_result(stdout: str) -> dict[str, Any] | None:
+    """The JSON object a child printed after :data:`MARKER` (its last one); ``None`` if none."""
+    _, marker, tail = stdout.rpartition(MARKER)
+    if not marker:
+        return None
+    try:
+        data = json.loads(tail)
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _strings(value: Any) -> tuple[str, ...]:
