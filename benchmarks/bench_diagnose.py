@@ -11,7 +11,9 @@ collect_env reports about Python, OS, torch, CUDA, cuDNN, the driver and the GPU
 envdoctor JSON field holding it, and checks each field is present with a value or with a
 reason in its ``unknown`` map. ``--deep`` times ``diagnose --deep`` (every ML package
 imported in its own child, in parallel) instead; its target is to stay below collect_env,
-which imports torch once. Until ``python -m envdoctor diagnose`` exists it times
+which imports torch once. envdoctor keeps a parse cache (README, "What envdoctor never
+does"); the runs after the first use it, and ``--cold`` turns it off to time the first run
+after an install or an edit. Until ``python -m envdoctor diagnose`` exists it times
 ``envdoctor.probe.collect()`` through ``python -c`` instead.
 """
 
@@ -100,7 +102,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--deep", action="store_true", help="time `diagnose --deep` (target: below collect_env)")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="run envdoctor with ENVDOCTOR_NO_CACHE=1: every run parses the knowledge as the first run after an edit",
+    )
     args = parser.parse_args()
+    if args.cold:
+        os.environ["ENVDOCTOR_NO_CACHE"] = "1"
 
     # Measure what an installed user runs: with bytecode caches. A shell that sets
     # PYTHONDONTWRITEBYTECODE (CI images, some IDEs) would otherwise recompile envdoctor

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import platform
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -100,6 +99,8 @@ def _shown(exc: BaseException) -> str:
 
 
 def _internal_error(ui: UI, exc: BaseException) -> int:
+    import platform
+
     ui.err.print(f"envdoctor: internal error: {type(exc).__name__}: {_shown(exc)}", markup=False, soft_wrap=True)
     ui.err.print(
         f"This is a bug in envdoctor {__version__} (Python {platform.python_version()}, {platform.platform()}); "

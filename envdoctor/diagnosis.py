@@ -14,19 +14,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from packaging.utils import canonicalize_name
-
-from envdoctor.model import Constraint, Environment, Evidence, Finding, gather_constraints
 
 if TYPE_CHECKING:
     from envdoctor.kb.compat import Compat
     from envdoctor.kb.entry import Entry
     from envdoctor.kb.facts import FactView
+    from envdoctor.model import Constraint, Environment, Finding
 
 __all__ = ["IMPORT_FAILED_ID", "Diagnosis", "check_environment", "diagnose"]
 
@@ -113,6 +109,9 @@ def _explain_imports(findings: list[Finding], facts: Mapping[str, Any]) -> list[
     """
     if not any(f.id == IMPORT_FAILED_ID for f in findings):
         return findings
+    from packaging.utils import canonicalize_name
+
+    from envdoctor.model import Evidence
     from envdoctor.triage import triage_text
 
     out = [f for f in findings if f.id != IMPORT_FAILED_ID]
@@ -170,6 +169,7 @@ def check_environment(
     """Run every diagnose check over already collected facts."""
     from envdoctor.kb.checks import run_checks
     from envdoctor.kb.facts import build_facts
+    from envdoctor.model import gather_constraints
 
     checks, compat = prepared if prepared is not None else _prepare()
     view = build_facts(environment, compat)
@@ -195,14 +195,29 @@ def _with_import_details(finding: Finding, view: FactView) -> Finding:
 
 
 def diagnose(python: str | None = None, *, deep: bool = False, timeout: float | None = None) -> Diagnosis:
-    """Probe ``python`` (default: this interpreter) and check it."""
-    from envdoctor.probe import collect
+    """Probe ``python`` (default: this interpreter) and check it.
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envdoctor-kb") as pool:
-        prepared = pool.submit(_prepare)
-        environment = (
-            collect(python, deep=deep)
-            if timeout is None
-            else collect(python, deep=deep, timeout=timeout, deep_timeout=timeout)
-        )
-        return check_environment(environment, prepared=prepared.result())
+    The interpreter script starts before the probe and the knowledge are even imported;
+    the probe then mostly waits for children, and the knowledge loads meanwhile.
+    """
+    import os
+
+    from envdoctor.probe.launch import (
+        DEFAULT_DEEP_TIMEOUT,
+        DEFAULT_TIMEOUT,
+        resolve_interpreter,
+        start_interpreter_script,
+    )
+    from envdoctor.probe.runner import SubprocessRunner
+
+    each = DEFAULT_TIMEOUT if timeout is None else timeout
+    deep_each = DEFAULT_DEEP_TIMEOUT if timeout is None else timeout
+    started = start_interpreter_script(
+        resolve_interpreter(python), runner=SubprocessRunner(), timeout=each, environ=os.environ
+    )
+    from envdoctor.probe import collect
+    from envdoctor.probe._tasks import Task
+
+    environment = Task(lambda: collect(python, deep=deep, timeout=each, deep_timeout=deep_each, started=started))
+    prepared = _prepare()
+    return check_environment(environment.result(), prepared=prepared)

@@ -7,7 +7,6 @@ import argparse
 from envdoctor.diagnosis import diagnose
 from envdoctor.errors import EXIT_FINDINGS, EXIT_OK
 from envdoctor.render.console import UI
-from envdoctor.render.jsonout import dumps, findings_document
 from envdoctor.render.output import add_output_arguments, emit
 
 SCHEMA = "envdoctor.diagnose/1"
@@ -39,6 +38,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     diagnosis = diagnose(args.python, deep=args.deep, timeout=args.timeout)
 
     def json_text() -> str:
+        from envdoctor.render.jsonout import dumps, findings_document
+
         document = findings_document(SCHEMA, diagnosis.findings, environment=diagnosis.environment)
         # Additive to envdoctor.diagnose/1: the checks that could not judge this environment.
         document["not_checked"] = [{"id": k, "reason": v} for k, v in sorted(diagnosis.skipped.items())]

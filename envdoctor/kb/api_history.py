@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextvars
+import functools
 import gzip
 import json
 import re
@@ -73,7 +74,7 @@ _AMBIGUOUS_FUNCTIONS = frozenset(
 
 
 def _data_dirs() -> list[Path]:
-    from envdoctor.kb.refresh import user_knowledge_dir
+    from envdoctor.kb.user_dir import user_knowledge_dir
 
     return [knowledge_root() / "api", user_knowledge_dir() / "api"]
 
@@ -117,11 +118,19 @@ class History:
 
     def line_index(self, version: Version) -> int | None:
         """Index of the release line ``version`` belongs to; ``None`` outside the history."""
+        return self._line_indices.get(self._line_key(version))
+
+    def _line_key(self, version: Version) -> tuple[int, int]:
+        release = version.release
+        return (release[0], 0 if self.group == "major" else (release[1] if len(release) > 1 else 0))
+
+    @functools.cached_property
+    def _line_indices(self) -> dict[tuple[int, int], int]:
+        """Release line -> index of its first release (what the linear search used to return)."""
+        indices: dict[tuple[int, int], int] = {}
         for index, release in enumerate(self.releases):
-            same = release.major == version.major and (self.group == "major" or release.minor == version.minor)
-            if same:
-                return index
-        return None
+            indices.setdefault(self._line_key(release), index)
+        return indices
 
     @property
     def reach(self) -> str:
@@ -180,12 +189,22 @@ def clear_cache() -> None:
     """Forget the histories read so far (after a refresh, or when the data dir changes)."""
     _paths.cache_clear()
     _load_package.cache_clear()
+    _scoped.cache_clear()
+
+
+@cache
+def _scoped(scope: frozenset[str] | None) -> tuple[dict[str, History], tuple[tuple[str, History], ...]]:
+    """The histories in ``scope`` and their import names, longest first (for :func:`package_of`)."""
+    names = [n for n in _paths() if scope is None or n in scope]
+    histories = {history.package: history for n in names if (history := _load_package(n)) is not None}
+    imports = sorted(
+        ((name, history) for history in histories.values() for name in history.imports), key=lambda p: -len(p[0])
+    )
+    return histories, tuple(imports)
 
 
 def _histories() -> dict[str, History]:
-    scope = _SCOPE.get()
-    names = [n for n in _paths() if scope is None or n in scope]
-    return {history.package: history for n in names if (history := _load_package(n)) is not None}
+    return _scoped(_SCOPE.get())[0]
 
 
 def load_history(package: str) -> History | None:
@@ -200,12 +219,10 @@ def known_packages() -> list[str]:
 
 def package_of(module: str) -> History | None:
     """The history whose import package holds dotted ``module`` (the longest import name wins)."""
-    best: tuple[int, History] | None = None
-    for history in _histories().values():
-        for name in history.imports:
-            if (module == name or module.startswith(name + ".")) and (best is None or len(name) > best[0]):
-                best = (len(name), history)
-    return best[1] if best else None
+    for name, history in _scoped(_SCOPE.get())[1]:
+        if module == name or module.startswith(name + "."):
+            return history
+    return None
 
 
 # --- explaining one symbol -------------------------------------------------------------------
@@ -558,11 +575,28 @@ def import_conflicts(installed: Mapping[str, str]) -> list[dict[str, str]]:
     history, the ``from DEP import NAME`` statements of its installed release line (those that
     change across its releases, outside try/if blocks) are checked against the history of
     DEP at its installed version. A release outside a history's reach is not judged."""
-    token = _SCOPE.set(frozenset(canonicalize_name(name) for name in installed))
+    from envdoctor.kb.cache import digest, memo
+
+    scope = frozenset(canonicalize_name(name) for name in installed)
+    judged = {name: str(version) for name, version in sorted(installed.items()) if name in _paths()}
     try:
-        return _import_conflicts(installed)
-    finally:
-        _SCOPE.reset(token)
+        # Every input of the result: this code, each history file in scope, the versions judged.
+        parts = [Path(__file__).read_bytes(), json.dumps(judged).encode()]
+        parts += [path.read_bytes() for name in sorted(judged) for path in _paths()[name]]
+    except OSError:
+        parts = []
+
+    def compute() -> list[dict[str, str]]:
+        token = _SCOPE.set(scope)
+        try:
+            return _import_conflicts(installed)
+        finally:
+            _SCOPE.reset(token)
+
+    if not parts:
+        return compute()
+    key = digest(b"".join(digest(part).encode() for part in parts))
+    return memo("api-import-conflicts", key, compute)
 
 
 def _import_conflicts(installed: Mapping[str, str]) -> list[dict[str, str]]:
@@ -662,7 +696,7 @@ def refresh_packages(
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m envdoctor.kb.api_history refresh NAME...`` / ``show NAME SYMBOL``."""
     from envdoctor.kb.api_scan import DEFAULT_INDEX, ScanError
-    from envdoctor.kb.refresh import user_knowledge_dir
+    from envdoctor.kb.user_dir import user_knowledge_dir
 
     parser = argparse.ArgumentParser(prog="python -m envdoctor.kb.api_history", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)

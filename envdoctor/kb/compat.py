@@ -11,7 +11,6 @@ comparing strings. Malformed data raises :class:`envdoctor.errors.KnowledgeError
 from __future__ import annotations
 
 import functools
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -426,12 +425,13 @@ _Table = Mapping[str, Any]
 
 def read_toml(path: Path) -> dict[str, Any]:
     """A knowledge data file as a table; any problem is a :class:`KnowledgeError`."""
+    from envdoctor.kb.cache import toml_document
+
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
+        return toml_document(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeError(f"{path}: cannot read knowledge data: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # tomllib.TOMLDecodeError (imported only when a file is parsed)
         raise KnowledgeError(f"{path}: invalid TOML: {exc}") from exc
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from envdoctor.errors import KnowledgeError
+from envdoctor.kb.cache import toml_document
 from envdoctor.kb.entry import Entry, parse_entry
 from envdoctor.kb.lint import Problem, name_problems, schema_problem, source_problems
 from envdoctor.kb.paths import knowledge_root
@@ -54,7 +54,12 @@ class KnowledgeBase:
 # A diagnose check has a top-level `when`/`each`/`case` key or a `[[when]]`/`[[case]]` table. Any TOML
 # spelling of those starts a line this way, so files without such a line cannot be checks
 # and need no parsing when only checks are wanted (a sound over-approximation).
-_CHECK_MARKER = re.compile(r"^[ \t]*(?:(?:when|each|case)[ \t]*=|\[\[[ \t]*(?:when|case)[ \t]*\]\])", re.MULTILINE)
+_CHECK_MARKER = re.compile(rb"^[ \t]*(?:(?:when|each|case)[ \t]*=|\[\[[ \t]*(?:when|case)[ \t]*\]\])", re.MULTILINE)
+
+
+def _may_be_check(data: bytes) -> bool:
+    # The substring tests are C-speed; most files contain none of the words.
+    return (b"when" in data or b"each" in data or b"case" in data) and _CHECK_MARKER.search(data) is not None
 
 
 def lint_knowledge(root: Path, *, checks_only: bool = False, names: bool = True) -> tuple[list[Entry], list[str]]:
@@ -71,11 +76,12 @@ def lint_knowledge(root: Path, *, checks_only: bool = False, names: bool = True)
     for path in sorted((root / "entries").glob("*.toml")):
         label = path.name
         try:
-            text = path.read_text(encoding="utf-8")
-            if checks_only and not _CHECK_MARKER.search(text):
+            raw = path.read_bytes()
+            if checks_only and not _may_be_check(raw):
                 continue
-            data = tomllib.loads(text)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            # As read_text would give it (universal newlines), without decoding the files skipped.
+            data = toml_document(raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))
+        except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError and UnicodeDecodeError are ValueErrors
             problems.append(f"{label}: cannot be read as TOML: {exc}")
             continue
         entry, entry_problems = parse_entry(data, str(path))
@@ -147,10 +153,10 @@ def load_ordering(root: Path | None = None) -> Ordering:
     """Read ``order.toml``; every category in it must be a known category."""
     path = (root or knowledge_root()) / "order.toml"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = toml_document(path.read_text(encoding="utf-8"))
         reading = tuple(str(c) for c in data["state_dict"]["reading"])
         causes = {str(k): tuple(str(c) for c in v) for k, v in data["causes"].items()}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # TOMLDecodeError is a ValueError
         raise KnowledgeError(f"{path}: cannot read the ordering table ({exc})") from None
     unknown = sorted({c for c in (*reading, *causes, *(e for v in causes.values() for e in v)) if c not in CATEGORIES})
     if unknown:

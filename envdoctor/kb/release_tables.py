@@ -54,10 +54,12 @@ def load_model_types(root: Path | None = None) -> ModelTypeTable:
     """Parse ``<root>/compat/hf_model_types.toml`` (``root`` defaults to the knowledge root)."""
     import tomllib
 
+    from envdoctor.kb.cache import toml_document
+
     path = (root or knowledge_root()) / "compat" / "hf_model_types.toml"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = toml_document(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise KnowledgeError(f"{path}: {exc}") from exc
     rows = data.get("model_types")
     if not isinstance(rows, dict) or not rows:

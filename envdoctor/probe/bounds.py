@@ -16,33 +16,15 @@ from pathlib import Path
 
 from envdoctor.model import ImportBound
 
+# The package lists live in .launch: it starts the interpreter script before this module loads.
+from envdoctor.probe.launch import BOUND_PACKAGES, TABLE_PACKAGES
+
 __all__ = [
     "BOUND_PACKAGES",
     "collect_import_bounds",
     "dependency_table_bounds",
     "openmmlab_bounds",
 ]
-
-#: Packages that keep a ``deps`` table plus a runtime-check list.
-TABLE_PACKAGES = ("transformers", "diffusers")
-#: OpenMMLab packages whose ``__init__.py`` asserts mmcv / mmengine bounds.
-OPENMMLAB_PACKAGES = (
-    "mmdet",
-    "mmseg",
-    "mmpretrain",
-    "mmcls",
-    "mmpose",
-    "mmdet3d",
-    "mmocr",
-    "mmaction",
-    "mmrotate",
-    "mmyolo",
-    "mmtrack",
-    "mmagic",
-    "mmedit",
-)
-#: Every top-level package whose sources this module reads.
-BOUND_PACKAGES = TABLE_PACKAGES + OPENMMLAB_PACKAGES
 
 _OPS = {ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<", ast.Eq: "==", ast.NotEq: "!="}
 _FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "==", "!=": "!="}

@@ -13,15 +13,21 @@ working interpreter raises :class:`InterpreterError` with a one-line message nam
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from envdoctor.errors import InterpreterError
 from envdoctor.model import Distribution, Duplicate, PythonFacts
-from envdoctor.probe.bounds import BOUND_PACKAGES, collect_import_bounds
+from envdoctor.probe.bounds import collect_import_bounds
+from envdoctor.probe.launch import (
+    INTERPRETER_SCRIPT,
+    MARKER,
+    PACKAGE_DIRS,
+    Started,
+    child_environment,
+    resolve_interpreter,
+    start_interpreter_script,
+)
 from envdoctor.probe.runner import Runner, RunResult, last_line, signal_name
 
 __all__ = [
@@ -34,48 +40,6 @@ __all__ = [
     "resolve_interpreter",
 ]
 
-INTERPRETER_SCRIPT = Path(__file__).with_name("_interpreter_script.py")
-MARKER = "@@ENVDOCTOR-JSON@@"
-#: Top-level packages whose directories the script reports (files read in-process later).
-PACKAGE_DIRS = ("torch", "torchvision", "torchaudio", *BOUND_PACKAGES)
-_CANDIDATES = ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe")
-
-
-def resolve_interpreter(python: str | os.PathLike[str] | None) -> str:
-    """The interpreter to inspect: ``sys.executable``, or ``--python`` checked and resolved.
-
-    A directory is taken as a venv or conda environment and its ``bin/python`` is used.
-    Symlinks are kept: a venv's ``bin/python`` link is what makes it that venv.
-    """
-    if python is None:
-        if not sys.executable:
-            raise InterpreterError("cannot inspect the current interpreter: sys.executable is empty")
-        return sys.executable
-    given = os.fspath(python)
-    path = Path(given).expanduser()
-    if not path.exists():
-        raise InterpreterError(f"--python {given}: no such file or directory")
-    if path.is_dir():
-        for candidate in _CANDIDATES:
-            if (path / candidate).is_file():
-                path = path / candidate
-                break
-        else:
-            raise InterpreterError(f"--python {given}: directory has no bin/python (not a venv or conda environment)")
-    if not path.is_file():
-        raise InterpreterError(f"--python {given}: not a regular file")
-    if not os.access(path, os.X_OK):
-        raise InterpreterError(f"--python {given}: not executable")
-    return os.path.abspath(path)
-
-
-def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The user's environment, made safe for a child that must not write or wait."""
-    env = dict(environ)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("PYTHONINSPECT", None)  # would drop into a prompt after the script
-    return env
-
 
 def probe_python(
     executable: str,
@@ -83,11 +47,12 @@ def probe_python(
     runner: Runner,
     timeout: float,
     environ: Mapping[str, str],
+    started: Started | None = None,
 ) -> tuple[PythonFacts, dict[str, tuple[str, ...]]]:
-    """Run the interpreter script; return the facts and the reported package directories."""
-    argv = [executable, "-B", str(INTERPRETER_SCRIPT), *PACKAGE_DIRS]
-    result = runner.run(argv, timeout=timeout, env=child_environment(environ))
-    data = _decode(executable, result)
+    """Run the interpreter script (or wait for the ``started`` run); return the facts and package directories."""
+    if started is None or started.executable != executable:
+        started = start_interpreter_script(executable, runner=runner, timeout=timeout, environ=environ)
+    data = _decode(executable, started.result())
     try:
         facts, package_dirs = _build(data)
     except (KeyError, TypeError, ValueError) as exc:

@@ -47,7 +47,21 @@ class NvmlReport:
 
 
 def load_pynvml() -> NvmlLibrary | str:
-    """The ``pynvml`` module, or the reason it cannot be imported."""
+    """The ``pynvml`` module, or the reason NVML cannot be used (no library, no ``pynvml``).
+
+    Off Windows, ``nvmlInit`` needs ``libnvidia-ml.so.1`` (pynvml opens exactly that name);
+    on a host without the driver's library that is the answer, and importing pynvml (a
+    5,000-line module, tens of milliseconds) is skipped.
+    """
+    import sys
+
+    if not sys.platform.startswith("win"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libnvidia-ml.so.1")  # what pynvml's nvmlInit loads; cheap when it is there
+        except OSError:
+            return "NVML: NVML Shared Library Not Found"
     try:
         import pynvml  # lazy: ~20 ms, and only the host probe needs it
     except ImportError as exc:

@@ -14,12 +14,9 @@ percent sign. A name ending in ``.gz`` is written gzip-compressed (a report of ~
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import re
-import socket
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -60,6 +57,8 @@ def chosen_format(args: argparse.Namespace) -> str:
 def expand_placeholders(template: str, environ: Mapping[str, str] | None = None) -> str:
     """``reports/%N.json`` -> ``reports/node-17.json`` (see the module docstring)."""
     env = os.environ if environ is None else environ
+    import socket
+
     host = socket.gethostname()
     values = {
         "N": env.get("SLURMD_NODENAME") or host.split(".")[0],
@@ -84,6 +83,9 @@ def write_atomic(path: Path, text: str, *, force: bool = False) -> None:
         raise BadInputError(f"{path} exists; add --force to overwrite it")
     if path.exists() and not path.is_file():
         raise BadInputError(f"{path} is not a regular file")
+    import gzip
+    import tempfile
+
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise BadInputError(f"{directory}: no such directory for -o")
@@ -127,6 +129,8 @@ def emit(
     elif fmt == "markdown":
         text = markdown_text()
     else:
+        import tempfile
+
         from envdoctor.render.console import make_console
 
         with tempfile.TemporaryFile("w+", encoding="utf-8") as buffer:
