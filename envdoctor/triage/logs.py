@@ -116,10 +116,10 @@ _ANY_PREFIX = re.compile("|".join(f"(?:{p.pattern})" for p in _PREFIXES))
 
 def strip_prefixes(text: str) -> str:
     """Remove logger, timestamp and rank prefixes from the start of one line."""
-    if _ANY_PREFIX.match(text) is None:
-        return text
     changed = True
     while changed and text:
+        if _ANY_PREFIX.match(text) is None:  # one match instead of a pass that would change nothing
+            return text
         changed = False
         for prefix in _PREFIXES:
             match = prefix.match(text)
@@ -188,6 +188,8 @@ def _wraps_into(first: str, current: str, following: str, width: int) -> bool:
     the terminal cut at ``width``."""
     if len(current) != width or not following.strip():
         return False
+    if _ANY_PREFIX.match(following) is not None:
+        return False  # a new log record is never a wrap (tested early: training logs repeat widths)
     if _TABLE_ROW.search(current) and _TABLE_ROW.search(following):
         return False  # rows of one padded table share a width
     if _LINE_STARTS.match(following.lstrip()):
@@ -198,7 +200,7 @@ def _wraps_into(first: str, current: str, following: str, width: int) -> bool:
         return False
     if current.endswith(("}", ")", "]")) and "." in following and following.split(".", 1)[0] == first.split(".", 1)[0]:
         return False  # sibling lines of one list (fvcore's "head.{bias, weight}" groups), not a cut line
-    return _ANY_PREFIX.match(following) is None  # a new log record is never a wrap
+    return True
 
 
 def _rich_continuation(visible: list[tuple[str, str, bool]], index: int, column: int) -> tuple[str, int]:
