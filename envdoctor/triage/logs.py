@@ -198,9 +198,10 @@ def _wraps_into(first: str, current: str, following: str, width: int) -> bool:
         return False  # sibling lines ("- key: ...", indented lines) that happen to be W wide
     if first[:1].isspace() and following[:1] == first[:1]:
         return False
-    if current.endswith(("}", ")", "]")) and "." in following and following.split(".", 1)[0] == first.split(".", 1)[0]:
-        return False  # sibling lines of one list (fvcore's "head.{bias, weight}" groups), not a cut line
-    return True
+    # sibling lines of one list (fvcore's "head.{bias, weight}" groups) are not a cut line
+    return not (
+        current.endswith(("}", ")", "]")) and "." in following and following.split(".", 1)[0] == first.split(".", 1)[0]
+    )
 
 
 def _rich_continuation(visible: list[tuple[str, str, bool]], index: int, column: int) -> tuple[str, int]:
