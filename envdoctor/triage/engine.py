@@ -216,6 +216,63 @@ def _merge(findings: Sequence[Finding]) -> list[Finding]:
     return list(merged.values())
 
 
+#: Lookups whose findings are generic readings: a curated entry about the same lines says it better.
+_GENERIC_LOOKUPS = frozenset({"api-history"})
+
+
+def _fold_generic(findings: Sequence[Finding], knowledge: KnowledgeBase) -> list[Finding]:
+    """Fold each generic API-history reading into a curated finding on the same log lines.
+
+    ``torch._six`` or ``cached_download`` is explained by a curated entry (the maintainers'
+    answer, VR114, VR112) and by the generic API-history reading of the same error line
+    (VR200-VR204): two findings for one cause. When a harmful finding from an entry without
+    such a lookup has the same category and rests on a line the generic one rests on, the
+    generic finding is dropped and what it read (its title, its pins) stays in the curated
+    finding's ``details["api_history"]``. Its pins for packages the curated fix does not pin
+    join that fix (VR114 says why ``torch._six`` is gone; the history adds the exact
+    ``torch<1.9`` for ``container_abcs`` and the caller's release that stopped using it).
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    def package(pin: str) -> str | None:
+        try:
+            return canonicalize_name(Requirement(pin).name)
+        except InvalidRequirement:
+            return None
+
+    generic = {e.id for e in knowledge.entries if e.lookup in _GENERIC_LOOKUPS}
+    out = list(findings)
+    for finding in findings:
+        if finding.id not in generic:
+            continue
+        lines = {e.line for e in finding.evidence if e.line is not None}
+        host = next(
+            (
+                index
+                for index, other in enumerate(out)
+                if other.id not in generic
+                and not other.benign
+                and other.category == finding.category
+                and lines & {e.line for e in other.evidence}
+            ),
+            None,
+        )
+        if host is None:
+            continue
+        curated = out[host]
+        pinned = {package(pin) for pin in curated.fix.constraints}
+        added = tuple(pin for pin in finding.fix.constraints if package(pin) not in pinned)
+        folded = {"id": finding.id, "title": finding.title, "pins": list(finding.fix.constraints)}
+        out[host] = dataclasses.replace(
+            curated,
+            fix=dataclasses.replace(curated.fix, constraints=curated.fix.constraints + added),
+            details={**curated.details, "api_history": folded},
+        )
+        out.remove(finding)
+    return out
+
+
 def _explains(knowledge: KnowledgeBase) -> dict[str, tuple[str, ...]]:
     return {entry.id: entry.explains for entry in knowledge.entries if entry.explains}
 
@@ -266,7 +323,7 @@ def triage_log(
     if fallback is not None:
         findings.append(fallback)
     ordered = order_findings(
-        _merge(findings),
+        _fold_generic(_merge(findings), knowledge),
         priorities={e.id: e.priority for e in knowledge.entries},
         explains=_explains(knowledge),
         sequences=sequences,

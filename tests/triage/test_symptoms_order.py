@@ -135,3 +135,37 @@ def test_order_entry_explains_sequences_and_cycles() -> None:
     assert [f.id for f in order_findings([first, second], sequences=[["X2", "X1"]])] == ["X2", "X1"]
     both = order_findings([first, second], explains={"X1": ["X2"], "X2": ["X1"]})
     assert [f.id for f in both] == ["X1", "X2"]
+
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "cases"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "knowledge"
+
+
+def test_a_generic_api_history_reading_folds_into_the_curated_entry_on_the_same_line() -> None:
+    # torch._six: VR114 (the maintainers' answer) and VR202 (the API history) read one line.
+    from envdoctor.triage import triage_text
+
+    result = triage_text((FIXTURES / "VR114" / "hit-torch213-six.log").read_text(encoding="utf-8"))
+    assert [f.id for f in result.findings if not f.benign] == ["VR114"]
+    folded = result.findings[0].details["api_history"]
+    assert folded["id"] == "VR202" and folded["pins"] == ["torch<2.0"]
+    # VR114 pins nothing itself: the history's pin joins its fix.
+    assert [c.requirement for c in result.constraints] == ["torch<2.0"]
+
+
+def test_a_curated_pin_for_the_same_package_wins_over_the_historys() -> None:
+    from envdoctor.triage import triage_text
+
+    text = (CORPUS / "env-hunyuan3d-cached-download.log").read_text(encoding="utf-8")
+    result = triage_text(text)
+    harmful = [f for f in result.findings if not f.benign]
+    assert [f.id for f in harmful] == ["VR112"]
+    assert harmful[0].details["api_history"]["id"] == "VR200"
+    assert [c.requirement for c in result.constraints] == list(harmful[0].fix.constraints)
+
+
+def test_a_generic_reading_with_no_curated_entry_stays() -> None:
+    from envdoctor.triage import triage_text
+
+    result = triage_text((FIXTURES / "VR202" / "hit-hub-commands-removed.log").read_text(encoding="utf-8"))
+    assert "VR202" in [f.id for f in result.findings]
