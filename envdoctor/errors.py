@@ -9,6 +9,9 @@ catch them either way.
 
 from __future__ import annotations
 
+import os
+import stat
+
 __all__ = [
     "EXIT_OK",
     "EXIT_FINDINGS",
@@ -88,3 +91,22 @@ class ResolutionError(EnvdoctorError):
 
 class OutputExistsError(BadInputError, FileExistsError):
     """The output file exists and ``--force`` was not given."""
+
+
+def require_regular_file(path: str | os.PathLike[str], label: str, *, kind: str, not_regular: str) -> None:
+    """Raise :class:`BadInputError` (exit 2) unless ``path`` is a regular file one can stat.
+
+    ``kind`` names what was expected ("a log file", "a report") in the directory message;
+    ``not_regular`` says what to do with a device or FIFO (which envdoctor never reads: it could
+    block forever or never end).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise BadInputError(f"{label}: no such file") from None
+    except OSError as exc:
+        raise BadInputError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise BadInputError(f"{label}: is a directory, not {kind}")
+    if not stat.S_ISREG(mode):
+        raise BadInputError(f"{label}: not a regular file (a device or FIFO); {not_regular}")

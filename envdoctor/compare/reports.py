@@ -1,17 +1,13 @@
 """Read the environments to compare: ``diagnose --json`` reports, standard input, or a live interpreter.
 
-A report is read with bounds (size, nesting through :func:`json.loads` on bounded text) and
-its schema is checked: ``envdoctor.diagnose/1`` is read, a newer major version of the schema
-is refused with exit 2 (its meaning may have changed), anything else is not a report.
-A path to an interpreter or a venv/conda directory is probed on the spot.
+A report is read by :mod:`envdoctor.diagnose_report` (bounded, schema-checked, exit 2 for
+anything that is not a report). A path to an interpreter or a venv/conda directory is probed on the spot.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
-import io
 import json
 import os
 import re
@@ -21,14 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from envdoctor.diagnose_report import MAX_REPORT_BYTES, SCHEMA, environment_of, read_bounded
 from envdoctor.errors import BadInputError
-from envdoctor.model import Environment, from_jsonable
+from envdoctor.model import Environment
 
 __all__ = ["MAX_REPORT_BYTES", "NamedEnvironment", "SCHEMA", "load_all", "read_environment_source"]
-
-SCHEMA = "envdoctor.diagnose/1"
-#: A report of one environment is tens of KB; a thousand times that is not a report.
-MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -40,19 +33,6 @@ class NamedEnvironment:
     environment: Environment
     fingerprint: str = ""
     """Equal for environments that differ at most in their collection time ("" = unknown)."""
-
-
-def _read_bounded(stream: IO[bytes], label: str) -> bytes:
-    data = stream.read(MAX_REPORT_BYTES + 1)
-    if data[:2] == b"\x1f\x8b":  # a report written with -o NAME.json.gz
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unpacked:
-                data = unpacked.read(MAX_REPORT_BYTES + 1)
-        except (OSError, EOFError) as exc:
-            raise BadInputError(f"{label}: a corrupt gzip file ({exc})") from None
-    if len(data) > MAX_REPORT_BYTES:
-        raise BadInputError(f"{label}: larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB; not a diagnose report")
-    return data
 
 
 #: The one field of a report that differs between the nodes of an identical fleet.
@@ -70,7 +50,7 @@ def _parse(data: bytes, label: str) -> tuple[Environment, str]:
     fingerprint = hashlib.sha256(masked).hexdigest()
     built = _BUILT.get(fingerprint)
     if built is None:
-        built = _BUILT[fingerprint] = _build(data, label)
+        built = _BUILT[fingerprint] = environment_of(data, label)
     collected_at = json.loads(found.group(1)) if found is not None else None
     if collected_at == built.collected_at:
         return built, fingerprint
@@ -78,29 +58,6 @@ def _parse(data: bytes, label: str) -> tuple[Environment, str]:
 
 
 _BUILT: dict[str, Environment] = {}
-
-
-def _build(data: bytes, label: str) -> Environment:
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        expected = "expected `envdoctor diagnose --json` output"
-        raise BadInputError(f"{label}: not JSON ({type(exc).__name__}); {expected}") from None
-    if not isinstance(document, dict):
-        raise BadInputError(f"{label}: not a diagnose report (a JSON object with a schema)")
-    schema = document.get("schema")
-    if not isinstance(schema, str) or not schema.startswith("envdoctor.diagnose/"):
-        raise BadInputError(f"{label}: not a diagnose report (schema {schema!r}, expected {SCHEMA})")
-    major = schema.rpartition("/")[2]
-    if major != SCHEMA.rpartition("/")[2]:
-        raise BadInputError(f"{label}: report schema {schema} is newer than this envdoctor reads ({SCHEMA}); upgrade")
-    environment = document.get("environment")
-    if not isinstance(environment, dict):
-        raise BadInputError(f"{label}: no environment object in the report")
-    try:
-        return from_jsonable(Environment, environment)
-    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
-        raise BadInputError(f"{label}: malformed environment ({exc})") from None
 
 
 def _node_name(path: Path) -> str:
@@ -123,7 +80,7 @@ def read_environment_source(source: str, *, stdin: IO[bytes] | None = None) -> N
     """One environment from a report file, ``-`` (standard input), or an interpreter/venv path."""
     if source == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        environment, fingerprint = _parse(_read_bounded(stream, "<stdin>"), "<stdin>")
+        environment, fingerprint = _parse(read_bounded(stream, "<stdin>"), "<stdin>")
         return NamedEnvironment("stdin", "-", environment, fingerprint)
     path = Path(source)
     try:
@@ -139,7 +96,7 @@ def read_environment_source(source: str, *, stdin: IO[bytes] | None = None) -> N
     if not stat.S_ISREG(mode):
         raise BadInputError(f"{source}: not a regular file (a device or FIFO cannot be a report)")
     with path.open("rb") as handle:
-        data = _read_bounded(handle, source)
+        data = read_bounded(handle, source)
     environment, fingerprint = _parse(data, source)
     return NamedEnvironment(_node_name(path), source, environment, fingerprint)
 

@@ -16,17 +16,15 @@ only without their version-dependent notes. Nothing here prints.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from envdoctor.errors import BadInputError, InterpreterError
+from envdoctor.errors import InterpreterError
 from envdoctor.kb.checks import finding_from_entry
 from envdoctor.kb.entry import Entry
 from envdoctor.kb.loader import KnowledgeBase, load_knowledge
-from envdoctor.model import Constraint, Environment, Evidence, Finding, from_jsonable, gather_constraints
+from envdoctor.model import Constraint, Environment, Evidence, Finding, gather_constraints
 from envdoctor.triage.errors import FALLBACK_ID, find_error, is_explained
 from envdoctor.triage.logs import LogText, normalize
 from envdoctor.triage.order import order_findings
@@ -102,43 +100,11 @@ def probe_environment(python: str | None = None) -> tuple[Environment | None, st
         return None, f"environment not probed ({type(exc).__name__}: {exc}); findings carry no version notes"
 
 
-#: A diagnose report is tens of KB.
-_MAX_REPORT = 64 * 1024 * 1024
-
-
 def read_environment(path: str) -> Environment:
     """The environment of a ``diagnose --json`` report (or a bare environment object) at ``path``."""
-    file = Path(path)
-    try:
-        if file.is_file() and file.stat().st_size > _MAX_REPORT:
-            raise BadInputError(f"--env {path}: over {_MAX_REPORT // (1024 * 1024)} MB; not a diagnose report")
-        if file.exists() and not file.is_file() and not file.is_dir():
-            raise BadInputError(f"--env {path}: not a regular file (a device or FIFO)")
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInputError(f"--env {path}: no such file") from None
-    except IsADirectoryError:
-        raise BadInputError(f"--env {path}: is a directory, not a report") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"--env {path}: cannot be read ({exc})") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInputError(f"--env {path}: not JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:
-        raise BadInputError(f"--env {path}: nested too deeply to be a diagnose report") from None
-    if not isinstance(document, dict):
-        raise BadInputError(f"--env {path}: expected a JSON object from `envdoctor diagnose --json`")
-    schema = document.get("schema")
-    if schema is not None and not (isinstance(schema, str) and schema.startswith("envdoctor.diagnose/")):
-        raise BadInputError(f"--env {path}: schema {schema!r} is not a diagnose report (envdoctor.diagnose/1)")
-    data = document.get("environment", document if schema is None else None)
-    if not isinstance(data, dict) or "python" not in data or "host" not in data:
-        raise BadInputError(f'--env {path}: no "environment" object; write it with `envdoctor diagnose --json`')
-    try:
-        return from_jsonable(Environment, data)
-    except (TypeError, ValueError, KeyError) as exc:
-        raise BadInputError(f"--env {path}: malformed environment ({exc})") from None
+    from envdoctor.diagnose_report import read_report
+
+    return read_report(path, f"--env {path}", bare=True)
 
 
 def _analyze(parsed: ParsedReport, facts: Mapping[str, Any], knowledge: KnowledgeBase) -> list[Finding]:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import IO, Any, Protocol, cast
 
-from envdoctor.errors import BadInputError
+from envdoctor.errors import BadInputError, require_regular_file
 from envdoctor.kb.loader import KnowledgeBase, load_knowledge
 from envdoctor.triage.logs import LogLine, LogText, normalize
 from envdoctor.triage.symptoms import required_literals
@@ -340,8 +340,6 @@ def open_log(
     regions around anchors are read (:func:`read_log_regions`). Devices, FIFOs and
     directories are refused (exit 2), as are binary files and a closed standard input.
     """
-    import os
-    import stat
     import sys
 
     if path is None or path == "-":
@@ -361,16 +359,7 @@ def open_log(
         _refuse_binary(head, source)
         return read_log_regions(_Prefixed(head, stream), source=source, knowledge=knowledge, on_progress=on_progress)
     source = path
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise BadInputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise BadInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(mode):
-        raise BadInputError(f"{path}: is a directory, not a log file")
-    if not stat.S_ISREG(mode):
-        raise BadInputError(f"{path}: not a regular file (a device or FIFO); pipe it to `envdoctor triage -` instead")
+    require_regular_file(path, path, kind="a log file", not_regular="pipe it to `envdoctor triage -` instead")
     try:
         with open(path, "rb") as file:
             head = file.read(WHOLE_LIMIT + 1)

@@ -146,12 +146,24 @@ def test_cli_env_report_supplies_facts(tmp_path: Path, capsys: pytest.CaptureFix
     assert document["facts"] == f"report:{report}"
 
 
+def test_cli_env_report_may_be_gzipped_as_written_with_o(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `diagnose -o NAME.json.gz` writes gzip; --env reads what compare reads (one reader).
+    import gzip
+
+    report = tmp_path / "report.json.gz"
+    document = {"schema": "envdoctor.diagnose/1", "environment": to_jsonable(_environment("4.46.0"))}
+    report.write_bytes(gzip.compress(json.dumps(document).encode()))
+    assert main(["triage", "--json", "--env", str(report), str(LOGS / "mmengine-gdino-keys.log")]) == 1
+    assert "transformers 4.46.0 is installed" in json.loads(capsys.readouterr().out)["findings"][1]["cause"]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("{not json", "not JSON"),
         ('{"schema": "envdoctor.triage/1", "findings": []}', "not a diagnose report"),
         ('{"schema": "envdoctor.diagnose/1"}', 'no "environment" object'),
+        ('{"schema": "envdoctor.diagnose/2", "environment": {}}', "newer than this envdoctor reads"),
         ('{"schema": "envdoctor.diagnose/1", "environment": {"python": 3, "host": {}}}', "malformed environment"),
     ],
 )
