@@ -10,12 +10,14 @@ and TorchScript's ``constants.pkl``...) and every member that starts like an ``.
 array, and reports duplicates and names that differ only in case as warnings. Entries that
 point at the same bytes (a central directory can list one member thousands of times) are
 scanned once. Opening the archive is bounded: the central directory's declared size and
-entry count are checked before :mod:`zipfile` reads it, and every failure to read a name or
-a member (bad UTF-8, an unknown compression method) is a :class:`CheckpointError`.
+entry count are checked before it is read (by :mod:`envdoctor.ckpt.zipdir`, with
+:mod:`zipfile`'s rules), and every failure to read a name or a member (bad UTF-8, an unknown
+compression method) is a :class:`CheckpointError`.
 """
 
 from __future__ import annotations
 
+import bisect
 import mmap
 import struct
 import zipfile
@@ -27,6 +29,7 @@ from envdoctor.ckpt.model import Checkpoint, SecurityIssue, TensorInfo
 from envdoctor.ckpt.npz import scan_npy_member
 from envdoctor.ckpt.pickle_vm import PickleFailure, PickleLimits
 from envdoctor.ckpt.torch_zip import read_torch_pickle, scan_other_pickle
+from envdoctor.ckpt.zipdir import ZipDirectory, ZipEntry, read_directory
 from envdoctor.errors import CheckpointError
 
 __all__ = ["MAX_ZIP_ENTRIES", "MAX_CENTRAL_DIRECTORY", "open_zip", "read_zip"]
@@ -51,9 +54,9 @@ _ZIP_ERRORS = (
 )
 
 
-def _check_directory(path: str, handle: IO[bytes]) -> None:
+def _check_directory(path: str, handle: IO[bytes]) -> list[object]:
     try:
-        end = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
+        end: list[object] | None = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
     except _ZIP_ERRORS as exc:
         raise CheckpointError(f"{path}: unreadable zip end record ({exc})") from None
     if end is None:
@@ -63,19 +66,20 @@ def _check_directory(path: str, handle: IO[bytes]) -> None:
         )
     entries = end[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]
     size = end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
-    if entries > MAX_ZIP_ENTRIES or size > MAX_CENTRAL_DIRECTORY:
+    if entries > MAX_ZIP_ENTRIES or size > MAX_CENTRAL_DIRECTORY:  # type: ignore[operator]
         raise CheckpointError(
             f"{path}: zip central directory declares {entries:,} entries in {size:,} bytes, over the "
             f"{MAX_ZIP_ENTRIES:,}-entry / {MAX_CENTRAL_DIRECTORY:,}-byte limit"
         )
+    return end
 
 
-def open_zip(path: str) -> zipfile.ZipFile:
-    """The archive, or a :class:`CheckpointError` naming what is wrong with it."""
+def open_zip(path: str) -> ZipDirectory:
+    """The archive's directory, or a :class:`CheckpointError` naming what is wrong with it."""
     try:
         with open(path, "rb") as handle:
-            _check_directory(path, handle)
-        return zipfile.ZipFile(path)
+            end = _check_directory(path, handle)
+            return ZipDirectory(path, read_directory(handle, end))
     except CheckpointError:
         raise
     except _ZIP_ERRORS as exc:
@@ -85,7 +89,7 @@ def open_zip(path: str) -> zipfile.ZipFile:
         ) from None
 
 
-def _data_pickles(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+def _data_pickles(infos: list[ZipEntry]) -> list[ZipEntry]:
     """Entries torch.load could take as ``<folder>/data.pkl`` (folder of the first entry, any case)."""
     if not infos:
         return []
@@ -94,20 +98,43 @@ def _data_pickles(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
     return [info for info in infos if info.filename.lower() == wanted]
 
 
-def _may_be_npy(raw: memoryview, info: zipfile.ZipInfo) -> bool:
+_NPY_MAGIC = b"\x93NUMPY"
+_MAX_LOCAL_HEADER = 30 + 2 * 0xFFFF
+"""A local header with the longest name and extra field: where a member's bytes start at most."""
+
+
+def _magic_positions(raw: memoryview | mmap.mmap) -> list[int]:
+    """Every offset of the ``.npy`` magic in the file, in order (a C-speed search)."""
+    found: list[int] = []
+    find = raw.find if isinstance(raw, mmap.mmap) else bytes(raw).find
+    position = find(_NPY_MAGIC)
+    while position >= 0:
+        found.append(position)
+        position = find(_NPY_MAGIC, position + 1)
+    return found
+
+
+def _may_be_npy(raw: memoryview, info: ZipEntry, magics: list[int] | None = None) -> bool:
     """False only when a stored member's first bytes are certainly not the ``.npy`` magic.
 
     Checked straight from the mapped file (the local header says where the bytes start), so
-    the 20,000 storage members of a big torch archive cost microseconds each.
+    the 20,000 storage members of a big torch archive cost microseconds each; with
+    ``magics`` (every offset of the magic in the file), a member with no magic where its
+    bytes could start is not even opened.
     """
     if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
         return True
     offset = info.header_offset
+    if magics is not None:
+        # The bytes start 30..30+2*65535 bytes after the local header; no magic there, no array.
+        first = bisect.bisect_left(magics, offset + 30)
+        if first == len(magics) or magics[first] > offset + _MAX_LOCAL_HEADER:
+            return raw[offset : offset + 4].tobytes() != b"PK\x03\x04" or offset + 30 > len(raw)
     if raw[offset : offset + 4].tobytes() != b"PK\x03\x04" or offset + 30 > len(raw):
         return True
     name_length, extra_length = struct.unpack_from("<HH", raw, offset + 26)
     start = offset + 30 + name_length + extra_length
-    return raw[start : start + 6].tobytes() == b"\x93NUMPY"
+    return raw[start : start + 6].tobytes() == _NPY_MAGIC
 
 
 def read_zip(path: str, *, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint:
@@ -118,25 +145,58 @@ def read_zip(path: str, *, max_pickle_bytes: int, limits: PickleLimits) -> Check
         except (OSError, ValueError):
             mapped = None
         if mapped is None:
-            return _read_members(path, archive, None, max_pickle_bytes, limits)
+            return _read_members(path, archive, None, None, max_pickle_bytes, limits)
         try:
             with memoryview(mapped) as raw:
-                return _read_members(path, archive, raw, max_pickle_bytes, limits)
+                return _read_members(path, archive, mapped, raw, max_pickle_bytes, limits)
         finally:
             mapped.close()
 
 
+def _other_candidates(
+    infos: list[ZipEntry], lowered: list[str], mapped: mmap.mmap | None, raw: memoryview | None
+) -> list[ZipEntry]:
+    """Entries besides the data pickle that a loader could unpickle: ``.pkl`` names, ``.npy`` bytes.
+
+    Every entry whose name ends in ``.pkl`` in any case, and every entry whose bytes may
+    start with the ``.npy`` magic (compressed or encrypted members, and members whose local
+    header is damaged, always may: they are read through :mod:`zipfile`, as ``np.load`` reads them).
+    """
+    if mapped is None or raw is None:
+        return list(infos)
+    magics = _magic_positions(mapped)
+    size = len(mapped)
+    if magics:
+        return [info for info in infos if lowered[info.index].endswith(".pkl") or _may_be_npy(raw, info, magics)]
+    # No magic anywhere in the file (a torch archive): only unusual members may still hold an array.
+    return [
+        info
+        for info in infos
+        if info.compress_type != zipfile.ZIP_STORED
+        or info.flag_bits & 0x1
+        or info.header_offset + 30 > size
+        or mapped[info.header_offset : info.header_offset + 4] != b"PK\x03\x04"
+        or lowered[info.index].endswith(".pkl")
+    ]
+
+
 def _read_members(
-    path: str, archive: zipfile.ZipFile, raw: memoryview | None, max_pickle_bytes: int, limits: PickleLimits
+    path: str,
+    archive: ZipDirectory,
+    mapped: mmap.mmap | None,
+    raw: memoryview | None,
+    max_pickle_bytes: int,
+    limits: PickleLimits,
 ) -> Checkpoint:
-    infos = archive.infolist()
+    infos = archive.entries
     names = {info.filename: info for info in infos}
     warnings: list[str] = []
-    lowered: dict[str, int] = {}
-    for info in infos:
-        lowered[info.filename.lower()] = lowered.get(info.filename.lower(), 0) + 1
-    clashes = [name for name, count in lowered.items() if count > 1]
-    if clashes:
+    lowered_names = [info.filename.lower() for info in infos]
+    if len(set(lowered_names)) != len(lowered_names):
+        lowered: dict[str, int] = {}
+        for name in lowered_names:
+            lowered[name] = lowered.get(name, 0) + 1
+        clashes = [name for name, count in lowered.items() if count > 1]
         warnings.append(
             f"{path}: {len(clashes)} member names appear more than once or differ only in case "
             f"(first: {clashes[0]!r}); loaders may pick any of them, so each was scanned"
@@ -170,13 +230,13 @@ def _read_members(
             primary = found
 
     npy_tensors: list[TensorInfo] = []
-    for info in infos:
+    for info in _other_candidates(infos, lowered_names, mapped, raw):
         key = (info.header_offset, info.compress_size, info.file_size)
         if key in scanned:
             continue
         scanned.add(key)
         try:
-            if info.filename.lower().endswith(".pkl"):
+            if lowered_names[info.index].endswith(".pkl"):
                 security.extend(scan_other_pickle(path, archive, info, max_pickle_bytes, limits, raw=raw))
                 continue
             if raw is not None and not _may_be_npy(raw, info):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 from collections.abc import Callable
 from typing import IO
 
@@ -38,7 +39,7 @@ from envdoctor.ckpt.records import (
 )
 from envdoctor.ckpt.verdict import CONTAINER_CONSTRUCTORS, call_problem, call_problem_free, dunder_keys
 
-__all__ = ["FastPathRefused", "ENABLED", "fast_load"]
+__all__ = ["FastPathRefused", "ENABLED", "fast_load", "frame_possible"]
 
 ENABLED: list[bool] = []
 """Non-empty (``[True]``) only inside the sandbox child: :func:`run_pickle` then uses this engine."""
@@ -208,6 +209,33 @@ class _Unpickler(pickle.Unpickler):
             raise FastPathRefused("malformed persistent id") from None
 
 
+def frame_possible(window: bytes, remaining: int) -> bool:
+    """True when some byte of ``window`` could be a ``FRAME`` opcode the unpickler can execute.
+
+    ``FRAME`` is the byte ``0x95`` followed by an 8-byte little-endian length; the C
+    unpickler runs it whatever the protocol, and fails (as every loader does) when the length
+    runs past the end of the input. ``remaining`` is how many bytes follow ``window[0]`` in
+    the input the loader reads (the member, or the rest of the file). Without such a byte,
+    no ``FRAME`` executes, so every way of reading the bytes (``pickle.loads``, a buffered
+    file, ``io.BytesIO``) resolves and calls exactly the same things. Bytes ``0x95`` inside
+    arguments (a memo index, a string) are counted too: a false alarm only costs speed.
+    """
+    # A length that fits the input has its high bytes zero: let the regex skip the rest.
+    needed = max(1, min(8, (max(remaining, 0).bit_length() + 7) // 8))
+    pattern = _FRAME_PATTERNS[needed]
+    for match in pattern.finditer(window):
+        start = match.start()
+        length = int.from_bytes(window[start + 1 : start + 9], "little")
+        if start + 9 + length <= remaining:
+            return True
+    return False
+
+
+_FRAME_PATTERNS = {
+    width: re.compile(b"\\x95(?=[\\x00-\\xff]{%d}" % width + b"\\x00" * (8 - width) + b")") for width in range(1, 9)
+}
+
+
 def fast_load(
     source: bytes | IO[bytes],
     persistent_load: Callable[[object], object] | None,
@@ -221,26 +249,32 @@ def fast_load(
     """
     # The C unpickler reads a file with peek() in big chunks (buffered files: torch.load on
     # a path, np.load) or one read() per need (io.BytesIO: how torch.load reads data.pkl).
-    # The two read different bytes when an opcode runs past the end of a FRAME, so each
-    # pickle is loaded the way its loader reads it; the interpreter reports any such
-    # opcode, whatever the loader.
+    # The two read different bytes only when an opcode runs past the end of a FRAME, so a
+    # pickle in which no FRAME can execute is loaded once, from one buffer (the fastest
+    # way: io.BytesIO costs a read() call per opcode); otherwise each pickle is loaded the
+    # way its loader reads it. The interpreter reports any opcode across a FRAME end.
     if isinstance(source, bytes):
-        stream: IO[bytes] = io.BytesIO(source) if as_bytesio else io.BufferedReader(io.BytesIO(source), 1 << 16)
+        if as_bytesio and frame_possible(source, len(source)):
+            stream: IO[bytes] = io.BytesIO(source)
+        else:
+            stream = io.BufferedReader(io.BytesIO(source), max(len(source), 1))
         value, _ = _load(stream, persistent_load)
         return value, (), ()
     # A file (legacy torch, plain pickles, .npy): torch.load / pickle.load / np.load read it
-    # buffered from a path, or through io.BytesIO from memory. When the pickle holds a FRAME
-    # byte, it is loaded both ways and must resolve and call the same things both times.
+    # buffered from a path, or through io.BytesIO from memory. When a FRAME can execute in
+    # the pickle, it is loaded both ways and must resolve and call the same things both times.
     start = source.tell()
     value, events = _load(source, persistent_load)
     end = source.tell()
     raw = getattr(source, "raw", source)
     if not hasattr(raw, "seek"):
         raise FastPathRefused("cannot re-read the stream")
+    raw.seek(0, io.SEEK_END)
+    total = raw.tell()
     raw.seek(start)
     window = raw.read(end - start + (1 << 16))
     raw.seek(end)
-    if b"\x95" in window[: end - start]:
+    if frame_possible(window[: end - start], total - start):
         try:
             _, other = _load(io.BytesIO(window), persistent_load)
         except PickleFailure:

@@ -14,13 +14,13 @@ import ast
 import io
 import math
 import struct
-import zipfile
 from typing import IO
 
 from envdoctor.ckpt.dtypes import numpy_dtype_name, numpy_itemsize
 from envdoctor.ckpt.model import Checkpoint, SecurityIssue, TensorInfo
 from envdoctor.ckpt.pickle_vm import PickleFailure, PickleLimits, run_pickle
 from envdoctor.ckpt.torch_zip import read_member
+from envdoctor.ckpt.zipdir import ZipDirectory, ZipEntry
 from envdoctor.errors import CheckpointError
 
 __all__ = ["NPY_MAGIC", "descr_has_object", "read_npy_header", "read_npy", "scan_npy_member"]
@@ -148,8 +148,8 @@ def _scan_object_array(
 
 def scan_npy_member(
     path: str,
-    archive: zipfile.ZipFile,
-    info: zipfile.ZipInfo,
+    archive: ZipDirectory,
+    info: ZipEntry,
     max_pickle_bytes: int,
     limits: PickleLimits,
     raw: memoryview | None = None,

@@ -12,8 +12,10 @@ alone is used, and only the speed differs.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
+import itertools
 import json
 import operator
 import os
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from envdoctor.ckpt.model import Checkpoint, TensorInfo, make_tensor_info
+from envdoctor.ckpt.model import Checkpoint, TensorInfo
 
 __all__ = ["SANDBOX_MEMORY_BYTES", "SANDBOX_SECONDS", "read_clean_in_child", "checkpoint_to_json"]
 
@@ -34,6 +36,7 @@ SANDBOX_MEMORY_BYTES = 448 * 1024 * 1024
 SANDBOX_SECONDS = 6.0
 """The child's time limit; past it the parent kills it and uses the interpreter."""
 _MAX_REPLY = 512 * 1024 * 1024
+_ENCODER = json.JSONEncoder(allow_nan=True, check_circular=False, separators=(",", ":"))
 
 _TENSOR_FIELDS = (
     "name",
@@ -49,18 +52,45 @@ _TENSOR_FIELDS = (
 
 
 _ROW = operator.attrgetter(*_TENSOR_FIELDS)
+_REPEATING = frozenset({"dtype", "kind", "device", "storage_offset", "storage_numel", "storage_nbytes"})
+"""Columns that are mostly runs of one value: sent as ``[[value, count], ...]``."""
+_new_object = object.__new__
 
 
-def _tensor_row(tensor: TensorInfo) -> tuple[Any, ...]:
-    row: tuple[Any, ...] = _ROW(tensor)
-    return row
+def _runs(column: tuple[Any, ...]) -> list[list[Any]]:
+    return [[value, sum(1 for _ in group)] for value, group in itertools.groupby(column)]
 
 
-def _tensor(row: list[Any]) -> TensorInfo:
-    if len(row) != len(_TENSOR_FIELDS):
-        raise ValueError("malformed tensor row")
-    name, shape, *rest = row
-    return make_tensor_info(name, None if shape is None else tuple(shape), *rest)
+def _tensor_columns(tensors: tuple[TensorInfo, ...]) -> list[Any]:
+    """The tensors as one JSON array per field (runs of one value for the repetitive ones)."""
+    if not tensors:
+        return [[] for _ in _TENSOR_FIELDS]
+    columns = zip(*map(_ROW, tensors), strict=True)
+    return [
+        _runs(column) if field in _REPEATING else column for field, column in zip(_TENSOR_FIELDS, columns, strict=True)
+    ]
+
+
+def _tensors(columns: list[Any]) -> tuple[TensorInfo, ...]:
+    """Inverse of :func:`_tensor_columns`; builds the records without a Python call per tensor."""
+    if not isinstance(columns, list) or len(columns) != len(_TENSOR_FIELDS):
+        raise ValueError("malformed tensor columns")
+    count = len(columns[0])
+    expanded: list[list[Any]] = []
+    for field, column in zip(_TENSOR_FIELDS, columns, strict=True):
+        if field in _REPEATING:
+            values: list[Any] = []
+            for value, length in column:
+                values += [value] * length
+            column = values
+        if len(column) != count:
+            raise ValueError("tensor columns of different lengths")
+        expanded.append(column)
+    expanded[1] = [None if shape is None else tuple(shape) for shape in expanded[1]]
+    infos = list(map(_new_object, itertools.repeat(TensorInfo, count)))
+    fields = map(dict, map(zip, itertools.repeat(_TENSOR_FIELDS), zip(*expanded, strict=True)))
+    collections.deque(map(object.__setattr__, infos, itertools.repeat("__dict__"), fields), maxlen=0)
+    return tuple(infos)
 
 
 def checkpoint_to_json(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -69,9 +99,9 @@ def checkpoint_to_json(checkpoint: Checkpoint) -> dict[str, Any]:
         "path": checkpoint.path,
         "format": checkpoint.format,
         "layout": checkpoint.layout,
-        "tensors": [_tensor_row(t) for t in checkpoint.tensors],
+        "tensors": _tensor_columns(checkpoint.tensors),
         "state_dict_path": checkpoint.state_dict_path,
-        "containers": {k: [_tensor_row(t) for t in v] for k, v in checkpoint.containers.items()},
+        "containers": {k: _tensor_columns(v) for k, v in checkpoint.containers.items()},
         "top_level_keys": list(checkpoint.top_level_keys),
         "metadata": [[k, v] for k, v in checkpoint.metadata.items()],
         "ema": list(checkpoint.ema),
@@ -85,9 +115,9 @@ def _checkpoint_from_json(data: dict[str, Any]) -> Checkpoint:
         path=data["path"],
         format=data["format"],
         layout=data["layout"],
-        tensors=tuple(_tensor(row) for row in data["tensors"]),
+        tensors=_tensors(data["tensors"]),
         state_dict_path=data["state_dict_path"],
-        containers=MappingProxyType({k: tuple(_tensor(r) for r in v) for k, v in data["containers"].items()}),
+        containers=MappingProxyType({k: _tensors(v) for k, v in data["containers"].items()}),
         top_level_keys=tuple(data["top_level_keys"]),
         metadata=MappingProxyType({k: v for k, v in data["metadata"]}),
         security=(),
@@ -120,7 +150,7 @@ def _child(write_fd: int, read: Callable[[], Checkpoint]) -> None:
         ENABLED.append(True)
         checkpoint = read()
         if not checkpoint.security:
-            payload = json.dumps(checkpoint_to_json(checkpoint), allow_nan=True).encode("utf-8")
+            payload = _ENCODER.encode(checkpoint_to_json(checkpoint)).encode("utf-8")
             view = memoryview(payload)
             while view:
                 written = os.write(write_fd, view[: 1 << 20])

@@ -18,6 +18,7 @@ from envdoctor.ckpt.layout import checkpoint_from_object
 from envdoctor.ckpt.model import Checkpoint, MetadataValue, SecurityIssue
 from envdoctor.ckpt.pickle_vm import PickleLimits, run_pickle
 from envdoctor.ckpt.records import StorageRef, storage_from_persistent_id
+from envdoctor.ckpt.zipdir import ZipDirectory, ZipEntry
 from envdoctor.errors import CheckpointError
 
 __all__ = ["find_data_pickle", "read_member", "read_torch_pickle", "scan_other_pickle"]
@@ -36,7 +37,7 @@ def find_data_pickle(names: list[str]) -> str | None:
     return None
 
 
-def _local_data_start(raw: memoryview, info: zipfile.ZipInfo) -> int | None:
+def _local_data_start(raw: memoryview, info: ZipEntry) -> int | None:
     """Where a stored member's bytes start, from its local header (as zipfile finds them)."""
     offset = info.header_offset
     header = bytes(raw[offset : offset + 30])
@@ -47,8 +48,8 @@ def _local_data_start(raw: memoryview, info: zipfile.ZipInfo) -> int | None:
 
 
 def read_member(
-    archive: zipfile.ZipFile,
-    info: zipfile.ZipInfo,
+    archive: ZipDirectory,
+    info: ZipEntry,
     cap: int,
     where: str,
     *,
@@ -84,9 +85,7 @@ def read_member(
     return data
 
 
-def _check_storages(
-    names: dict[str, zipfile.ZipInfo], prefix: str, storages: dict[str, StorageRef], where: str
-) -> None:
+def _check_storages(names: dict[str, ZipEntry], prefix: str, storages: dict[str, StorageRef], where: str) -> None:
     for key, storage in storages.items():
         member = f"{prefix}data/{key}"
         info = names.get(member)
@@ -105,18 +104,18 @@ def _check_storages(
 
 def read_torch_pickle(
     path: str,
-    archive: zipfile.ZipFile,
-    info: zipfile.ZipInfo,
+    archive: ZipDirectory,
+    info: ZipEntry,
     *,
     max_pickle_bytes: int,
     limits: PickleLimits,
     raw: memoryview | None = None,
-    names: dict[str, zipfile.ZipInfo] | None = None,
+    names: dict[str, ZipEntry] | None = None,
 ) -> Checkpoint:
     """Inventory the torch zip checkpoint whose ``data.pkl`` entry is ``info``."""
     data_pickle = info.filename
     prefix = data_pickle[: -len("data.pkl")]
-    by_name = names if names is not None else {entry.filename: entry for entry in archive.infolist()}
+    by_name = names if names is not None else {entry.filename: entry for entry in archive.entries}
     storages: dict[str, StorageRef] = {}
 
     def persistent_load(pid: object) -> object:
@@ -135,7 +134,8 @@ def read_torch_pickle(
     _check_storages(by_name, prefix, storages, path)
 
     warnings: list[str] = list(result.warnings)
-    if any(name.startswith(f"{prefix}code/") for name in by_name):
+    code_folder = f"{prefix}code/"
+    if any(name.startswith(code_folder) for name in by_name):
         warnings.append(
             f"{path}: a TorchScript archive (it has {prefix}code/); torch.jit.load runs that code, torch.load does not"
         )
@@ -162,8 +162,8 @@ def read_torch_pickle(
 
 def scan_other_pickle(
     path: str,
-    archive: zipfile.ZipFile,
-    info: zipfile.ZipInfo,
+    archive: ZipDirectory,
+    info: ZipEntry,
     max_pickle_bytes: int,
     limits: PickleLimits,
     raw: memoryview | None = None,
