@@ -19,6 +19,7 @@ sizes an array to it), so it only ever runs in a forked child under memory and t
 
 from __future__ import annotations
 
+import functools
 import io
 import pickle
 import re
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from typing import IO
 
 from envdoctor.ckpt.allowlist import DICT_CLASSES, is_allowed_global, normalise
+from envdoctor.ckpt.dtypes import STORAGE_CLASS_DTYPES
 from envdoctor.ckpt.failure import PickleFailure
 from envdoctor.ckpt.model import SecurityIssue
 from envdoctor.ckpt.rebuild import HANDLERS, MalformedCallError
@@ -37,7 +39,7 @@ from envdoctor.ckpt.records import (
     Opaque,
     symbol_of,
 )
-from envdoctor.ckpt.verdict import CONTAINER_CONSTRUCTORS, call_problem, call_problem_free, dunder_keys
+from envdoctor.ckpt.verdict import call_problem, call_problem_free, dunder_keys
 
 __all__ = ["FastPathRefused", "ENABLED", "fast_load", "frame_possible"]
 
@@ -76,30 +78,21 @@ class _Context:
         finally:
             self.depth -= 1
 
-    def caller(self, qualname: str) -> Callable[[type, tuple[object, ...]], object]:
-        """The function a call of the stand-in for ``qualname`` goes to."""
-        handler = HANDLERS.get(qualname)
-        if handler is not None and qualname not in CONTAINER_CONSTRUCTORS and call_problem_free(qualname):
-            # No argument rule applies to this global: straight to its handler.
-            def direct(cls: type, args: tuple[object, ...]) -> object:
-                if self.depth > 8:
-                    raise FastPathRefused("rebuild calls nested too deeply")
-                self.depth += 1
-                try:
-                    return handler(self, args)
-                except MalformedCallError:
-                    raise FastPathRefused("malformed rebuild call") from None
-                finally:
-                    self.depth -= 1
+    def caller(self, symbol: Global) -> Callable[[tuple[object, ...]], object]:
+        """The function a call of the stand-in for ``symbol`` goes to (with the argument tuple)."""
+        handler = HANDLERS.get(symbol.qualname)
+        if handler is not None and call_problem_free(symbol.qualname):
+            # No argument rule applies to this global (hence not a container constructor nor
+            # anything that takes a class: no handler of these calls back into the context):
+            # straight to its handler. MalformedCallError, like any error, refuses the fast path.
+            return functools.partial(handler, self)
+        if symbol.qualname in DICT_CLASSES:
+            return functools.partial(self.mapping, symbol)
+        return functools.partial(self.call, symbol)
 
-            return direct
-        if qualname in DICT_CLASSES:
-
-            def mapping(cls: type, args: tuple[object, ...]) -> object:
-                return {} if not args else self.call(cls, args)
-
-            return mapping
-        return self.call
+    def mapping(self, symbol: Global, args: tuple[object, ...]) -> object:
+        """``OrderedDict()`` and friends: a real dict (``SETITEMS`` fills it), or the checked call."""
+        return {} if not args else self.call(symbol, args)
 
     def instantiate(self, cls: object, args: object) -> object:
         symbol = symbol_of(cls)
@@ -148,7 +141,7 @@ class _StandInMeta(type):
         if kwargs:
             raise FastPathRefused("keyword call")
         # One call per tensor lands here: the handler was chosen when the global was found.
-        return cls.__dict__["_envdoctor_call"](cls, args)
+        return cls.__dict__["_envdoctor_call"](args)
 
     def __setstate__(cls, state: object) -> None:
         raise FastPathRefused("BUILD on a class")
@@ -174,31 +167,42 @@ class _Unpickler(pickle.Unpickler):
         file: IO[bytes],
         context: _Context,
         persistent: Callable[[object], object] | None,
+        record: bool,
     ) -> None:
         super().__init__(file)
         self.context = context
         self.persistent = persistent
         self.stand_ins: dict[tuple[str, str], type] = {}
         self.events: list[object] = []
+        self.record = record
+        # The C unpickler calls this attribute for every persistent id (once per tensor): the
+        # reader's own function unless the ids must be recorded. Any error it raises
+        # (ValueError for a malformed id) refuses the fast path, like every other error.
+        self.persistent_load = self.recording_persistent_load if record or persistent is None else persistent
 
     def find_class(self, module: str, name: str) -> type:
-        self.events.append((module, name))
+        if self.record:
+            self.events.append((module, name))
         module, name = normalise(module, name)
         if not is_allowed_global(module, name):
             raise FastPathRefused("global off the allowlist")
         stand_in = self.stand_ins.get((module, name))
         if stand_in is None:
+            symbol = Global(module, name, True)
             namespace = {
-                "_envdoctor_symbol": Global(module, name, True),
+                "_envdoctor_symbol": symbol,
                 "_envdoctor_context": self.context,
-                "_envdoctor_call": self.context.caller(f"{module}.{name}"),
+                "_envdoctor_call": self.context.caller(symbol),
                 "__slots__": (),
             }
+            storage_dtype = STORAGE_CLASS_DTYPES.get(symbol.qualname)
+            if storage_dtype is not None:
+                namespace["_envdoctor_storage"] = (symbol.qualname, storage_dtype)
             stand_in = _StandInMeta(f"{module}.{name}", (_StandIn,), namespace)
             self.stand_ins[(module, name)] = stand_in
         return stand_in
 
-    def persistent_load(self, pid: object) -> object:
+    def recording_persistent_load(self, pid: object) -> object:
         if self.persistent is None:
             raise FastPathRefused("persistent id outside a torch checkpoint")
         key = pid[2] if isinstance(pid, tuple) and len(pid) > 2 and isinstance(pid[2], str) else None
@@ -262,9 +266,10 @@ def fast_load(
         return value, (), ()
     # A file (legacy torch, plain pickles, .npy): torch.load / pickle.load / np.load read it
     # buffered from a path, or through io.BytesIO from memory. When a FRAME can execute in
-    # the pickle, it is loaded both ways and must resolve and call the same things both times.
+    # the pickle, it is loaded both ways (again, recording what each resolves) and both must
+    # resolve the same things.
     start = source.tell()
-    value, events = _load(source, persistent_load)
+    value, _ = _load(source, persistent_load)
     end = source.tell()
     raw = getattr(source, "raw", source)
     if not hasattr(raw, "seek"):
@@ -273,21 +278,27 @@ def fast_load(
     total = raw.tell()
     raw.seek(start)
     window = raw.read(end - start + (1 << 16))
-    raw.seek(end)
     if frame_possible(window[: end - start], total - start):
+        raw.seek(start)
+        _, events = _load(raw, persistent_load, record=True)  # the same buffered read, recorded
+        if raw.tell() != end:
+            raise FastPathRefused("the pickle read differently the second time")
         try:
-            _, other = _load(io.BytesIO(window), persistent_load)
+            _, other = _load(io.BytesIO(window), persistent_load, record=True)
         except PickleFailure:
             other = None  # ran past the window: it reads something else than the buffered run
         if other != events:
             raise FastPathRefused("loaders read this pickle differently (FRAME)")
+    raw.seek(end)
     return value, (), ()
 
 
-def _load(stream: IO[bytes], persistent_load: Callable[[object], object] | None) -> tuple[object, list[object]]:
-    """One C-unpickler run over stand-ins: the value and what it resolved, in order."""
+def _load(
+    stream: IO[bytes], persistent_load: Callable[[object], object] | None, *, record: bool = False
+) -> tuple[object, list[object]]:
+    """One C-unpickler run over stand-ins: the value and (``record``) what it resolved, in order."""
     context = _Context()
-    unpickler = _Unpickler(stream, context, persistent_load)
+    unpickler = _Unpickler(stream, context, persistent_load, record)
     BUILD_HOOKS.append(context.build)
     try:
         value = unpickler.load()

@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from envdoctor.ckpt.dtypes import TORCH_DTYPE_BITS
 from envdoctor.ckpt.model import (
     Checkpoint,
     CheckpointFormat,
@@ -94,6 +95,8 @@ _MAX_METADATA = 256
 _MAX_TEXT = 200
 
 _TensorLike = TensorRecord | NdArrayRecord
+_RECORD_TYPES = frozenset({TensorRecord, NdArrayRecord})
+_SCALAR_TYPES = (str, int, float, type(None))
 
 
 @dataclass(frozen=True)
@@ -116,17 +119,23 @@ def tensor_info(name: str, record: TensorRecord | NdArrayRecord) -> TensorInfo:
     storage = record.storage
     if storage is None:
         return make_tensor_info(name, record.shape, record.dtype, record.kind, record.device, None, None, None, None)
-    return make_tensor_info(
-        name,
-        record.shape,
-        record.dtype,
-        record.kind,
-        record.device,
-        storage.key,
-        record.storage_offset,
-        storage.numel,
-        storage.nbytes,
-    )
+    # Hot (once per tensor): make_tensor_info and StorageRef.nbytes inlined.
+    bits = TORCH_DTYPE_BITS.get(storage.dtype)
+    info = _new_object(TensorInfo)
+    fields = info.__dict__
+    fields["name"] = name
+    fields["shape"] = record.shape
+    fields["dtype"] = record.dtype
+    fields["kind"] = record.kind
+    fields["device"] = record.device
+    fields["storage_key"] = storage.key
+    fields["storage_offset"] = record.storage_offset
+    fields["storage_numel"] = storage.numel
+    fields["storage_nbytes"] = None if bits is None else (storage.numel * bits + 7) // 8
+    return info
+
+
+_new_object = object.__new__
 
 
 def _children(obj: object) -> Iterator[object]:
@@ -145,8 +154,23 @@ def _children(obj: object) -> Iterator[object]:
         yield obj.value
 
 
+_NODE_TYPES = (dict, list, tuple, PickledSet, Opaque, OpaqueKey)
+
+
 def _is_node(obj: object) -> bool:
-    return isinstance(obj, (dict, list, tuple, PickledSet, Opaque, OpaqueKey))
+    return isinstance(obj, _NODE_TYPES)
+
+
+def _child_count(obj: object) -> int:
+    if isinstance(obj, dict):
+        return 2 * len(obj)
+    if isinstance(obj, (list, tuple)):
+        return len(obj)
+    if isinstance(obj, PickledSet):
+        return len(obj.items)
+    if isinstance(obj, Opaque):
+        return 2
+    return 1  # OpaqueKey
 
 
 def check_graph(root: object, *, where: str, limits: PickleLimits) -> None:
@@ -158,15 +182,17 @@ def check_graph(root: object, *, where: str, limits: PickleLimits) -> None:
     """
     sizes: dict[int, int] = {}
     open_nodes: set[int] = set()
-    work: list[tuple[object, bool]] = [(root, False)]
+    # (node, None) to open it; (node, its children that are nodes) to finish it.
+    work: list[tuple[object, list[object] | None]] = [(root, None)]
     while work:
-        obj, finished = work.pop()
+        obj, kids = work.pop()
         node_id = id(obj)
-        if finished:
+        if kids is not None:
             open_nodes.discard(node_id)
-            total = 1
-            for child in _children(obj):
-                total += sizes.get(id(child), 1) if _is_node(child) else 1
+            # Every child counts 1, a node child its whole size (1 while it is still open).
+            total = 1 + _child_count(obj) - len(kids)
+            for child in kids:
+                total += sizes.get(id(child), 1)
             if total > limits.max_items:
                 raise CheckpointError(
                     f"{where}: the pickled object expands to more than {limits.max_items:,} "
@@ -174,17 +200,25 @@ def check_graph(root: object, *, where: str, limits: PickleLimits) -> None:
                 )
             sizes[node_id] = total
             continue
-        if node_id in sizes or node_id in open_nodes or not _is_node(obj):
+        if node_id in sizes or node_id in open_nodes or not isinstance(obj, _NODE_TYPES):
             continue
         open_nodes.add(node_id)
         if len(open_nodes) > limits.max_depth:
             raise CheckpointError(
                 f"{where}: objects nested deeper than {limits.max_depth} levels; refusing a likely pickle bomb"
             )
-        work.append((obj, True))
-        for child in _children(obj):
-            if _is_node(child) and id(child) not in sizes and id(child) not in open_nodes:
-                work.append((child, False))
+        if isinstance(obj, dict):
+            # Most values of a big dict are tensors and its keys strings: filtered at C speed.
+            kids = [child for child in obj if isinstance(child, _NODE_TYPES)]
+            kids += [child for child in obj.values() if isinstance(child, _NODE_TYPES)]
+            if kids:
+                kids = [child for child in _children(obj) if isinstance(child, _NODE_TYPES)]  # in walk order
+        else:
+            kids = [child for child in _children(obj) if isinstance(child, _NODE_TYPES)]
+        work.append((obj, kids))
+        for child in kids:
+            if id(child) not in sizes and id(child) not in open_nodes:
+                work.append((child, None))
 
 
 def _int_text(value: int) -> str:
@@ -244,6 +278,8 @@ def _tensor_dict(obj: object) -> dict[str, _TensorLike] | None:
         return _module_state(obj)
     if not isinstance(obj, dict) or not obj:
         return None
+    if {type(key) for key in obj} == {str} and {type(value) for value in obj.values()} <= _RECORD_TYPES:
+        return dict(obj)  # the usual state dict: string keys, nothing but tensors (C speed)
     tensors: dict[str, _TensorLike] = {}
     for key, value in obj.items():
         if not isinstance(key, str) or isinstance(value, dict):
@@ -332,6 +368,7 @@ def _walk_tensors(roots: list[tuple[tuple[object, ...], object]]) -> Iterator[tu
 def ema_prefixes(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """EMA key prefixes present among state-dict ``names`` (``model_ema.``...)."""
     found = []
+    names = [name for name in names if name.startswith(EMA_PREFIXES)]  # usually none: one pass
     for prefix in EMA_PREFIXES:
         hits = sum(1 for name in names if name.startswith(prefix))
         # "ema_" alone is a common word start (ema_decay); ask for a few keys.
@@ -359,6 +396,8 @@ def _metadata(top: object) -> dict[str, MetadataValue]:
     for key, value in top.items():
         if len(metadata) >= _MAX_METADATA:
             break
+        if not isinstance(value, _SCALAR_TYPES):
+            continue  # a tensor or a container (what _scalar refuses), skipped without a call
         ok, scalar = _scalar(value)
         if ok:
             metadata[_key_text(key)] = scalar
@@ -401,14 +440,17 @@ def analyse(top: object, *, where: str, limits: PickleLimits) -> Inventory:
     chosen_ids: set[int] = set()
     if chosen is not None:
         chosen_path, mapping = chosen
-        tensors = tuple(tensor_info(name, record) for name, record in mapping.items())
-        chosen_ids = {id(record) for record in mapping.values()}
+        tensors = tuple(map(tensor_info, mapping.keys(), mapping.values()))
 
     grouped: dict[str, list[TensorInfo]] = {}
     roots: list[tuple[tuple[object, ...], object]] = [((), top)]
-    if chosen_path == () and isinstance(top, dict):
-        # The top object is the state dict: walk only what is not one of its tensors.
-        roots = [((key,), value) for key, value in top.items() if id(value) not in chosen_ids]
+    if chosen is not None and chosen_path == () and isinstance(top, dict) and len(chosen[1]) == len(top):
+        roots = []  # the top object is the state dict and holds nothing but its tensors
+    elif chosen is not None:
+        chosen_ids = {id(record) for record in chosen[1].values()}
+        if chosen_path == () and isinstance(top, dict):
+            # The top object is the state dict: walk only what is not one of its tensors.
+            roots = [((key,), value) for key, value in top.items() if id(value) not in chosen_ids]
     for path, record in _walk_tensors(roots):
         if id(record) in chosen_ids and chosen_path is not None and path[: len(chosen_path)] == chosen_path:
             continue
@@ -418,8 +460,11 @@ def analyse(top: object, *, where: str, limits: PickleLimits) -> Inventory:
     containers = MappingProxyType({group: tuple(infos) for group, infos in grouped.items()})
 
     ema = tuple(group for group in containers if group in EMA_KEYS)
-    ema += ema_prefixes([tensor.name for tensor in tensors])
-    top_keys = tuple(_key_text(key) for key in top) if isinstance(top, dict) else ()
+    ema += ema_prefixes(list(chosen[1]) if chosen is not None else [])
+    top_keys: tuple[str, ...] = ()
+    if isinstance(top, dict):
+        all_text = {type(key) for key in top} == {str}
+        top_keys = tuple(top) if all_text else tuple(_key_text(key) for key in top)
     return Inventory(
         layout=_layout(top, chosen_path, ema),
         tensors=tensors,
