@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 from envdoctor.model import DeepTorch
 from envdoctor.probe.interpreter import MARKER, child_environment, marked_result
-from envdoctor.probe.runner import Runner, last_line, signal_name
+from envdoctor.probe.runner import Runner, RunResult, last_line, signal_name
 
-__all__ = ["DEEP_SCRIPT", "probe_deep"]
+__all__ = ["DEEP_SCRIPT", "deep_from_result", "probe_deep"]
 
 #: Runs in the target interpreter (3.8+ syntax, stdlib + torch).
 DEEP_SCRIPT = r"""
@@ -67,7 +67,11 @@ def probe_deep(
     """Import torch in ``executable`` and report what happened."""
     start = time.monotonic()
     result = runner.run([executable, "-B", "-c", DEEP_SCRIPT], timeout=timeout, env=child_environment(environ))
-    seconds = round(time.monotonic() - start, 3)
+    return deep_from_result(result, seconds=round(time.monotonic() - start, 3), timeout=timeout)
+
+
+def deep_from_result(result: RunResult, *, seconds: float, timeout: float) -> DeepTorch:
+    """The :class:`DeepTorch` that one run of :data:`DEEP_SCRIPT` (fresh or forked) shows."""
     if result.timed_out:
         return DeepTorch(
             status="timed-out",

@@ -11,14 +11,13 @@ from pathlib import Path
 from envdoctor._version import __version__
 from envdoctor.model import DeepTorch, Environment, ImportCheck
 from envdoctor.probe._tasks import Task
-from envdoctor.probe.deep import probe_deep
 from envdoctor.probe.host import start_host_probe
-from envdoctor.probe.imports import probe_imports
 from envdoctor.probe.interpreter import probe_python, resolve_interpreter
 from envdoctor.probe.launch import DEFAULT_DEEP_TIMEOUT, DEFAULT_TIMEOUT, Started, start_interpreter_script
 from envdoctor.probe.nvml import NvmlLibrary
 from envdoctor.probe.runner import Runner, SubprocessRunner
 from envdoctor.probe.torch_build import probe_torch_build, read_version_py
+from envdoctor.probe.zygote import probe_deep_and_imports
 
 __all__ = ["collect"]
 
@@ -58,16 +57,14 @@ def collect(
     )
     torch_dirs = package_dirs.get("torch", ())
     has_torch = bool(torch_dirs) or python_facts.distribution("torch") is not None
-    deep_task = (
-        Task(lambda: probe_deep(executable, runner=runner, timeout=deep_timeout, environ=environ))
-        if deep and has_torch
-        else None
-    )
-    imports_task: Task[tuple[ImportCheck, ...]] | None = None
+    # --deep: the torch probe and the import checks share one torch import (.zygote).
+    deep_task: Task[tuple[DeepTorch | None, tuple[ImportCheck, ...]]] | None = None
     if deep:
         distributions = python_facts.distributions
-        imports_task = Task(
-            lambda: probe_imports(executable, distributions, runner=runner, timeout=deep_timeout, environ=environ)
+        deep_task = Task(
+            lambda: probe_deep_and_imports(
+                executable, distributions, has_torch=has_torch, runner=runner, timeout=deep_timeout, environ=environ
+            )
         )
     torch_build = probe_torch_build(
         torch_dirs,
@@ -79,8 +76,7 @@ def collect(
     if torch_build is not None:
         torch_build = dataclasses.replace(torch_build, companions=_companion_versions(package_dirs))
     host = host_task.result()
-    deep_torch = deep_task.result() if deep_task is not None else None
-    imports = imports_task.result() if imports_task is not None else ()
+    deep_torch, imports = deep_task.result() if deep_task is not None else (None, ())
     if deep and not has_torch:
         deep_torch = DeepTorch(status="not-installed", error="torch is not installed")
     return Environment(

@@ -25,9 +25,19 @@ from packaging.utils import canonicalize_name
 
 from envdoctor.model import Distribution, ImportCheck
 from envdoctor.probe.interpreter import MARKER, child_environment, marked_result
-from envdoctor.probe.runner import Runner, last_line, signal_name
+from envdoctor.probe.runner import Runner, RunResult, last_line, signal_name
 
-__all__ = ["IMPORT_SCRIPT", "IMPORT_TARGETS", "ImportTarget", "import_targets", "probe_imports"]
+__all__ = [
+    "IMPORT_SCRIPT",
+    "IMPORT_TARGETS",
+    "ImportTarget",
+    "default_workers",
+    "heavy_first",
+    "import_check_from_result",
+    "import_targets",
+    "probe_imports",
+    "run_import_children",
+]
 
 
 @dataclass(frozen=True)
@@ -158,7 +168,11 @@ def _import_one(
     operation = target.operation or "-"
     argv = [executable, "-E", "-B", "-c", IMPORT_SCRIPT, target.module, operation]
     result = runner.run(argv, timeout=timeout, env=env)
-    seconds = round(time.monotonic() - start, 3)
+    return import_check_from_result(target, result, seconds=round(time.monotonic() - start, 3), timeout=timeout)
+
+
+def import_check_from_result(target: ImportTarget, result: RunResult, *, seconds: float, timeout: float) -> ImportCheck:
+    """The :class:`ImportCheck` that one run of :data:`IMPORT_SCRIPT` (fresh or forked) shows."""
     base: dict[str, Any] = {"module": target.module, "distribution": target.distribution, "seconds": seconds}
     if result.timed_out:
         return ImportCheck(
@@ -191,6 +205,57 @@ def _import_one(
     )
 
 
+def default_workers(*, beside_torch: bool) -> int:
+    """How many import children run at once: all cores, less one while the torch probe runs beside them.
+
+    The torch import is the longest single child (about as long as all the others together
+    on two cores), so it keeps a core of its own; without it, up to six children share the cores.
+    """
+    cores = os.cpu_count() or 2
+    if beside_torch:
+        return max(1, min(6, cores - 1))
+    return max(2, min(6, cores))
+
+
+def heavy_first(targets: Sequence[ImportTarget]) -> list[ImportTarget]:
+    """``targets`` with the slow imports (transformers, mmengine, peft, ...) first, so a pool's tail is short."""
+    return sorted(targets, key=lambda target: canonicalize_name(target.distribution) not in _HEAVY)
+
+
+def run_import_children(
+    executable: str,
+    targets: Sequence[ImportTarget],
+    *,
+    runner: Runner,
+    timeout: float,
+    environ: Mapping[str, str],
+    workers: int,
+) -> tuple[ImportCheck, ...]:
+    """Import each target in a fresh child (at most ``workers`` at once), results in target order."""
+    if not targets:
+        return ()
+    results: list[ImportCheck | None] = [None] * len(targets)
+    position = {id(target): index for index, target in enumerate(targets)}
+    queue = [position[id(target)] for target in heavy_first(targets)]
+    lock = threading.Lock()
+
+    def work() -> None:
+        # Each worker takes the next target, heaviest first (a semaphore would not keep the order).
+        while True:
+            with lock:
+                if not queue:
+                    return
+                index = queue.pop(0)
+            results[index] = _import_one(executable, targets[index], runner=runner, timeout=timeout, environ=environ)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(workers, len(targets))))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return tuple(r for r in results if r is not None)
+
+
 def probe_imports(
     executable: str,
     distributions: Sequence[Distribution],
@@ -201,26 +266,10 @@ def probe_imports(
     skip: Sequence[str] = (),
     workers: int | None = None,
 ) -> tuple[ImportCheck, ...]:
-    """Import every target in parallel children (at most ``workers`` at once)."""
+    """Import every target in parallel fresh children (at most ``workers`` at once)."""
     targets = import_targets(distributions, skip=skip)
-    if not targets:
-        return ()
-    limit = workers or max(2, min(6, (os.cpu_count() or 2)))
-    results: list[ImportCheck | None] = [None] * len(targets)
-    gate = threading.BoundedSemaphore(limit)
-
-    def work(index: int, target: ImportTarget) -> None:
-        with gate:
-            results[index] = _import_one(executable, target, runner=runner, timeout=timeout, environ=environ)
-
-    # Heaviest first (torch stacks), so the pool's tail is short.
-    order = sorted(range(len(targets)), key=lambda i: canonicalize_name(targets[i].distribution) not in _HEAVY)
-    threads = [threading.Thread(target=work, args=(i, targets[i]), daemon=True) for i in order]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return tuple(r for r in results if r is not None)
+    limit = workers or default_workers(beside_torch=False)
+    return run_import_children(executable, targets, runner=runner, timeout=timeout, environ=environ, workers=limit)
 
 
 _HEAVY = frozenset(
