@@ -26,7 +26,7 @@ from typing import IO
 
 from envdoctor.ckpt.layout import ema_prefixes
 from envdoctor.ckpt.model import Checkpoint, SecurityIssue, TensorInfo
-from envdoctor.ckpt.npz import scan_npy_member
+from envdoctor.ckpt.npz import plain_npy_member, scan_npy_member
 from envdoctor.ckpt.pickle_vm import PickleFailure, PickleLimits
 from envdoctor.ckpt.torch_zip import read_torch_pickle, scan_other_pickle
 from envdoctor.ckpt.zipdir import ZipDirectory, ZipEntry, read_directory
@@ -114,27 +114,21 @@ def _magic_positions(raw: memoryview | mmap.mmap) -> list[int]:
     return found
 
 
-def _may_be_npy(raw: memoryview, info: ZipEntry, magics: list[int] | None = None) -> bool:
-    """False only when a stored member's first bytes are certainly not the ``.npy`` magic.
+def _stored_data_start(mapped: mmap.mmap, info: ZipEntry) -> int | None:
+    """Where a stored, unencrypted member's bytes start in the file, from its local header.
 
-    Checked straight from the mapped file (the local header says where the bytes start), so
-    the 20,000 storage members of a big torch archive cost microseconds each; with
-    ``magics`` (every offset of the magic in the file), a member with no magic where its
-    bytes could start is not even opened.
+    ``None`` for a compressed or encrypted member, a damaged local header or bytes that run
+    past the end of the file: those are read through :mod:`zipfile` (as ``np.load`` reads
+    them), which decompresses them or names what is wrong.
     """
     if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-        return True
+        return None
     offset = info.header_offset
-    if magics is not None:
-        # The bytes start 30..30+2*65535 bytes after the local header; no magic there, no array.
-        first = bisect.bisect_left(magics, offset + 30)
-        if first == len(magics) or magics[first] > offset + _MAX_LOCAL_HEADER:
-            return raw[offset : offset + 4].tobytes() != b"PK\x03\x04" or offset + 30 > len(raw)
-    if raw[offset : offset + 4].tobytes() != b"PK\x03\x04" or offset + 30 > len(raw):
-        return True
-    name_length, extra_length = struct.unpack_from("<HH", raw, offset + 26)
+    if offset + 30 > len(mapped) or mapped[offset : offset + 4] != b"PK\x03\x04":
+        return None
+    name_length, extra_length = struct.unpack_from("<HH", mapped, offset + 26)
     start = offset + 30 + name_length + extra_length
-    return raw[start : start + 6].tobytes() == _NPY_MAGIC
+    return start if start + info.file_size <= len(mapped) else None
 
 
 def read_zip(path: str, *, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint:
@@ -167,7 +161,21 @@ def _other_candidates(
     magics = _magic_positions(mapped)
     size = len(mapped)
     if magics:
-        return [info for info in infos if lowered[info.index].endswith(".pkl") or _may_be_npy(raw, info, magics)]
+        # A member's bytes start 30..30+2*65535 bytes after its local header: no magic there, no array.
+        def near_magic(offset: int) -> bool:
+            first = bisect.bisect_left(magics, offset + 30)
+            return first < len(magics) and magics[first] <= offset + _MAX_LOCAL_HEADER
+
+        return [
+            info
+            for info in infos
+            if info.compress_type != zipfile.ZIP_STORED
+            or info.flag_bits & 0x1
+            or near_magic(info.header_offset)
+            or info.header_offset + 30 > size
+            or mapped[info.header_offset : info.header_offset + 4] != b"PK\x03\x04"
+            or lowered[info.index].endswith(".pkl")
+        ]
     # No magic anywhere in the file (a torch archive): only unusual members may still hold an array.
     return [
         info
@@ -239,8 +247,14 @@ def _read_members(
             if lowered_names[info.index].endswith(".pkl"):
                 security.extend(scan_other_pickle(path, archive, info, max_pickle_bytes, limits, raw=raw))
                 continue
-            if raw is not None and not _may_be_npy(raw, info):
-                continue
+            start = None if mapped is None else _stored_data_start(mapped, info)
+            if start is not None:
+                if mapped is None or mapped[start : start + 6] != _NPY_MAGIC:
+                    continue  # not an array: np.load hands its bytes back, nothing is unpickled
+                tensor = plain_npy_member(path, info, mapped, start)
+                if tensor is not None:
+                    npy_tensors.append(tensor)
+                    continue
             found_array = scan_npy_member(path, archive, info, max_pickle_bytes, limits, raw=raw)
             if found_array is not None:
                 tensor, issues, notes = found_array

@@ -109,7 +109,28 @@ def _from_storage(args: tuple[object, ...], *, dtype_index: int | None, kind: st
     return tensor_record(size, dtype, kind, storage.location, storage, offset + storage.view_offset)
 
 
+_new_object = object.__new__
+
+
 def _rebuild_tensor(machine: CallContext, args: tuple[object, ...]) -> object:
+    # Hot (once per tensor): the usual arguments inline; anything else through _from_storage,
+    # which gives the same record or refuses.
+    if len(args) >= 4:
+        storage, offset, size = args[0], args[1], args[2]
+        if type(storage) is StorageRef and type(offset) is int and type(size) is tuple:
+            for dim in size:
+                if type(dim) is not int or not 0 <= dim <= _MAX_DIM:
+                    break
+            else:
+                record = _new_object(TensorRecord)
+                fields = record.__dict__
+                fields["shape"] = size
+                fields["dtype"] = storage.dtype
+                fields["kind"] = "tensor"
+                fields["device"] = storage.location
+                fields["storage"] = storage
+                fields["storage_offset"] = offset + storage.view_offset
+                return record
     return _from_storage(args, dtype_index=None, kind="tensor")
 
 

@@ -172,6 +172,9 @@ def tensor_record(
     return record
 
 
+_new_object = object.__new__
+
+
 def _storage_ref(storage_type: str, dtype: str, key: str, location: str, numel: int, view_offset: int) -> StorageRef:
     """A :class:`StorageRef` without the frozen-dataclass ``__init__`` (hot: once per tensor)."""
     ref = object.__new__(StorageRef)
@@ -194,12 +197,26 @@ def storage_from_persistent_id(pid: object) -> StorageRef:
     if not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] != "storage":
         raise ValueError(f"unexpected persistent id {describe(pid)}")
     storage_class, key, location, numel = pid[1:5]
-    if len(pid) == 5 and type(key) is str and type(location) is str and type(numel) is int and numel >= 0:
+    if (
+        (len(pid) == 5 or pid[5] is None)
+        and type(key) is str
+        and type(location) is str
+        and type(numel) is int
+        and numel >= 0
+    ):
         # The common case, checked with exact types first (this runs once per tensor). The
         # fast engine's stand-in for a storage class carries its (qualname, dtype).
         known = storage_class.__dict__.get("_envdoctor_storage") if isinstance(storage_class, type) else None
         if known is not None:
-            return _storage_ref(known[0], known[1], key, location, numel, 0)
+            ref = _new_object(StorageRef)
+            fields = ref.__dict__
+            fields["storage_type"] = known[0]
+            fields["dtype"] = known[1]
+            fields["key"] = key
+            fields["location"] = location
+            fields["numel"] = numel
+            fields["view_offset"] = 0
+            return ref
         symbol = symbol_of(storage_class)
         if symbol is not None:
             qualname = symbol.qualname
