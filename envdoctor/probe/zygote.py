@@ -28,6 +28,13 @@ the checks fall back to fresh children: where torch itself does not import (erro
 crash or hang), the torch probe reports that from the zygote's run, exactly as a fresh
 torch child would, and the torch-based packages get fresh children of their own.
 
+Before forking, the zygote moves torch's objects out of the collector's reach
+(``gc.freeze()``, what https://docs.python.org/3/library/gc.html#gc.freeze advises before
+a fork): no grandchild's collector walks them again, which also spares their pages from
+being copied; a package's own objects are collected as in a fresh child. The torch
+probe's grandchild unfreezes them, so its exit collects torch's objects as a fresh torch
+child's does.
+
 A grandchild that crashed is re-run in a fresh child and the fresh result is reported:
 a crash must be the package's, not the fork's. A timeout is not re-run (it would double
 a wait of ``--timeout`` seconds); ``-E`` leaves ``PYTHON*`` variables out, so where one
@@ -77,7 +84,7 @@ _KEPT = 64 * 1024
 
 #: Runs in the target interpreter (3.8+ syntax, stdlib + torch). argv[1] is a JSON spec:
 #: timeout, workers, limit (bytes a stream may print), kept (bytes of each stream sent
-#: back), tasks [{key, script, argv, pooled, env}].
+#: back), tasks [{key, script, argv, pooled, env, unfreeze}].
 ZYGOTE_SCRIPT = r"""
 import json, os, selectors, signal, sys, time
 if sys.path and sys.path[0] in ("", "."):
@@ -120,6 +127,8 @@ if blockers:
     emit({"stage": "unforkable", "reason": "; ".join(blockers), "import_seconds": import_seconds})
     sys.exit(0)
 emit({"stage": "imported", "import_seconds": import_seconds})
+import gc
+gc.freeze()  # torch's objects: no grandchild's collector walks (and copies) them again
 limit, kept, workers = int(spec["limit"]), int(spec["kept"]), max(1, int(spec["workers"]))
 pending = list(spec["tasks"])
 running = {}
@@ -158,6 +167,8 @@ def become(task, out_r, out_w, err_r, err_w):
     os.dup2(err_w, 2)
     os.close(out_w)
     os.close(err_w)
+    if task["unfreeze"]:
+        gc.unfreeze()  # the torch probe's exit collects torch's objects, as a fresh child's does
     for name, value in task["env"].items():
         os.environ.setdefault(name, value)
     sys.argv = ["-c"] + list(task["argv"])
@@ -293,7 +304,7 @@ def run_zygote(
     """Import torch once in ``executable``, then fork the torch probe and one import per target."""
     tasks: list[dict[str, Any]] = []
     if with_deep:
-        tasks.append({"key": "deep", "script": DEEP_SCRIPT, "argv": [], "pooled": False, "env": {}})
+        tasks.append({"key": "deep", "script": DEEP_SCRIPT, "argv": [], "pooled": False, "env": {}, "unfreeze": True})
     tasks += [
         {
             "key": target.module,
@@ -301,6 +312,7 @@ def run_zygote(
             "argv": [target.module, target.operation or "-"],
             "pooled": True,
             "env": {"MPLBACKEND": "Agg"},
+            "unfreeze": False,
         }
         for target in targets
     ]
