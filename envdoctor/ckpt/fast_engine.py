@@ -92,14 +92,17 @@ class _Context:
 
     def mapping(self, symbol: Global, args: tuple[object, ...]) -> object:
         """``OrderedDict()`` and friends: a real dict (``SETITEMS`` fills it), or the checked call."""
-        return {} if not args else self.call(symbol, args)
+        if not args:
+            return _PickledDict()
+        built = self.call(symbol, args)
+        return _PickledDict(built) if type(built) is dict else built
 
     def instantiate(self, cls: object, args: object) -> object:
         symbol = symbol_of(cls)
         if symbol is None or not symbol.allowed:
             raise FastPathRefused("instantiation of something other than an allowlisted class")
         if symbol.qualname in DICT_CLASSES:
-            return {}
+            return _PickledDict()
         if symbol.qualname == "torch.torch_version.TorchVersion":
             return self.call(cls, args)
         return Opaque(symbol.qualname, args)
@@ -113,6 +116,8 @@ class _Context:
             raise FastPathRefused("BUILD sets a dunder attribute")
         if isinstance(obj, Opaque):
             obj.state = state
+        elif type(obj) is _PickledDict:
+            pass  # OrderedDict state (torch's ``_metadata``): the interpreter keeps none either
         elif isinstance(obj, NdArrayRecord):
             if not (isinstance(state, tuple) and len(state) == 5):
                 raise FastPathRefused("unexpected ndarray state")
@@ -129,6 +134,22 @@ class _Context:
                 obj.byteorder = state[1]
         else:
             raise FastPathRefused("BUILD on a record that takes no state")
+
+
+class _PickledDict(dict):  # type: ignore[type-arg]
+    """What ``OrderedDict()`` and the other dict classes build here: a plain dict that takes ``BUILD``.
+
+    A state dict is an ``OrderedDict`` with a ``_metadata`` attribute, so its pickle ends with
+    ``BUILD``; a builtin dict has nowhere to put it. ``BUILD`` goes to the engine's hook,
+    which refuses dunder names and otherwise keeps nothing, as the interpreter does.
+    """
+
+    __slots__ = ()
+
+    def __setstate__(self, state: object) -> None:
+        if not BUILD_HOOKS:
+            raise TypeError("BUILD on a symbolic dict outside the fast engine")
+        BUILD_HOOKS[-1](self, state)
 
 
 class _StandInMeta(type):

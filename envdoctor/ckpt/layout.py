@@ -419,8 +419,10 @@ def _metadata(top: object) -> dict[str, MetadataValue]:
 def _layout(top: object, path: tuple[object, ...] | None, ema: tuple[str, ...]) -> Layout:
     if path is None:
         return "unknown"
-    keys = {key for key in top if isinstance(key, str)} if isinstance(top, dict) else set()
-    if "pytorch-lightning_version" in keys or ("state_dict" in keys and keys & _LIGHTNING_KEYS):
+    # Only a string equals a string key, so looking the names up in the dict itself is the
+    # same test as in the set of its string keys (without building that set).
+    keys: dict[object, object] | frozenset[str] = top if isinstance(top, dict) else frozenset()
+    if "pytorch-lightning_version" in keys or ("state_dict" in keys and any(key in keys for key in _LIGHTNING_KEYS)):
         return "lightning"
     if "meta" in keys and "state_dict" in keys:
         return "mmengine"

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from typing import IO
 
+from envdoctor.ckpt.dtypes import TORCH_DTYPE_BITS
 from envdoctor.ckpt.layout import checkpoint_from_object
 from envdoctor.ckpt.model import Checkpoint, MetadataValue, SecurityIssue
 from envdoctor.ckpt.pickle_vm import CappedReader, PickleFailure, PickleLimits, PickleResult, run_pickle
@@ -133,11 +134,13 @@ def _read_legacy_chain(
             f"{path}: storages {', '.join(missing[:5])} are used but not in the key list (corrupt file)"
         )
     data_start = handle.tell()
-    needed = 0
+    needed = 8 * len(keys)  # each storage: its element count, then its bytes (StorageRef.nbytes inlined)
     for key in keys:
         storage = storages.get(key)
-        nbytes = None if storage is None else storage.nbytes
-        needed += 8 + (nbytes or 0)
+        if storage is not None:
+            bits = TORCH_DTYPE_BITS.get(storage.dtype)
+            if bits is not None:
+                needed += (storage.numel * bits + 7) // 8
     if data_start + needed > file_size:
         raise CheckpointError(
             f"{path}: truncated: storages need {needed:,} bytes after offset {data_start:,}, "
