@@ -21,6 +21,7 @@ import bisect
 import mmap
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 from typing import IO
 
@@ -188,6 +189,13 @@ def _other_candidates(
     ]
 
 
+class _Abandon(Exception):
+    """The two-process read cannot vouch for this archive: read it the usual way."""
+
+
+DataReader = Callable[[ZipEntry, dict[str, ZipEntry]], Checkpoint]
+
+
 def _read_members(
     path: str,
     archive: ZipDirectory,
@@ -195,7 +203,13 @@ def _read_members(
     raw: memoryview | None,
     max_pickle_bytes: int,
     limits: PickleLimits,
+    read_data: DataReader | None = None,
 ) -> Checkpoint:
+    """Every member a loader could read; ``read_data`` reads a data pickle (else :func:`read_torch_pickle`).
+
+    With ``read_data`` (the two-process read), a member besides the data pickle that would
+    need unpickling raises :class:`_Abandon` instead.
+    """
     infos = archive.entries
     names = {info.filename: info for info in infos}
     warnings: list[str] = []
@@ -210,20 +224,64 @@ def _read_members(
             f"(first: {clashes[0]!r}); loaders may pick any of them, so each was scanned"
         )
 
-    security: list[SecurityIssue] = []
-    errors: list[CheckpointError] = []
     data_pickles = _data_pickles(infos)
-    primary: Checkpoint | None = None
     scanned: set[tuple[int, int, int]] = set()
+    unique_data: list[ZipEntry] = []
     for info in data_pickles:
+        key = (info.header_offset, info.compress_size, info.file_size)
+        if key not in scanned:
+            scanned.add(key)
+            unique_data.append(info)
+
+    # The other members first: they do not depend on the data pickle, which a sandboxed
+    # child may still be reading. Findings and errors are listed after the data pickle's.
+    other_security: list[SecurityIssue] = []
+    other_errors: list[CheckpointError] = []
+    npy_tensors: list[TensorInfo] = []
+    for info in _other_candidates(infos, lowered_names, mapped, raw):
         key = (info.header_offset, info.compress_size, info.file_size)
         if key in scanned:
             continue
         scanned.add(key)
         try:
-            found = read_torch_pickle(
-                path, archive, info, max_pickle_bytes=max_pickle_bytes, limits=limits, raw=raw, names=names
-            )
+            if lowered_names[info.index].endswith(".pkl"):
+                if read_data is not None:
+                    raise _Abandon
+                other_security.extend(scan_other_pickle(path, archive, info, max_pickle_bytes, limits, raw=raw))
+                continue
+            start = None if mapped is None else _stored_data_start(mapped, info)
+            if start is not None:
+                if mapped is None or mapped[start : start + 6] != _NPY_MAGIC:
+                    continue  # not an array: np.load hands its bytes back, nothing is unpickled
+                tensor = plain_npy_member(path, info, mapped, start)
+                if tensor is not None:
+                    npy_tensors.append(tensor)
+                    continue
+            if read_data is not None:
+                raise _Abandon
+            found_array = scan_npy_member(path, archive, info, max_pickle_bytes, limits, raw=raw)
+            if found_array is not None:
+                tensor, issues, notes = found_array
+                npy_tensors.append(tensor)
+                other_security.extend(issues)
+                warnings.extend(notes)
+        except PickleFailure as exc:
+            other_security.extend(exc.issues)
+            other_errors.append(exc)
+        except CheckpointError as exc:
+            other_errors.append(exc)
+
+    security: list[SecurityIssue] = []
+    errors: list[CheckpointError] = []
+    primary: Checkpoint | None = None
+    for info in unique_data:
+        try:
+            if read_data is not None:
+                found = read_data(info, names)
+            else:
+                found = read_torch_pickle(
+                    path, archive, info, max_pickle_bytes=max_pickle_bytes, limits=limits, raw=raw, names=names
+                )
         except PickleFailure as exc:
             security.extend(exc.issues)
             errors.append(exc)
@@ -236,36 +294,8 @@ def _read_members(
             # Which of several matching names torch takes depends on the whole directory;
             # list the one that holds weights, scan them all.
             primary = found
-
-    npy_tensors: list[TensorInfo] = []
-    for info in _other_candidates(infos, lowered_names, mapped, raw):
-        key = (info.header_offset, info.compress_size, info.file_size)
-        if key in scanned:
-            continue
-        scanned.add(key)
-        try:
-            if lowered_names[info.index].endswith(".pkl"):
-                security.extend(scan_other_pickle(path, archive, info, max_pickle_bytes, limits, raw=raw))
-                continue
-            start = None if mapped is None else _stored_data_start(mapped, info)
-            if start is not None:
-                if mapped is None or mapped[start : start + 6] != _NPY_MAGIC:
-                    continue  # not an array: np.load hands its bytes back, nothing is unpickled
-                tensor = plain_npy_member(path, info, mapped, start)
-                if tensor is not None:
-                    npy_tensors.append(tensor)
-                    continue
-            found_array = scan_npy_member(path, archive, info, max_pickle_bytes, limits, raw=raw)
-            if found_array is not None:
-                tensor, issues, notes = found_array
-                npy_tensors.append(tensor)
-                security.extend(issues)
-                warnings.extend(notes)
-        except PickleFailure as exc:
-            security.extend(exc.issues)
-            errors.append(exc)
-        except CheckpointError as exc:
-            errors.append(exc)
+    security.extend(other_security)
+    errors.extend(other_errors)
 
     if primary is None and not npy_tensors:
         if security:

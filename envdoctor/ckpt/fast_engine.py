@@ -41,7 +41,7 @@ from envdoctor.ckpt.records import (
 )
 from envdoctor.ckpt.verdict import call_problem, call_problem_free, dunder_keys
 
-__all__ = ["FastPathRefused", "ENABLED", "fast_load", "frame_possible"]
+__all__ = ["FastPathRefused", "ENABLED", "fast_load", "fast_load_stream", "frame_possible"]
 
 ENABLED: list[bool] = []
 """Non-empty (``[True]``) only inside the sandbox child: :func:`run_pickle` then uses this engine."""
@@ -312,6 +312,12 @@ def fast_load(
             raise FastPathRefused("loaders read this pickle differently (FRAME)")
     raw.seek(end)
     return value, (), ()
+
+
+def fast_load_stream(stream: IO[bytes], persistent_load: Callable[[object], object] | None) -> object:
+    """One run over ``stream`` as it reads (left just past ``STOP``); the caller rules out FRAME."""
+    value, _ = _load(stream, persistent_load)
+    return value
 
 
 def _load(

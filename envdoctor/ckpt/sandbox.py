@@ -29,7 +29,16 @@ from typing import Any
 
 from envdoctor.ckpt.model import Checkpoint, TensorInfo
 
-__all__ = ["SANDBOX_MEMORY_BYTES", "SANDBOX_SECONDS", "read_clean_in_child", "checkpoint_to_json"]
+__all__ = [
+    "SANDBOX_MEMORY_BYTES",
+    "SANDBOX_SECONDS",
+    "Child",
+    "checkpoint_from_reply",
+    "checkpoint_to_json",
+    "clean_reply",
+    "read_clean_in_child",
+    "spawn",
+]
 
 SANDBOX_MEMORY_BYTES = 448 * 1024 * 1024
 """Address space the child may add on top of what the parent had mapped when it forked."""
@@ -131,7 +140,7 @@ def _available() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
-def _child(write_fd: int, read: Callable[[], Checkpoint]) -> None:
+def _child(write_fd: int, work: Callable[[], dict[str, Any] | None]) -> None:
     """Runs in the forked child; never returns."""
     status = 10
     try:
@@ -148,9 +157,9 @@ def _child(write_fd: int, read: Callable[[], Checkpoint]) -> None:
         limit = mapped + SANDBOX_MEMORY_BYTES
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         ENABLED.append(True)
-        checkpoint = read()
-        if not checkpoint.security:
-            payload = _ENCODER.encode(checkpoint_to_json(checkpoint)).encode("utf-8")
+        reply = work()
+        if reply is not None:
+            payload = _ENCODER.encode(reply).encode("utf-8")
             view = memoryview(payload)
             while view:
                 written = os.write(write_fd, view[: 1 << 20])
@@ -161,8 +170,72 @@ def _child(write_fd: int, read: Callable[[], Checkpoint]) -> None:
     os._exit(status)
 
 
-def read_clean_in_child(read: Callable[[], Checkpoint]) -> Checkpoint | None:
-    """``read()`` run in a sandboxed child with the fast engine; ``None`` unless plainly clean."""
+class Child:
+    """A sandboxed child at work; :meth:`reply` waits for its JSON reply, :meth:`cancel` ends it."""
+
+    def __init__(self, pid: int, read_fd: int) -> None:
+        self.pid = pid
+        self.read_fd = read_fd
+        self.deadline = time.monotonic() + SANDBOX_SECONDS
+        self.done = False
+
+    def reply(self) -> Any:
+        """The child's decoded reply, or ``None`` (refused, crashed, too slow, too big, not JSON)."""
+        if self.done:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        finished = False
+        try:
+            while True:
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    break
+                ready, _, _ = select.select([self.read_fd], [], [], left)
+                if not ready:
+                    break
+                chunk = os.read(self.read_fd, 1 << 20)
+                if not chunk:
+                    finished = True
+                    break
+                size += len(chunk)
+                if size > _MAX_REPLY:
+                    break
+                chunks.append(chunk)
+        finally:
+            status = self._end(kill=not finished)
+        if not finished or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return None
+        enabled = gc.isenabled()
+        gc.disable()  # thousands of small lists (shapes): no collection passes while they are built
+        try:
+            return json.loads(b"".join(chunks))
+        except ValueError:
+            return None
+        finally:
+            if enabled:
+                gc.enable()
+
+    def cancel(self) -> None:
+        """Kill the child (its work is no longer wanted) and reap it."""
+        if not self.done:
+            self._end(kill=True)
+
+    def _end(self, *, kill: bool) -> int:
+        self.done = True
+        os.close(self.read_fd)
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        _, status = os.waitpid(self.pid, 0)
+        return status
+
+
+def spawn(work: Callable[[], dict[str, Any] | None]) -> Child | None:
+    """Start ``work()`` in a sandboxed child with the fast engine; ``None`` where there is no sandbox.
+
+    ``work`` returns plain JSON data (only ever parsed as JSON here) or ``None`` to refuse.
+    """
     if not _available():
         return None
     read_fd, write_fd = os.pipe()
@@ -174,42 +247,33 @@ def read_clean_in_child(read: Callable[[], Checkpoint]) -> Checkpoint | None:
         return None
     if pid == 0:  # pragma: no cover - the child
         os.close(read_fd)
-        _child(write_fd, read)
+        _child(write_fd, work)
     os.close(write_fd)
-    chunks: list[bytes] = []
-    size = 0
-    deadline = time.monotonic() + SANDBOX_SECONDS
-    finished = False
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            ready, _, _ = select.select([read_fd], [], [], left)
-            if not ready:
-                break
-            chunk = os.read(read_fd, 1 << 20)
-            if not chunk:
-                finished = True
-                break
-            size += len(chunk)
-            if size > _MAX_REPLY:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_fd)
-        if not finished:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    if not finished or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-        return None
+    return Child(pid, read_fd)
+
+
+def clean_reply(checkpoint: Checkpoint) -> dict[str, Any] | None:
+    """What a child sends for a checkpoint: its JSON when plainly clean, else ``None``."""
+    return None if checkpoint.security else checkpoint_to_json(checkpoint)
+
+
+def checkpoint_from_reply(data: Any) -> Checkpoint | None:
+    """The checkpoint a child sent (see :func:`clean_reply`), or ``None`` if malformed."""
     enabled = gc.isenabled()
     gc.disable()  # building 20,000 records would otherwise trigger dozens of collections
     try:
-        return _checkpoint_from_json(json.loads(b"".join(chunks)))
-    except (ValueError, KeyError, TypeError):
+        return _checkpoint_from_json(data)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
     finally:
         if enabled:
             gc.enable()
+
+
+def read_clean_in_child(read: Callable[[], Checkpoint]) -> Checkpoint | None:
+    """``read()`` run in a sandboxed child with the fast engine; ``None`` unless plainly clean."""
+    child = spawn(lambda: clean_reply(read()))
+    if child is None:
+        return None
+    data = child.reply()
+    return None if data is None else checkpoint_from_reply(data)

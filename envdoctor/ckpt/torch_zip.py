@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import struct
 import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from types import MappingProxyType
 from zlib import error as zlib_error
 
 from envdoctor.ckpt.layout import checkpoint_from_object
@@ -21,7 +24,13 @@ from envdoctor.ckpt.records import StorageRef, storage_from_persistent_id
 from envdoctor.ckpt.zipdir import ZipDirectory, ZipEntry
 from envdoctor.errors import CheckpointError
 
-__all__ = ["find_data_pickle", "read_member", "read_torch_pickle", "scan_other_pickle"]
+__all__ = [
+    "find_data_pickle",
+    "finish_torch_checkpoint",
+    "read_member",
+    "read_torch_pickle",
+    "scan_other_pickle",
+]
 
 _SMALL_MEMBER = 4096
 
@@ -85,8 +94,9 @@ def read_member(
     return data
 
 
-def _check_storages(names: dict[str, ZipEntry], prefix: str, storages: dict[str, StorageRef], where: str) -> None:
-    for key, storage in storages.items():
+def _check_storages(names: Mapping[str, ZipEntry], prefix: str, storages: Mapping[str, int | None], where: str) -> None:
+    """Every storage the pickle names (key -> bytes its tensors need) is a big enough member."""
+    for key, needed in storages.items():
         member = f"{prefix}data/{key}"
         info = names.get(member)
         if info is None:
@@ -94,7 +104,6 @@ def _check_storages(names: dict[str, ZipEntry], prefix: str, storages: dict[str,
                 f"{where}: storage {member} named by data.pkl is missing from the archive "
                 "(truncated or hand-edited file; torch.load will fail too)"
             )
-        needed = storage.nbytes
         if needed is not None and info.file_size < needed:
             raise CheckpointError(
                 f"{where}: storage {member} holds {info.file_size:,} bytes but its tensors need "
@@ -114,7 +123,6 @@ def read_torch_pickle(
 ) -> Checkpoint:
     """Inventory the torch zip checkpoint whose ``data.pkl`` entry is ``info``."""
     data_pickle = info.filename
-    prefix = data_pickle[: -len("data.pkl")]
     by_name = names if names is not None else {entry.filename: entry for entry in archive.entries}
     storages: dict[str, StorageRef] = {}
 
@@ -131,9 +139,42 @@ def read_torch_pickle(
         persistent_load=persistent_load,
         as_bytesio=True,  # torch.load: io.BytesIO(zip_file.get_record("data.pkl"))
     )
+    sizes = {key: storage.nbytes for key, storage in storages.items()}
+    return finish_torch_checkpoint(
+        path,
+        archive,
+        info,
+        by_name,
+        sizes,
+        lambda: checkpoint_from_object(
+            path, "torch-zip", result.value, limits=limits, security=result.issues, warnings=()
+        ),
+        pickle_warnings=result.warnings,
+        raw=raw,
+    )
+
+
+def finish_torch_checkpoint(
+    path: str,
+    archive: ZipDirectory,
+    info: ZipEntry,
+    by_name: Mapping[str, ZipEntry],
+    storages: Mapping[str, int | None],
+    inventory: Callable[[], Checkpoint],
+    *,
+    pickle_warnings: tuple[str, ...] = (),
+    raw: memoryview | None = None,
+) -> Checkpoint:
+    """What the archive adds to the data pickle's inventory: storage checks, archive metadata, notes.
+
+    ``storages`` maps each storage key the pickle named to the bytes its tensors need;
+    ``inventory()`` gives the pickle's own :class:`Checkpoint` (no archive metadata yet), so
+    a storage problem is reported before an inventory problem, whichever process read it.
+    """
+    prefix = info.filename[: -len("data.pkl")]
     _check_storages(by_name, prefix, storages, path)
 
-    warnings: list[str] = list(result.warnings)
+    warnings: list[str] = list(pickle_warnings)
     code_folder = f"{prefix}code/"
     if any(name.startswith(code_folder) for name in by_name):
         warnings.append(
@@ -149,15 +190,10 @@ def read_torch_pickle(
     if metadata.get("archive.byteorder") == "big":
         warnings.append(f"{path}: saved on a big-endian machine; torch.load byte-swaps on load")
 
-    return checkpoint_from_object(
-        path,
-        "torch-zip",
-        result.value,
-        limits=limits,
-        security=result.issues,
-        warnings=tuple(warnings),
-        extra_metadata=metadata,
-    )
+    checkpoint = inventory()
+    merged = dict(checkpoint.metadata)
+    merged.update(metadata)
+    return replace(checkpoint, metadata=MappingProxyType(merged), warnings=(*checkpoint.warnings, *warnings))
 
 
 def scan_other_pickle(
