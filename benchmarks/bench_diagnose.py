@@ -155,8 +155,14 @@ def main() -> int:
     target = "target > 1x: below collect_env" if args.deep else "target >= 10x"
     print(f"ratio      : {ratio:.1f}x faster by wall time, {cpu_ratio:.1f}x by CPU time ({target})")
     if args.deep:
-        checks = json.loads(our_out).get("environment", {}).get("imports", [])
-        print(f"--deep imported {len(checks)} package(s): " + ", ".join(f"{c['module']} {c['status']}" for c in checks))
+        environment = json.loads(our_out).get("environment", {})
+        checks = environment.get("imports", [])
+        deep = environment.get("deep") or {}
+        print(f"--deep torch probe: {deep.get('status')} {deep.get('seconds')} s (last run)")
+        print(
+            f"--deep imported {len(checks)} package(s) (last run, seconds per child): "
+            + ", ".join(f"{c['module']} {c['status']} {c['seconds']}" for c in checks)
+        )
 
     data = json.loads(our_out)
     data = data.get("environment", data)
