@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 from envdoctor.ckpt import fast_engine
 from envdoctor.ckpt.allowlist import is_allowed_global, is_dangerous_global
-from envdoctor.ckpt.archive import read_zip
+from envdoctor.ckpt.archive import read_zip, read_zip_parallel
 from envdoctor.ckpt.hf_index import MAX_INDEX_BYTES, looks_like_json, read_hf_index
 from envdoctor.ckpt.layout import EMA_KEYS, EMA_PREFIXES, STATE_DICT_KEYS
 from envdoctor.ckpt.legacy import read_pickle_file
@@ -276,6 +276,18 @@ def _mostly_pickle(path: str) -> bool:
     return head.startswith(b"\x80") or (head.startswith(_PROTOCOL_0_STARTS) and not looks_like_json(head))
 
 
+def _is_regular_zip(path: str) -> bool:
+    """A non-empty regular file that starts with a zip local header (what :func:`_read` sends to ``read_zip``)."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+            return False
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
 def read_checkpoint(
     path: str | os.PathLike[str],
     *,
@@ -303,9 +315,12 @@ def read_checkpoint(
     text = os.fspath(path)
     checkpoint = None
     if fast and limits == DEFAULT_LIMITS and not fast_engine.ENABLED and _mostly_pickle(text):
-        checkpoint = read_clean_in_child(
-            lambda: _read(text, max_pickle_bytes=max_pickle_bytes, max_header_bytes=max_header_bytes, limits=limits)
-        )
+        if _is_regular_zip(text):
+            checkpoint = read_zip_parallel(text, max_pickle_bytes=max_pickle_bytes, limits=limits)
+        if checkpoint is None:
+            checkpoint = read_clean_in_child(
+                lambda: _read(text, max_pickle_bytes=max_pickle_bytes, max_header_bytes=max_header_bytes, limits=limits)
+            )
     if checkpoint is None:
         # Not plainly clean, unreadable, or no sandbox here: the interpreter decides and explains.
         enabled = gc.isenabled()

@@ -18,22 +18,26 @@ compression method) is a :class:`CheckpointError`.
 from __future__ import annotations
 
 import bisect
+import io
 import mmap
 import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
-from typing import IO
+from typing import IO, Any
 
-from envdoctor.ckpt.layout import ema_prefixes
+from envdoctor.ckpt.fast_engine import fast_load_stream, frame_possible
+from envdoctor.ckpt.layout import checkpoint_from_object, ema_prefixes
 from envdoctor.ckpt.model import Checkpoint, SecurityIssue, TensorInfo
 from envdoctor.ckpt.npz import plain_npy_member, scan_npy_member
 from envdoctor.ckpt.pickle_vm import PickleFailure, PickleLimits
-from envdoctor.ckpt.torch_zip import read_torch_pickle, scan_other_pickle
+from envdoctor.ckpt.records import StorageRef, storage_from_persistent_id
+from envdoctor.ckpt.sandbox import Child, checkpoint_from_reply, checkpoint_to_json, spawn
+from envdoctor.ckpt.torch_zip import finish_torch_checkpoint, read_torch_pickle, scan_other_pickle
 from envdoctor.ckpt.zipdir import ZipDirectory, ZipEntry, read_directory
 from envdoctor.errors import CheckpointError
 
-__all__ = ["MAX_ZIP_ENTRIES", "MAX_CENTRAL_DIRECTORY", "open_zip", "read_zip"]
+__all__ = ["MAX_ZIP_ENTRIES", "MAX_CENTRAL_DIRECTORY", "open_zip", "read_zip", "read_zip_parallel"]
 
 MAX_ZIP_ENTRIES = 1_000_000
 """More central-directory entries than any checkpoint has (20,000 tensors = 20,006)."""
@@ -331,3 +335,153 @@ def _read_members(
         ema=ema,
         warnings=tuple(warnings),
     )
+
+
+class _MappedRange(io.RawIOBase):
+    """Bytes ``start:end`` of a mapped file as a raw stream (for a buffered reader)."""
+
+    def __init__(self, mapped: mmap.mmap, start: int, end: int) -> None:
+        super().__init__()
+        self.mapped = mapped
+        self.start = start
+        self.end = end
+        self.position = start
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = max(0, min(len(buffer), self.end - self.position))
+        buffer[:count] = self.mapped[self.position : self.position + count]
+        self.position += count
+        return count
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: self.start, io.SEEK_CUR: self.position, io.SEEK_END: self.end}[whence]
+        self.position = max(self.start, base + offset)
+        return self.position - self.start
+
+    def tell(self) -> int:
+        return self.position - self.start
+
+
+def _first_member_start(mapped: mmap.mmap) -> int | None:
+    """Where the bytes of the archive's first local entry start, if it is stored and unencrypted."""
+    if len(mapped) < 30 or mapped[:4] != b"PK\x03\x04":
+        return None
+    flags, method = struct.unpack_from("<HH", mapped, 6)
+    if method != zipfile.ZIP_STORED or flags & 0x1:
+        return None
+    name_length, extra_length = struct.unpack_from("<HH", mapped, 26)
+    start = 30 + name_length + extra_length
+    return start if start <= len(mapped) else None
+
+
+def _first_pickle_reply(
+    path: str, mapped: mmap.mmap, start: int, cap: int, limits: PickleLimits
+) -> dict[str, Any] | None:
+    """In the sandboxed child: the pickle at ``start``, read as far as its STOP, as plain JSON data.
+
+    The bytes are read as one sequential stream: with no FRAME that can execute in the bytes
+    the unpickler ran over, that is exactly how ``torch.load`` reads ``data.pkl`` through
+    ``io.BytesIO`` (see :func:`~envdoctor.ckpt.fast_engine.frame_possible`).
+    """
+    storages: dict[str, StorageRef] = {}
+
+    def persistent_load(pid: object) -> object:
+        storage = storage_from_persistent_id(pid)
+        storages.setdefault(storage.key, storage)
+        return storage
+
+    stream = io.BufferedReader(_MappedRange(mapped, start, min(len(mapped), start + cap)), 1 << 20)
+    value = fast_load_stream(stream, persistent_load)
+    consumed = stream.tell()
+    if frame_possible(mapped[start : start + consumed], len(mapped) - start):
+        return None
+    checkpoint = checkpoint_from_object(path, "torch-zip", value, limits=limits, security=(), warnings=())
+    return {
+        "consumed": consumed,
+        "storage_keys": list(storages),
+        "storage_nbytes": [storage.nbytes for storage in storages.values()],
+        "checkpoint": checkpoint_to_json(checkpoint),
+    }
+
+
+def read_zip_parallel(path: str, *, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint | None:
+    """A plainly clean torch zip read by two processes at once; ``None``: read it the usual way.
+
+    ``torch.save`` writes ``<folder>/data.pkl`` as the archive's first entry, so a sandboxed
+    child (:mod:`envdoctor.ckpt.sandbox`, fast engine) unpickles the bytes of the first local
+    entry *while* this process reads the central directory and every other member. The
+    child's work counts only if the directory then confirms it: exactly one entry is the data
+    pickle torch would load, it is that first entry (same local header, stored, under
+    ``max_pickle_bytes``), the pickle ended inside it, and no FRAME could execute in it.
+    Anything else (a finding, an error, another member that needs unpickling, a second data
+    pickle) gives ``None``, and the caller reads the file as before; so the result is always
+    the one :func:`read_zip` gives in the sandbox.
+    """
+    try:
+        with open(path, "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    try:
+        start = _first_member_start(mapped)
+        if start is None:
+            return None
+        child = spawn(lambda: _first_pickle_reply(path, mapped, start, max_pickle_bytes + 1, limits))
+        if child is None:
+            return None
+        try:
+            return _read_with_child(path, mapped, start, child, max_pickle_bytes, limits)
+        finally:
+            child.cancel()
+    finally:
+        mapped.close()
+
+
+def _read_with_child(
+    path: str, mapped: mmap.mmap, start: int, child: Child, max_pickle_bytes: int, limits: PickleLimits
+) -> Checkpoint | None:
+    used: list[bool] = []
+
+    def read_data(info: ZipEntry, names: dict[str, ZipEntry]) -> Checkpoint:
+        used.append(True)
+        if (
+            len(used) > 1
+            or info.header_offset != 0
+            or _stored_data_start(mapped, info) != start
+            or info.file_size > max_pickle_bytes
+        ):
+            raise _Abandon
+        reply = child.reply()
+        if not isinstance(reply, dict):
+            raise _Abandon
+        consumed, keys, sizes = reply.get("consumed"), reply.get("storage_keys"), reply.get("storage_nbytes")
+        if (
+            type(consumed) is not int
+            or consumed > info.file_size
+            or not isinstance(keys, list)
+            or not isinstance(sizes, list)
+            or len(keys) != len(sizes)
+        ):
+            raise _Abandon
+        inventory = checkpoint_from_reply(reply.get("checkpoint"))
+        if inventory is None:
+            raise _Abandon
+        return finish_torch_checkpoint(
+            path, archive, info, names, dict(zip(keys, sizes, strict=True)), lambda: inventory, raw=raw
+        )
+
+    try:
+        archive = open_zip(path)
+        with archive, memoryview(mapped) as raw:
+            checkpoint = _read_members(path, archive, mapped, raw, max_pickle_bytes, limits, read_data=read_data)
+    except (_Abandon, CheckpointError):
+        return None
+    if checkpoint.security or len(used) != 1:
+        return None
+    return checkpoint

@@ -86,23 +86,12 @@ class _Context:
             # anything that takes a class: no handler of these calls back into the context):
             # straight to its handler. MalformedCallError, like any error, refuses the fast path.
             return functools.partial(handler, self)
-        if symbol.qualname in DICT_CLASSES:
-            return functools.partial(self.mapping, symbol)
         return functools.partial(self.call, symbol)
-
-    def mapping(self, symbol: Global, args: tuple[object, ...]) -> object:
-        """``OrderedDict()`` and friends: a real dict (``SETITEMS`` fills it), or the checked call."""
-        if not args:
-            return _PickledDict()
-        built = self.call(symbol, args)
-        return _PickledDict(built) if type(built) is dict else built
 
     def instantiate(self, cls: object, args: object) -> object:
         symbol = symbol_of(cls)
         if symbol is None or not symbol.allowed:
             raise FastPathRefused("instantiation of something other than an allowlisted class")
-        if symbol.qualname in DICT_CLASSES:
-            return _PickledDict()
         if symbol.qualname == "torch.torch_version.TorchVersion":
             return self.call(cls, args)
         return Opaque(symbol.qualname, args)
@@ -116,7 +105,7 @@ class _Context:
             raise FastPathRefused("BUILD sets a dunder attribute")
         if isinstance(obj, Opaque):
             obj.state = state
-        elif type(obj) is _PickledDict:
+        elif isinstance(obj, _PickledDict):
             pass  # OrderedDict state (torch's ``_metadata``): the interpreter keeps none either
         elif isinstance(obj, NdArrayRecord):
             if not (isinstance(state, tuple) and len(state) == 5):
@@ -137,19 +126,35 @@ class _Context:
 
 
 class _PickledDict(dict):  # type: ignore[type-arg]
-    """What ``OrderedDict()`` and the other dict classes build here: a plain dict that takes ``BUILD``.
+    """The stand-in for ``OrderedDict`` and the other dict classes: a dict type of our own.
 
-    A state dict is an ``OrderedDict`` with a ``_metadata`` attribute, so its pickle ends with
-    ``BUILD``; a builtin dict has nowhere to put it. ``BUILD`` goes to the engine's hook,
-    which refuses dunder names and otherwise keeps nothing, as the interpreter does.
+    ``OrderedDict()`` runs once per tensor (every tensor's empty ``backward_hooks``), so the
+    call is C only: ``dict.__new__`` ignores arguments (as ``NEWOBJ`` of the real class does,
+    and as the interpreter does), and ``__init__`` is ``object.__init__``, which refuses any
+    argument: ``OrderedDict(pairs)`` is left to the interpreter, whose rules check what the
+    pairs are. A state dict is an ``OrderedDict`` with a ``_metadata`` attribute, so its
+    pickle ends with ``BUILD``: that goes to the engine's hook, which refuses dunder names
+    and otherwise keeps nothing, as the interpreter does. ``BUILD`` on the class itself
+    finds this method unbound and fails, which refuses the fast path too.
     """
 
     __slots__ = ()
+    __init__ = object.__init__
 
     def __setstate__(self, state: object) -> None:
         if not BUILD_HOOKS:
             raise TypeError("BUILD on a symbolic dict outside the fast engine")
         BUILD_HOOKS[-1](self, state)
+
+
+class _DictStandInMeta(type):
+    """The type of the dict-class stand-ins: no attribute of the class can be set or deleted."""
+
+    def __setattr__(cls, name: str, value: object) -> None:
+        raise FastPathRefused("attribute set on a class")
+
+    def __delattr__(cls, name: str) -> None:
+        raise FastPathRefused("attribute deleted from a class")
 
 
 class _StandInMeta(type):
@@ -208,6 +213,10 @@ class _Unpickler(pickle.Unpickler):
         if not is_allowed_global(module, name):
             raise FastPathRefused("global off the allowlist")
         stand_in = self.stand_ins.get((module, name))
+        if stand_in is None and f"{module}.{name}" in DICT_CLASSES:
+            namespace: dict[str, object] = {"_envdoctor_symbol": Global(module, name, True), "__slots__": ()}
+            stand_in = _DictStandInMeta(f"{module}.{name}", (_PickledDict,), namespace)
+            self.stand_ins[(module, name)] = stand_in
         if stand_in is None:
             symbol = Global(module, name, True)
             namespace = {
