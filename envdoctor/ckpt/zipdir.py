@@ -22,8 +22,10 @@ from typing import IO, NamedTuple
 
 __all__ = ["ZipEntry", "ZipDirectory", "read_directory"]
 
-_CENTRAL = struct.Struct(zipfile.structCentralDir)  # type: ignore[attr-defined]
-_CENTRAL_SIZE = _CENTRAL.size
+_CENTRAL_SIZE = struct.calcsize(zipfile.structCentralDir)  # type: ignore[attr-defined]
+_FIELDS = struct.Struct("<4s2xBxHH8xLLHHH8xL")
+"""The fields of zipfile.structCentralDir (``<4s4B4HL2L5H2L``) the readers use, the rest skipped."""
+assert _FIELDS.size == _CENTRAL_SIZE
 _CENTRAL_MAGIC = zipfile.stringCentralDir  # type: ignore[attr-defined]
 _UTF8_FLAG = 0x800
 _MAX_EXTRACT_VERSION = zipfile.MAX_EXTRACT_VERSION  # type: ignore[attr-defined]
@@ -74,7 +76,7 @@ def read_directory(handle: IO[bytes], endrec: list[object]) -> list[ZipEntry]:
     handle.seek(start_dir, 0)
     data = handle.read(size_cd)
     available = len(data)
-    unpack = _CENTRAL.unpack_from
+    unpack = _FIELDS.unpack_from
     entries: list[ZipEntry] = []
     append = entries.append
     position = 0
@@ -83,25 +85,26 @@ def read_directory(handle: IO[bytes], endrec: list[object]) -> list[ZipEntry]:
     while total < size_cd:
         if position + _CENTRAL_SIZE > available:
             raise zipfile.BadZipFile("Truncated central directory")
-        fields = unpack(data, position)
-        if fields[0] != _CENTRAL_MAGIC:
+        (
+            magic,
+            extract_version,
+            flags,
+            method,
+            csize,
+            size,
+            name_length,
+            extra_length,
+            comment_length,
+            offset,
+        ) = unpack(data, position)
+        if magic != _CENTRAL_MAGIC:
             raise zipfile.BadZipFile("Bad magic number for central directory")
-        flags, method, csize, size, name_length, extra_length, comment_length = (
-            fields[5],
-            fields[6],
-            fields[10],
-            fields[11],
-            fields[12],
-            fields[13],
-            fields[14],
-        )
         position += _CENTRAL_SIZE
         raw_name = data[position : position + name_length]
         position += name_length
         name = raw_name.decode("utf-8") if flags & _UTF8_FLAG else raw_name.decode("cp437")
-        if fields[3] > _MAX_EXTRACT_VERSION:
-            raise NotImplementedError("zip file version %.1f" % (fields[3] / 10))
-        offset = fields[18]
+        if extract_version > _MAX_EXTRACT_VERSION:
+            raise NotImplementedError("zip file version %.1f" % (extract_version / 10))
         if "\0" in name:
             name = name[: name.index("\0")]  # as ZipInfo.__init__ does
         if os.sep != "/" and os.sep in name:  # pragma: no cover - not on Linux
