@@ -10,8 +10,10 @@ fresh child would (:data:`~envdoctor.probe.deep.DEEP_SCRIPT`,
 :data:`~envdoctor.probe.imports.IMPORT_SCRIPT`) with its own timeout, its own process group
 (killed whole on a timeout) and its own bounded pipes, and is read back by the same
 functions, so a crash, a hang or an error reads exactly as from a fresh child. Packages
-that do not require torch keep their fresh children (:mod:`.imports`), so their imports
-see nothing preloaded.
+that do not require torch fork from a second, bare zygote that imports nothing but the
+standard-library modules a fresh child's script loads anyway (``json``, ``time``, ...), so
+their imports see nothing preloaded and skip only the interpreter's start-up (about 20 ms
+a package).
 
 Why forking after ``import torch`` is safe here: the zygote runs no tensor operation and
 never touches CUDA before it forks, so torch's intra-op pool (OpenMP) is not started
@@ -96,33 +98,35 @@ def emit(data):
     sys.stdout.flush()
 spec = json.loads(sys.argv[1])
 timeout = float(spec["timeout"])
-timer = hasattr(signal, "setitimer")
-if timer:  # a hang inside import torch (C code included) ends the zygote with SIGALRM
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
-started = time.time()
-try:
-    import torch
-except BaseException as exc:
-    if timer:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    missing = isinstance(exc, ImportError) and getattr(exc, "name", None) == "torch"
-    emit({"status": "not-installed" if missing else "import-error",
-          "error": ("%s: %s" % (type(exc).__name__, exc))[:2000]})
-    sys.exit(0)
-if timer:
-    signal.setitimer(signal.ITIMER_REAL, 0)
-import_seconds = round(time.time() - started, 3)
+import_seconds = 0.0
 blockers = []
 if not hasattr(os, "fork"):
     blockers.append("os.fork is not available")
+if spec["torch"]:
+    timer = hasattr(signal, "setitimer")
+    if timer:  # a hang inside import torch (C code included) ends the zygote with SIGALRM
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    started = time.time()
+    try:
+        import torch
+    except BaseException as exc:
+        if timer:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        missing = isinstance(exc, ImportError) and getattr(exc, "name", None) == "torch"
+        emit({"status": "not-installed" if missing else "import-error",
+              "error": ("%s: %s" % (type(exc).__name__, exc))[:2000]})
+        sys.exit(0)
+    if timer:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    import_seconds = round(time.time() - started, 3)
+    try:
+        if torch.cuda.is_initialized():
+            blockers.append("import torch initialised CUDA")
+    except Exception as exc:
+        blockers.append("torch.cuda.is_initialized() failed: %s: %s" % (type(exc).__name__, exc))
 if "threading" in sys.modules and sys.modules["threading"].active_count() > 1:
-    blockers.append("%d Python threads run after import torch" % sys.modules["threading"].active_count())
-try:
-    if torch.cuda.is_initialized():
-        blockers.append("import torch initialised CUDA")
-except Exception as exc:
-    blockers.append("torch.cuda.is_initialized() failed: %s: %s" % (type(exc).__name__, exc))
+    blockers.append("%d Python threads run" % sys.modules["threading"].active_count())
 if blockers:
     emit({"stage": "unforkable", "reason": "; ".join(blockers), "import_seconds": import_seconds})
     sys.exit(0)
@@ -300,6 +304,7 @@ def run_zygote(
     environ: Mapping[str, str],
     workers: int,
     with_deep: bool = True,
+    with_torch: bool = True,
 ) -> ZygoteRun:
     """Import torch once in ``executable``, then fork the torch probe and one import per target."""
     tasks: list[dict[str, Any]] = []
@@ -316,7 +321,14 @@ def run_zygote(
         }
         for target in targets
     ]
-    spec = {"timeout": timeout, "workers": workers, "limit": MAX_OUTPUT, "kept": _KEPT, "tasks": tasks}
+    spec = {
+        "timeout": timeout,
+        "workers": workers,
+        "limit": MAX_OUTPUT,
+        "kept": _KEPT,
+        "tasks": tasks,
+        "torch": with_torch,
+    }
     rounds = -(-len(targets) // max(1, workers))
     # The zygote times its own import and each grandchild; this outer limit only catches
     # the zygote itself stuck (it runs nothing but a select loop after importing torch).
@@ -328,6 +340,8 @@ def run_zygote(
     seconds = round(time.monotonic() - start, 3)
     data = marked_result(result.stdout)
     stage = data.get("stage") if data is not None else None
+    if stage is None and not with_torch:
+        return ZygoteRun(None, {}, tuple(targets), reason=f"the zygote ended early: {result.describe_failure()}")
     if stage is None:
         # torch did not import (an error, a crash, a hang): the zygote's run is the torch
         # probe's, read as a fresh one; its timer's SIGALRM is the fresh child's timeout.
@@ -395,54 +409,63 @@ def probe_deep_and_imports(
 ) -> tuple[DeepTorch | None, tuple[ImportCheck, ...]]:
     """``--deep``: the torch probe and every import check, torch imported once where it can be.
 
-    Packages that do not require torch import in fresh children meanwhile, on the cores
-    the zygote leaves free. Returns the torch probe (``None`` without torch) and the checks
-    in :func:`~envdoctor.probe.imports.import_targets` order.
+    Packages that do not require torch fork meanwhile from a bare zygote (no torch), on
+    the cores the torch import leaves free. Returns the torch probe (``None`` without
+    torch) and the checks in :func:`~envdoctor.probe.imports.import_targets` order.
     """
     targets = import_targets(distributions)
     alone = default_workers(beside_torch=False)
-    if not has_torch:
-        return None, run_import_children(
-            executable, targets, runner=runner, timeout=timeout, environ=environ, workers=alone
-        )
-    beside = default_workers(beside_torch=True)
-    forked = heavy_first([t for t in targets if needs_torch(t, distributions)])
-    others = [t for t in targets if t not in forked]
+    beside = default_workers(beside_torch=True) if has_torch else alone
+    torch_based = heavy_first([t for t in targets if has_torch and needs_torch(t, distributions)])
+    others = heavy_first([t for t in targets if t not in torch_based])
 
     def fresh_deep() -> Task[DeepTorch]:
         return Task(lambda: probe_deep(executable, runner=runner, timeout=timeout, environ=environ), name="deep")
 
+    def zygote(chosen: list[ImportTarget], workers: int, *, with_deep: bool, with_torch: bool) -> ZygoteRun:
+        return run_zygote(
+            executable,
+            chosen,
+            runner=runner,
+            timeout=timeout,
+            environ=environ,
+            workers=workers,
+            with_deep=with_deep,
+            with_torch=with_torch,
+        )
+
     # The torch probe forks from the zygote too, unless PYTHON* variables are set that the
     # zygote's -E would drop (the probe never ran under -E); with nothing to fork it keeps
     # its fresh child, as before.
-    deep_task = None if forked and zygote_suits(environ) else fresh_deep()
-    with_deep = deep_task is None
-    zygote_task = (
-        Task(
-            lambda: run_zygote(
-                executable, forked, runner=runner, timeout=timeout, environ=environ, workers=alone, with_deep=with_deep
-            ),
-            name="envdoctor-zygote",
-        )
-        if forked
+    deep_task = fresh_deep() if has_torch and not (torch_based and zygote_suits(environ)) else None
+    with_deep = has_torch and deep_task is None
+    torch_task = (
+        Task(lambda: zygote(torch_based, alone, with_deep=with_deep, with_torch=True), name="envdoctor-zygote")
+        if torch_based
         else None
     )
-    fresh = run_import_children(executable, others, runner=runner, timeout=timeout, environ=environ, workers=beside)
-    checks = {c.module: c for c in fresh}
+    # The other packages fork from a bare zygote (the interpreter and the stdlib modules a
+    # fresh child loads anyway), on the cores the torch import leaves free.
+    bare = zygote(others, beside, with_deep=False, with_torch=False) if others else ZygoteRun(None, {}, ())
+    checks = dict(bare.imports)
+    fresh = list(bare.fallback)
     deep: DeepTorch | None = None
-    if zygote_task is not None:
-        outcome = zygote_task.result()
+    if torch_task is not None:
+        outcome = torch_task.result()
         checks.update(outcome.imports)
+        fresh += outcome.fallback
         if with_deep:
             deep = outcome.deep
             if deep is None:  # the zygote could not serve, or the forked probe crashed
                 deep_task = fresh_deep()
-        if outcome.fallback:
-            workers = beside if deep_task is not None else alone
-            fresh = run_import_children(
-                executable, outcome.fallback, runner=runner, timeout=timeout, environ=environ, workers=workers
+    if fresh:
+        workers = beside if deep_task is not None else alone
+        checks.update(
+            (c.module, c)
+            for c in run_import_children(
+                executable, fresh, runner=runner, timeout=timeout, environ=environ, workers=workers
             )
-            checks.update((c.module, c) for c in fresh)
+        )
     if deep_task is not None:
         deep = deep_task.result()
     return deep, tuple(checks[t.module] for t in targets if t.module in checks)

@@ -113,10 +113,11 @@ def test_the_whole_deep_probe_matches_fresh_children(tmp_path: Path) -> None:
         {
             "timm": "import torch\n",
             "xformers": "import os, signal, torch\nos.kill(os.getpid(), signal.SIGSEGV)\n",
-            "pandas": "raise ImportError('pandas broke here')\n",  # not built on torch: a fresh child
+            "pandas": "raise ImportError('pandas broke here')\n",  # not built on torch: the bare zygote
+            "scipy": "import sys\nassert 'torch' not in sys.modules, 'torch preloaded'\n",
         },
     )
-    distributions = [TORCH, dist("timm", "torch"), dist("xformers", "torch"), dist("pandas")]
+    distributions = [TORCH, dist("timm", "torch"), dist("xformers", "torch"), dist("pandas"), dist("scipy")]
     deep, checks = probe_deep_and_imports(
         str(python), distributions, has_torch=True, runner=RUNNER, timeout=30, environ=ENVIRON
     )
@@ -129,7 +130,12 @@ def test_the_whole_deep_probe_matches_fresh_children(tmp_path: Path) -> None:
     assert [dataclasses.replace(c, seconds=None) for c in checks] == [
         dataclasses.replace(c, seconds=None) for c in fresh_checks
     ]
-    assert [c.status for c in checks] == ["ok", "crashed", "import-error"]
+    assert [(c.module, c.status) for c in checks] == [
+        ("timm", "ok"),
+        ("xformers", "crashed"),
+        ("scipy", "ok"),
+        ("pandas", "import-error"),
+    ]
 
 
 BROKEN_TORCH = {
