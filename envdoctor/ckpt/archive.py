@@ -179,7 +179,7 @@ def _other_candidates(
             or near_magic(info.header_offset)
             or info.header_offset + 30 > size
             or mapped[info.header_offset : info.header_offset + 4] != b"PK\x03\x04"
-            or lowered[info.index].endswith(".pkl")
+            or lowered[info.position].endswith(".pkl")
         ]
     # No magic anywhere in the file (a torch archive): only unusual members may still hold an array.
     return [
@@ -189,7 +189,7 @@ def _other_candidates(
         or info.flag_bits & 0x1
         or info.header_offset + 30 > size
         or mapped[info.header_offset : info.header_offset + 4] != b"PK\x03\x04"
-        or lowered[info.index].endswith(".pkl")
+        or lowered[info.position].endswith(".pkl")
     ]
 
 
@@ -248,7 +248,7 @@ def _read_members(
             continue
         scanned.add(key)
         try:
-            if lowered_names[info.index].endswith(".pkl"):
+            if lowered_names[info.position].endswith(".pkl"):
                 if read_data is not None:
                     raise _Abandon
                 other_security.extend(scan_other_pickle(path, archive, info, max_pickle_bytes, limits, raw=raw))

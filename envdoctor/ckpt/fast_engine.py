@@ -130,16 +130,17 @@ class _PickledDict(dict):  # type: ignore[type-arg]
 
     ``OrderedDict()`` runs once per tensor (every tensor's empty ``backward_hooks``), so the
     call is C only: ``dict.__new__`` ignores arguments (as ``NEWOBJ`` of the real class does,
-    and as the interpreter does), and ``__init__`` is ``object.__init__``, which refuses any
-    argument: ``OrderedDict(pairs)`` is left to the interpreter, whose rules check what the
-    pairs are. A state dict is an ``OrderedDict`` with a ``_metadata`` attribute, so its
-    pickle ends with ``BUILD``: that goes to the engine's hook, which refuses dunder names
-    and otherwise keeps nothing, as the interpreter does. ``BUILD`` on the class itself
-    finds this method unbound and fails, which refuses the fast path too.
+    and as the interpreter does), and ``__init__`` is the ``clear`` method of an empty dict
+    of our own, a C function that returns ``None`` and refuses any argument:
+    ``OrderedDict(pairs)`` is left to the interpreter, whose rules check what the pairs are.
+    A state dict is an ``OrderedDict`` with a ``_metadata`` attribute, so its pickle ends
+    with ``BUILD``: that goes to the engine's hook, which refuses dunder names and otherwise
+    keeps nothing, as the interpreter does. ``BUILD`` on the class itself finds this method
+    unbound and fails, which refuses the fast path too.
     """
 
     __slots__ = ()
-    __init__ = object.__init__
+    __init__ = staticmethod({}.clear)  # C: () -> None; any argument -> TypeError (refused)
 
     def __setstate__(self, state: object) -> None:
         if not BUILD_HOOKS:
@@ -204,7 +205,9 @@ class _Unpickler(pickle.Unpickler):
         # The C unpickler calls this attribute for every persistent id (once per tensor): the
         # reader's own function unless the ids must be recorded. Any error it raises
         # (ValueError for a malformed id) refuses the fast path, like every other error.
-        self.persistent_load = self.recording_persistent_load if record or persistent is None else persistent
+        self.persistent_load = (  # type: ignore[method-assign]  # the C unpickler's own attribute
+            self.recording_persistent_load if record or persistent is None else persistent
+        )
 
     def find_class(self, module: str, name: str) -> type:
         if self.record:

@@ -28,8 +28,7 @@ _FIELDS = struct.Struct("<4s2xBxHH8xLLHHH8xL")
 assert _FIELDS.size == _CENTRAL_SIZE
 _CENTRAL_MAGIC = zipfile.stringCentralDir  # type: ignore[attr-defined]
 _UTF8_FLAG = 0x800
-_MAX_EXTRACT_VERSION = zipfile.MAX_EXTRACT_VERSION  # type: ignore[attr-defined]
-_ZIP64_LIMITS = (0xFFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF)
+_MAX_EXTRACT_VERSION = zipfile.MAX_EXTRACT_VERSION
 
 
 class ZipEntry(NamedTuple):
@@ -41,8 +40,8 @@ class ZipEntry(NamedTuple):
     file_size: int
     compress_type: int
     flag_bits: int
-    index: int
-    """Position in the directory (the same as in ``ZipFile.infolist()``)."""
+    position: int
+    """Index in the directory (the same as in ``ZipFile.infolist()``)."""
 
 
 _new_entry = tuple.__new__
@@ -132,9 +131,9 @@ class ZipDirectory:
         if self._archive is None:
             self._archive = zipfile.ZipFile(self.path)
         infos = self._archive.infolist()
-        if entry.index >= len(infos):
+        if entry.position >= len(infos):
             raise zipfile.BadZipFile("the archive changed while it was read")
-        info = infos[entry.index]
+        info = infos[entry.position]
         if info.filename != entry.filename or info.header_offset != entry.header_offset:
             raise zipfile.BadZipFile("the archive changed while it was read")
         return self._archive.open(info)
