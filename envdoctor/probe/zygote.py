@@ -20,7 +20,9 @@ never touches CUDA before it forks, so torch's intra-op pool (OpenMP) is not sta
 and there is no CUDA context to inherit (a forked child may initialise CUDA itself,
 https://pytorch.org/docs/stable/notes/multiprocessing.html#cuda-in-multiprocessing; the
 zygote checks ``torch.cuda.is_initialized()`` and refuses to fork if an import hook did
-it). The only other thread after ``import torch`` is OpenBLAS's pool, started when torch
+it). It forks on Linux only: "macOS system libraries may start threads", which is why
+Python made spawn multiprocessing's default there (https://bugs.python.org/issue33725).
+The only other thread after ``import torch`` is OpenBLAS's pool, started when torch
 imports NumPy; OpenBLAS shuts that pool down before every fork (``openblas_fork_handler``
 registers ``blas_thread_shutdown_`` with ``pthread_atfork``, OpenMathLib/OpenBLAS
 driver/others/memory.c), which is what makes ``multiprocessing``'s fork and PyTorch's
@@ -100,8 +102,8 @@ spec = json.loads(sys.argv[1])
 timeout = float(spec["timeout"])
 import_seconds = 0.0
 blockers = []
-if not hasattr(os, "fork"):
-    blockers.append("os.fork is not available")
+if not sys.platform.startswith("linux"):  # macOS's system libraries start threads (bpo-33725)
+    blockers.append("the fork server runs on Linux only")
 if spec["torch"]:
     timer = hasattr(signal, "setitimer")
     if timer:  # a hang inside import torch (C code included) ends the zygote with SIGALRM
