@@ -12,7 +12,9 @@ point at the same bytes (a central directory can list one member thousands of ti
 scanned once. Opening the archive is bounded: the central directory's declared size and
 entry count are checked before it is read (by :mod:`envdoctor.ckpt.zipdir`, with
 :mod:`zipfile`'s rules), and every failure to read a name or a member (bad UTF-8, an unknown
-compression method) is a :class:`CheckpointError`.
+compression method) is a :class:`CheckpointError`. The file is searched once for the
+``.npy`` magic, so a member is opened only where an array could start. A torch archive can
+be read by two processes at once (:func:`read_zip_parallel`).
 """
 
 from __future__ import annotations

@@ -1,13 +1,16 @@
 """Run the fast engine in a forked child under memory and time limits, and bring back plain JSON.
 
-:func:`read_clean_in_child` forks; the child sets an address-space limit, turns on
-:mod:`envdoctor.ckpt.fast_engine` and reads the checkpoint with the ordinary readers. If
-every pickle in the file is plainly clean it writes the :class:`Checkpoint` as JSON to a
-pipe and exits 0; on anything else (a finding, an unreadable file, a crash, the time limit)
-the parent gets ``None`` and reads the file again with the symbolic interpreter, which gives
-the findings and the error messages. The parent only ever parses JSON from the child, never
-a pickle. Only on Linux: elsewhere (no ``fork`` or a fork that is unsafe) the interpreter
-alone is used, and only the speed differs.
+:func:`spawn` forks; the child sets an address-space limit, turns on
+:mod:`envdoctor.ckpt.fast_engine` and runs its work (for :func:`read_clean_in_child`: the
+ordinary readers on the whole file). If the work is plainly clean it writes plain JSON data
+to a pipe and exits 0; on anything else (a finding, an unreadable file, a crash, the time
+limit) :meth:`Child.reply` gives ``None`` and the caller reads the file again with the
+symbolic interpreter, which gives the findings and the error messages. The parent only ever
+parses JSON from the child, never a pickle, and may do other work while the child runs
+(:func:`envdoctor.ckpt.archive.read_zip_parallel`). Tensors cross the pipe as one JSON array
+per field (runs of one value for the repetitive fields) and are rebuilt without a Python
+call per tensor. Only on Linux: elsewhere (no ``fork`` or a fork that is unsafe) the
+interpreter alone is used, and only the speed differs.
 """
 
 from __future__ import annotations
@@ -149,6 +152,13 @@ def _child(write_fd: int, work: Callable[[], dict[str, Any] | None]) -> None:
         from envdoctor.ckpt.fast_engine import ENABLED
 
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # Nothing the child prints is meant for the user: CPython writes "SystemError:
+        # deallocated bytearray object has exported buffers" when a hostile length makes a
+        # bytearray allocation fail (the refusal itself goes through the exit status).
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
+        os.close(quiet)
         # The child lives for one read and then exits: the cyclic collector would only
         # rescan the tens of thousands of records it builds, again and again.
         gc.disable()
