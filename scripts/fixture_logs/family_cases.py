@@ -12,10 +12,8 @@ Never installs a torch: venvs that need one see the dev venv's (2.13.0+cpu) thro
 # ruff: noqa: E501, W293  (public excerpts are verbatim log lines: not wrapped, blank lines kept as pasted)
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -866,68 +864,11 @@ FIXTURES: list[dict[str, Any]] = [
 ]
 
 
-def _records_dir(entry_id: str) -> Path:
-    return base.OUT / entry_id
-
-
-def produce(row: dict[str, Any], run: bool) -> tuple[str | None, dict[str, Any]]:
-    if "copy_fixture" in row:  # a .ref naming another entry's recorded fixture, never a byte copy
-        return f"knowledge/{row['copy_fixture']}\n", {
-            "kind": "copy",
-            "log": f"tests/fixtures/knowledge/{row['copy_fixture']}",
-        }
-    return base.produce(row, run)
-
-
-def write_source(entry_id: str, records: dict[str, dict[str, Any]]) -> None:
-    path = _records_dir(entry_id) / "SOURCE.txt"
-    old: dict[str, Any] = {}
-    if path.exists():
-        old = tomllib.loads(path.read_text(encoding="utf-8")).get("files", {})
-    # environment fixtures are recorded by family_envs.py: keep their records
-    records = {**{k: v for k, v in old.items() if v.get("kind") == "env"}, **records}
-    lines = [f"# Where the fixtures of {entry_id} come from; written by scripts/fixture_logs/family_cases.py.", ""]
-    for file_name in sorted(records):
-        record = records[file_name]
-        if record["kind"] == "run" and "exit_code" not in record and file_name in old:
-            record = old[file_name]
-        lines.append(f'[files."{file_name}"]')
-        lines.extend(f"{key} = {base._toml_value(value)}" for key, value in record.items())
-        lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", default=None, help="entry ids to rebuild")
-    parser.add_argument("--no-run", action="store_true", help="keep existing outputs of `run` rows")
-    args = parser.parse_args(argv)
     base.VENVS.update(VENVS)
     base.EXTRA_PUBLIC.update(PUBLIC)
     base.RECORDED.extend(n for n in RECORDED_EXTRA if n not in base.RECORDED)
-    by_entry: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in FIXTURES:
-        if args.only and row["id"] not in args.only:
-            continue
-        text, record = produce(row, run=not args.no_run)
-        target = base.OUT / row["id"] / row["file"]
-        if "copy_fixture" in row:
-            target = target.with_suffix(".ref")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if text is not None:
-            target.write_text(text, encoding="utf-8")
-        if "expect" in row:
-            expect = row["expect"]
-            also = ", ".join(json.dumps(i) for i in expect.get("also", []))
-            target.with_name(target.name.removesuffix(".log") + ".expect.toml").write_text(
-                f'top = "{expect["top"]}"\nalso = [{also}]\n', encoding="utf-8"
-            )
-        # SOURCE.txt names a .ref by the .log it stands for (tests/kb/test_symptom_entries.py)
-        by_entry.setdefault(row["id"], {})[target.with_suffix(".log").name] = record
-        print(f"{row['id']}/{row['file']}: {record['kind']} exit={record.get('exit_code')}", flush=True)
-    for entry_id, records in by_entry.items():
-        write_source(entry_id, records)
-    return 0
+    return base.emit_rows(FIXTURES, argv, "family_cases.py", __doc__ or "")
 
 
 if __name__ == "__main__":

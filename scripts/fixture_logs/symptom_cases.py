@@ -654,18 +654,23 @@ def _versions(name: str) -> dict[str, str]:
 
 def produce(row: dict[str, Any], run: bool) -> tuple[str | None, dict[str, Any]]:
     """Return (text or None to keep the existing file, the SOURCE.txt record)."""
+    if "copy_fixture" in row:  # another entry's recorded fixture
+        row = {**row, "copy": f"../knowledge/{row['copy_fixture']}"}
     if "copy" in row:
-        lines = (LOGS / row["copy"]).read_text(encoding="utf-8").splitlines(keepends=True)
-        record: dict[str, Any] = {"kind": "copy", "log": f"tests/fixtures/logs/{row['copy']}"}
-        if "lines" in row:
-            first, last = row["lines"]
-            lines = lines[first - 1 : last]
-            record["lines"] = f"{first}-{last}"
-        return "".join(lines), record
+        copied = os.path.normpath(LOGS / row["copy"])
+        record: dict[str, Any] = {"kind": "copy", "log": os.path.relpath(copied, REPO)}
+        if "lines" not in row:  # a whole file: a .ref naming the one copy, never a second copy of its bytes
+            return os.path.relpath(copied, OUT.parent) + "\n", record
+        lines = Path(copied).read_text(encoding="utf-8").splitlines(keepends=True)
+        first, last = row["lines"]
+        record["lines"] = f"{first}-{last}"
+        return "".join(lines[first - 1 : last]), record
     if "public" in row:
-        source = EXTRA_PUBLIC.get(row["public"]) or PUBLIC[row["public"]]
+        source = _public(row)
         record = {"kind": "public", "repo": source["repo"], "issue": source["issue"], "url": source["url"],
                   "where": source["where"]}  # fmt: skip
+        if "file" in source:  # kept once under tests/fixtures/logs/ (generate.py): a .ref to it
+            return f"logs/{source['file']}\n", record
         return source["excerpt"], record
     name = row["venv"]
     record = {"kind": "run", "venv": name, "command": " ".join(row["run"])}
@@ -708,12 +713,50 @@ def _toml_value(value: Any) -> str:
     raise TypeError(value)
 
 
-def write_source(entry_id: str, records: dict[str, dict[str, Any]]) -> None:
-    path = OUT / entry_id / "SOURCE.txt"  # TOML text; the fixture test admits SOURCE.txt beside the logs
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    source: dict[str, Any] = EXTRA_PUBLIC.get(row["public"]) or PUBLIC[row["public"]]
+    return source
+
+
+def is_ref(row: dict[str, Any]) -> bool:
+    """A row whose fixture is a ``.ref`` file (a whole recorded log named, not copied)."""
+    if "copy_fixture" in row:
+        return True
+    if "public" in row:
+        return "file" in _public(row)
+    return ("copy" in row or "copy_fixture" in row) and "lines" not in row
+
+
+def _shared_excerpts(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Rows (by position) whose excerpt another row holds, rewritten as a ``.ref`` to that row's file.
+
+    An excerpt used by several rows is kept once: by its first ``hit-`` row (else its first
+    row); the others name that file.
+    """
+    users: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        if "public" in row and not is_ref(row):
+            users.setdefault(row["public"], []).append(index)
+    out: dict[int, dict[str, Any]] = {}
+    for indices in users.values():
+        holder = next((i for i in indices if rows[i]["file"].startswith("hit-")), indices[0])
+        for index in indices:
+            if index != holder:
+                out[index] = {**rows[index], "copy_fixture": f"{rows[holder]['id']}/{rows[holder]['file']}"}
+    return out
+
+
+def write_source(entry_id: str, records: dict[str, dict[str, Any]], script: str) -> None:
+    """SOURCE.txt of one entry's fixtures (TOML text; the fixture test admits it beside the logs).
+
+    Records of environment fixtures (``kind = "env"``, written by family_envs.py) are kept.
+    """
+    path = OUT / entry_id / "SOURCE.txt"
     old: dict[str, Any] = {}
     if path.exists():
         old = tomllib.loads(path.read_text(encoding="utf-8")).get("files", {})
-    lines = [f"# Where the fixtures of {entry_id} come from; written by scripts/fixture_logs/symptom_cases.py.", ""]
+    records = {**{k: v for k, v in old.items() if v.get("kind") == "env"}, **records}
+    lines = [f"# Where the fixtures of {entry_id} come from; written by scripts/fixture_logs/{script}.", ""]
     for file_name in sorted(records):
         record = records[file_name]
         if record["kind"] == "run" and "exit_code" not in record and file_name in old:
@@ -724,31 +767,43 @@ def write_source(entry_id: str, records: dict[str, dict[str, Any]]) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def emit_rows(rows: list[dict[str, Any]], argv: list[str] | None, script: str, doc: str) -> int:
+    """The command line of a fixture table: build every row (or ``--only`` ids), then SOURCE.txt."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=None, help="entry ids to rebuild")
     parser.add_argument("--no-run", action="store_true", help="keep existing outputs of `run` rows")
     args = parser.parse_args(argv)
     by_entry: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in FIXTURES:
+    shared = _shared_excerpts(rows)
+    for index, row in enumerate(rows):
         if args.only and row["id"] not in args.only:
             continue
         text, record = produce(row, run=not args.no_run)
+        if index in shared:  # the excerpt's bytes stay with the row that holds them; the record stays public
+            row = shared[index]
+            text = produce(row, run=False)[0]
         target = OUT / row["id"] / row["file"]
+        if is_ref(row):
+            target = target.with_suffix(".ref")
         target.parent.mkdir(parents=True, exist_ok=True)
         if text is not None:
             target.write_text(text, encoding="utf-8")
         if "expect" in row:
             expect = row["expect"]
             also = ", ".join(json.dumps(i) for i in expect.get("also", []))
-            target.with_name(target.name.removesuffix(".log") + ".expect.toml").write_text(
+            target.with_name(target.name.removesuffix(target.suffix) + ".expect.toml").write_text(
                 f'top = "{expect["top"]}"\nalso = [{also}]\n', encoding="utf-8"
             )
-        by_entry.setdefault(row["id"], {})[row["file"]] = record
-        print(f"{row['id']}/{row['file']}: {record['kind']}")
+        # SOURCE.txt names a .ref by the .log it stands for (tests/kb/test_symptom_entries.py)
+        by_entry.setdefault(row["id"], {})[target.with_suffix(".log").name] = record
+        print(f"{row['id']}/{row['file']}: {record['kind']} exit={record.get('exit_code')}", flush=True)
     for entry_id, records in by_entry.items():
-        write_source(entry_id, records)
+        write_source(entry_id, records, script)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return emit_rows(FIXTURES, argv, "symptom_cases.py", __doc__ or "")
 
 
 if __name__ == "__main__":
