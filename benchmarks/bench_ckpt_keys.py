@@ -2,10 +2,12 @@
 
 Run by hand (not in CI): ``python benchmarks/bench_ckpt_keys.py --many 20000 [--repeat 5]``
 writes a state dict of 20,000 small tensors in every layout (torch zip, legacy torch,
-safetensors, npz), reads each with ``read_checkpoint`` in fresh subprocesses (warm cache,
-the best of ``--repeat`` runs, so other load on the machine counts least), and prints the
-ratio to ``torch.load(path, mmap=True, weights_only=True)`` on the torch-zip file (the anchor
-of issue 15: at least 10x), plus each layout's own loader. Without ``--many``:
+safetensors, npz, and the torch zip of an ``nn.Module.state_dict()``-shaped ``OrderedDict``),
+reads each with ``read_checkpoint`` in fresh subprocesses (warm cache, the best of
+``--repeat`` runs, so other load on the machine counts least), and prints the ratio to
+``torch.load(path, mmap=True, weights_only=True)`` on the torch-zip file (the anchor of
+issue 15: at least 10x on every layout; ``mmap=True`` needs the zip format, so this one file
+is the anchor for all), plus each layout's own loader. Without ``--many``:
 ``python benchmarks/bench_ckpt_keys.py [--dir DIR] [--gb 2]``. It
 writes, in a temporary folder that is removed afterwards, a transformer-shaped float32 state
 dict saved three ways (torch zip, legacy torch, safetensors), then reads each one in a fresh
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 CHILD_TEMPLATE = r"""
@@ -74,13 +77,17 @@ MANY_FILES = {
     "torch-legacy": "many_legacy.pt",
     "safetensors": "many.safetensors",
     "npz": "many.npz",
+    "module-sd": "many_module_sd.pt",
 }
 OWN_ANCHOR = {
     "torch-zip": "torch.load(mmap=True, weights_only=True)",
     "torch-legacy": "torch.load(weights_only=True)",
     "safetensors": "safetensors safe_open (keys + shapes)",
     "npz": "numpy np.load (keys + shapes)",
+    "module-sd": "torch.load(mmap=True, weights_only=True)",
 }
+"""Each layout's own loader. ``module-sd`` is the torch-zip file as ``nn.Module.state_dict()``
+makes it (an ``OrderedDict`` with ``_metadata``, pickled with a final ``BUILD``), not a plain dict."""
 
 
 def build_state(target_gb: float) -> dict[str, object]:
@@ -162,6 +169,11 @@ def write_many(folder: Path, count: int) -> None:
     from safetensors.torch import save_file
 
     state = {f"layers.{index // 10}.m{index % 10}.weight": torch.zeros(4, 4) for index in range(count)}
+    module_state: OrderedDict[str, object] = OrderedDict(state)
+    prefixes = ["", "layers"] + [f"layers.{layer}" for layer in range((count + 9) // 10)]
+    prefixes += [name.rsplit(".", 1)[0] for name in state]
+    module_state._metadata = OrderedDict((prefix, {"version": 1}) for prefix in prefixes)  # type: ignore[attr-defined]
+    torch.save(module_state, folder / MANY_FILES["module-sd"])
     torch.save(state, folder / MANY_FILES["torch-zip"])
     torch.save(state, folder / MANY_FILES["torch-legacy"], _use_new_zipfile_serialization=False)
     save_file(state, folder / MANY_FILES["safetensors"])  # type: ignore[arg-type]

@@ -315,9 +315,10 @@ def read_checkpoint(
     text = os.fspath(path)
     checkpoint = None
     if fast and limits == DEFAULT_LIMITS and not fast_engine.ENABLED and _mostly_pickle(text):
+        refused = False
         if _is_regular_zip(text):
-            checkpoint = read_zip_parallel(text, max_pickle_bytes=max_pickle_bytes, limits=limits)
-        if checkpoint is None:
+            checkpoint, refused = read_zip_parallel(text, max_pickle_bytes=max_pickle_bytes, limits=limits)
+        if checkpoint is None and not refused:  # refused: a second sandbox would refuse too
             checkpoint = read_clean_in_child(
                 lambda: _read(text, max_pickle_bytes=max_pickle_bytes, max_header_bytes=max_header_bytes, limits=limits)
             )

@@ -402,7 +402,7 @@ def _first_pickle_reply(
     value = fast_load_stream(stream, persistent_load)
     consumed = stream.tell()
     if frame_possible(mapped[start : start + consumed], len(mapped) - start):
-        return None
+        return {"frame_possible": True}  # the usual read decides how torch reads it
     checkpoint = checkpoint_from_object(path, "torch-zip", value, limits=limits, security=(), warnings=())
     return {
         "consumed": consumed,
@@ -412,8 +412,12 @@ def _first_pickle_reply(
     }
 
 
-def read_zip_parallel(path: str, *, max_pickle_bytes: int, limits: PickleLimits) -> Checkpoint | None:
-    """A plainly clean torch zip read by two processes at once; ``None``: read it the usual way.
+def read_zip_parallel(path: str, *, max_pickle_bytes: int, limits: PickleLimits) -> tuple[Checkpoint | None, bool]:
+    """A plainly clean torch zip read by two processes at once: ``(checkpoint, refused)``.
+
+    ``(None, False)``: read it the usual way. ``(None, True)``: the sandboxed child found the
+    data pickle not plainly clean (or crashed, or ran out of time), as the usual sandboxed
+    read would: go straight to the interpreter.
 
     ``torch.save`` writes ``<folder>/data.pkl`` as the archive's first entry, so a sandboxed
     child (:mod:`envdoctor.ckpt.sandbox`, fast engine) unpickles the bytes of the first local
@@ -422,21 +426,21 @@ def read_zip_parallel(path: str, *, max_pickle_bytes: int, limits: PickleLimits)
     pickle torch would load, it is that first entry (same local header, stored, under
     ``max_pickle_bytes``), the pickle ended inside it, and no FRAME could execute in it.
     Anything else (a finding, an error, another member that needs unpickling, a second data
-    pickle) gives ``None``, and the caller reads the file as before; so the result is always
-    the one :func:`read_zip` gives in the sandbox.
+    pickle) gives no checkpoint, and the caller reads the file as before; so the result is
+    always the one :func:`read_zip` gives in the sandbox.
     """
     try:
         with open(path, "rb") as handle:
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):
-        return None
+        return None, False
     try:
         start = _first_member_start(mapped)
         if start is None:
-            return None
+            return None, False
         child = spawn(lambda: _first_pickle_reply(path, mapped, start, max_pickle_bytes + 1, limits))
         if child is None:
-            return None
+            return None, False
         try:
             return _read_with_child(path, mapped, start, child, max_pickle_bytes, limits)
         finally:
@@ -447,8 +451,9 @@ def read_zip_parallel(path: str, *, max_pickle_bytes: int, limits: PickleLimits)
 
 def _read_with_child(
     path: str, mapped: mmap.mmap, start: int, child: Child, max_pickle_bytes: int, limits: PickleLimits
-) -> Checkpoint | None:
+) -> tuple[Checkpoint | None, bool]:
     used: list[bool] = []
+    refused: list[bool] = []
 
     def read_data(info: ZipEntry, names: dict[str, ZipEntry]) -> Checkpoint:
         used.append(True)
@@ -461,6 +466,9 @@ def _read_with_child(
             raise _Abandon
         reply = child.reply()
         if not isinstance(reply, dict):
+            refused.append(True)
+            raise _Abandon
+        if reply.get("frame_possible"):
             raise _Abandon
         consumed, keys, sizes = reply.get("consumed"), reply.get("storage_keys"), reply.get("storage_nbytes")
         if (
@@ -483,7 +491,7 @@ def _read_with_child(
         with archive, memoryview(mapped) as raw:
             checkpoint = _read_members(path, archive, mapped, raw, max_pickle_bytes, limits, read_data=read_data)
     except (_Abandon, CheckpointError):
-        return None
+        return None, bool(refused)
     if checkpoint.security or len(used) != 1:
-        return None
-    return checkpoint
+        return None, False
+    return checkpoint, False

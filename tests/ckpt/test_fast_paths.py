@@ -200,7 +200,7 @@ def test_first_local_entry_is_trusted_only_when_the_directory_names_it(tmp_path:
     marker = tmp_path / "MARKER"
     path = tmp_path / "orphan.pt"
     orphan_first_entry(path, marker)
-    assert read_zip_parallel(str(path), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS) is None
+    assert read_zip_parallel(str(path), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS) == (None, False)
     checkpoint = read_checkpoint(path)
     assert [issue.global_name for issue in checkpoint.security] == ["posix.system"]
     assert not marker.exists()
@@ -218,19 +218,24 @@ def test_first_local_entry_is_trusted_only_when_the_directory_names_it(tmp_path:
 def test_two_process_read_is_the_plain_read_or_stands_aside(tmp_path: Path) -> None:
     plain = tmp_path / "model.pt"
     torch.save({"model": TinyViT().state_dict(), "epoch": 3}, plain)
-    parallel = read_zip_parallel(str(plain), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS)
-    assert parallel is not None and parallel == read_checkpoint(plain, fast=False)
+    parallel, refused = read_zip_parallel(str(plain), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS)
+    assert parallel is not None and parallel == read_checkpoint(plain, fast=False) and not refused
 
     for payload_first in (False, True):  # two data pickles (issue 15's case-variant attack)
         attack = tmp_path / f"case{payload_first}.pt"
         case_variant_zip(attack, tmp_path / "MARKER", payload_first=payload_first)
-        assert read_zip_parallel(str(attack), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS) is None
+        assert read_zip_parallel(str(attack), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS)[0] is None
         assert read_checkpoint(attack).security
     scripted = tmp_path / "scripted.pt"
     torch.jit.save(torch.jit.script(nn.Linear(2, 2)), str(scripted))  # constants.pkl besides data.pkl
-    assert read_zip_parallel(str(scripted), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS) is None
+    assert read_zip_parallel(str(scripted), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS) == (None, False)
     same_as_interpreter(scripted)
-    assert read_zip_parallel(str(plain), max_pickle_bytes=100, limits=DEFAULT_LIMITS) is None  # over the cap
+    assert read_zip_parallel(str(plain), max_pickle_bytes=100, limits=DEFAULT_LIMITS) == (None, False)  # over the cap
+    payload = tmp_path / "payload.pt"  # one data pickle, first, naming os.system: the child refuses
+    with zipfile.ZipFile(payload, "w") as archive:
+        archive.writestr("a/data.pkl", _payload_pickle(tmp_path / "MARKER"))
+    assert read_zip_parallel(str(payload), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS) == (None, True)
+    assert [issue.global_name for issue in read_checkpoint(payload).security] == ["posix.system"]
 
 
 def test_plain_npy_members_match_the_full_reader(tmp_path: Path) -> None:
