@@ -1580,7 +1580,9 @@ def _toml_value(value: Any) -> str:
         return str(value)
     text = str(value)
     if "\n" in text:
-        return "'''\n" + text.replace("'''", "' ''") + "\n'''"
+        # The newline after the opening quotes is not part of the value; none is added before the
+        # closing ones, so reading a record back and writing it again gives the same bytes.
+        return "'''\n" + text.replace("'''", "' ''") + "'''"
     return json.dumps(text, ensure_ascii=False)
 
 
