@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = [
     "CheckpointFormat",
@@ -21,6 +21,7 @@ __all__ = [
     "SecurityIssue",
     "Checkpoint",
     "make_tensor_info",
+    "TensorRow",
 ]
 
 CheckpointFormat = Literal["torch-zip", "torch-legacy", "pickle", "safetensors", "npz", "npy", "hf-index"]
@@ -100,6 +101,26 @@ def make_tensor_info(
     fields["storage_numel"] = storage_numel
     fields["storage_nbytes"] = storage_nbytes
     return info
+
+
+class TensorRow(NamedTuple):
+    """A :class:`TensorInfo`'s fields as a plain tuple, built only inside the sandbox child.
+
+    There the tensors exist only to cross the pipe to the parent (one JSON array per field,
+    :mod:`envdoctor.ckpt.sandbox`), which builds the :class:`TensorInfo` records; a tuple
+    is cheaper to build and to transpose. Same field names, so code that reads a tensor's
+    fields works on either.
+    """
+
+    name: str
+    shape: tuple[int, ...] | None
+    dtype: str | None
+    kind: str
+    device: str | None
+    storage_key: str | None
+    storage_offset: int | None
+    storage_numel: int | None
+    storage_nbytes: int | None
 
 
 @dataclass(frozen=True)

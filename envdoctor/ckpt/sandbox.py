@@ -30,7 +30,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from envdoctor.ckpt.model import Checkpoint, TensorInfo
+from envdoctor.ckpt.model import Checkpoint, TensorInfo, TensorRow
 
 __all__ = [
     "SANDBOX_MEMORY_BYTES",
@@ -61,6 +61,7 @@ _TENSOR_FIELDS = (
     "storage_numel",
     "storage_nbytes",
 )
+assert TensorRow._fields == _TENSOR_FIELDS
 
 
 _ROW = operator.attrgetter(*_TENSOR_FIELDS)
@@ -73,11 +74,12 @@ def _runs(column: tuple[Any, ...]) -> list[list[Any]]:
     return [[value, sum(1 for _ in group)] for value, group in itertools.groupby(column)]
 
 
-def _tensor_columns(tensors: tuple[TensorInfo, ...]) -> list[Any]:
+def _tensor_columns(tensors: tuple[TensorInfo, ...] | tuple[TensorRow, ...]) -> list[Any]:
     """The tensors as one JSON array per field (runs of one value for the repetitive ones)."""
     if not tensors:
         return [[] for _ in _TENSOR_FIELDS]
-    columns = zip(*map(_ROW, tensors), strict=True)
+    rows = tensors if {type(tensor) for tensor in tensors} == {TensorRow} else map(_ROW, tensors)
+    columns = zip(*rows, strict=True)
     return [
         _runs(column) if field in _REPEATING else column for field, column in zip(_TENSOR_FIELDS, columns, strict=True)
     ]
