@@ -20,6 +20,7 @@ be read by two processes at once (:func:`read_zip_parallel`).
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import mmap
 import struct
@@ -393,10 +394,7 @@ def _first_pickle_reply(
     """
     storages: dict[str, StorageRef] = {}
 
-    def persistent_load(pid: object) -> object:
-        storage = storage_from_persistent_id(pid)
-        storages.setdefault(storage.key, storage)
-        return storage
+    persistent_load = functools.partial(storage_from_persistent_id, storages=storages)
 
     stream = io.BufferedReader(_MappedRange(mapped, start, min(len(mapped), start + cap)), 1 << 20)
     value = fast_load_stream(stream, persistent_load)

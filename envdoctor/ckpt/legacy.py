@@ -11,6 +11,7 @@ whose first pickle is not the magic number is treated as a plain pickle (``forma
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import IO
@@ -39,10 +40,7 @@ def read_pickle_file(
     file_size = os.fstat(handle.fileno()).st_size
     storages: dict[str, StorageRef] = {}
 
-    def persistent_load(pid: object) -> object:
-        storage = storage_from_persistent_id(pid)
-        storages.setdefault(storage.key, storage)
-        return storage
+    persistent_load = functools.partial(storage_from_persistent_id, storages=storages)
 
     reader = CappedReader(handle, max_pickle_bytes, path)
 

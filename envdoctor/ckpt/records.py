@@ -188,11 +188,14 @@ def _storage_ref(storage_type: str, dtype: str, key: str, location: str, numel: 
     return ref
 
 
-def storage_from_persistent_id(pid: object) -> StorageRef:
+def storage_from_persistent_id(pid: object, storages: dict[str, StorageRef] | None = None) -> StorageRef:
     """Decode torch's ``('storage', storage_type, key, location, numel[, view_metadata])``.
 
     The zip format has five fields; the legacy format adds ``view_metadata``, either ``None``
     or ``(view_key, offset, view_size)``. Raises ``ValueError`` when the id is malformed.
+    With ``storages``, the first storage seen for each key is remembered there (the readers
+    check them against the file), so a reader's ``persistent_load`` is
+    ``functools.partial(storage_from_persistent_id, storages=...)``: one Python call per tensor.
     """
     if not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] != "storage":
         raise ValueError(f"unexpected persistent id {describe(pid)}")
@@ -216,7 +219,26 @@ def storage_from_persistent_id(pid: object) -> StorageRef:
             fields["location"] = location
             fields["numel"] = numel
             fields["view_offset"] = 0
+            if storages is not None:
+                storages.setdefault(key, ref)
             return ref
+    ref = _decode_storage(pid, storage_class, key, location, numel)
+    if storages is not None:
+        storages.setdefault(ref.key, ref)
+    return ref
+
+
+def _decode_storage(
+    pid: tuple[object, ...], storage_class: object, key: object, location: object, numel: object
+) -> StorageRef:
+    """The persistent id of :func:`storage_from_persistent_id` past its fast path (interpreter, views)."""
+    if (
+        (len(pid) == 5 or pid[5] is None)
+        and type(key) is str
+        and type(location) is str
+        and type(numel) is int
+        and numel >= 0
+    ):
         symbol = symbol_of(storage_class)
         if symbol is not None:
             qualname = symbol.qualname

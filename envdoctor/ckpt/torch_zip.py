@@ -10,6 +10,7 @@ against the sizes the pickle claims, through the central directory alone.
 
 from __future__ import annotations
 
+import functools
 import struct
 import zipfile
 from collections.abc import Callable, Mapping
@@ -126,10 +127,7 @@ def read_torch_pickle(
     by_name = names if names is not None else {entry.filename: entry for entry in archive.entries}
     storages: dict[str, StorageRef] = {}
 
-    def persistent_load(pid: object) -> object:
-        storage = storage_from_persistent_id(pid)
-        storages.setdefault(storage.key, storage)
-        return storage
+    persistent_load = functools.partial(storage_from_persistent_id, storages=storages)
 
     result = run_pickle(
         read_member(archive, info, max_pickle_bytes, path, raw=raw),
