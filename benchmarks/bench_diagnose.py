@@ -10,8 +10,9 @@ least 10x faster, i.e. under ~0.3 s including interpreter start). It then maps e
 collect_env reports about Python, OS, torch, CUDA, cuDNN, the driver and the GPUs to the
 envdoctor JSON field holding it, and checks each field is present with a value or with a
 reason in its ``unknown`` map. ``--deep`` times ``diagnose --deep`` (every ML package
-imported in its own child, in parallel) instead; its target is to stay below collect_env,
-which imports torch once. envdoctor keeps a parse cache (README, "What envdoctor never
+imported in a child of its own, in parallel; those built on torch forked after one torch
+import) instead, and prints the torch probe's and each import's seconds; its target is to
+stay below collect_env, which imports torch once. envdoctor keeps a parse cache (README, "What envdoctor never
 does"); the runs after the first use it, and ``--cold`` turns it off to time the first run
 after an install or an edit. Until ``python -m envdoctor diagnose`` exists it times
 ``envdoctor.probe.collect()`` through ``python -c`` instead.
