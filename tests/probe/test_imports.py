@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,14 @@ def test_unknown_failure_is_th102_quoting_the_exception(tmp_path: Path) -> None:
     (failure,) = [f for f in diagnosis.findings if f.id in ("TH102", "EN101", "EN102", "EN103", "EN104", "EN105")]
     assert failure.severity == "error"
     assert "libfrob.so.7" in failure.title or "libfrob.so.7" in " ".join(e.text for e in failure.evidence)
+
+
+def test_heavy_imports_start_first_and_the_torch_child_keeps_a_core() -> None:
+    from envdoctor.probe.imports import ImportTarget, default_workers, heavy_first
+
+    targets = [ImportTarget(d, d) for d in ("numpy", "transformers", "tokenizers", "mmengine", "cv2")]
+    assert [t.distribution for t in heavy_first(targets)] == ["transformers", "mmengine", "numpy", "tokenizers", "cv2"]
+    cores = os.cpu_count() or 2
+    beside = default_workers(beside_torch=True)
+    assert beside >= 1 and (beside < cores or cores == 1)  # the torch import keeps a core of its own
+    assert default_workers(beside_torch=False) >= beside
