@@ -186,12 +186,15 @@ class _StandInMeta(type):
 
     _envdoctor_symbol: Global
     _envdoctor_context: _Context
+    _envdoctor_call: Callable[[tuple[object, ...]], object]
 
     def __call__(cls, *args: object, **kwargs: object) -> object:
         if kwargs:
             raise FastPathRefused("keyword call")
         # One call per tensor lands here: the handler was chosen when the global was found.
-        return cls.__dict__["_envdoctor_call"](args)
+        # Every stand-in class sets _envdoctor_call in its own namespace; no class can be
+        # given attributes afterwards (__setattr__ below), so the cached lookup is the same.
+        return cls._envdoctor_call(args)
 
     def __setstate__(cls, state: object) -> None:
         raise FastPathRefused("BUILD on a class")

@@ -97,19 +97,27 @@ def read_member(
 
 def _check_storages(names: Mapping[str, ZipEntry], prefix: str, storages: Mapping[str, int | None], where: str) -> None:
     """Every storage the pickle names (key -> bytes its tensors need) is a big enough member."""
-    for key, needed in storages.items():
-        member = f"{prefix}data/{key}"
-        info = names.get(member)
-        if info is None:
-            raise CheckpointError(
-                f"{where}: storage {member} named by data.pkl is missing from the archive "
-                "(truncated or hand-edited file; torch.load will fail too)"
-            )
-        if needed is not None and info.file_size < needed:
-            raise CheckpointError(
-                f"{where}: storage {member} holds {info.file_size:,} bytes but its tensors need "
-                f"{needed:,} (corrupt archive)"
-            )
+    folder = f"{prefix}data/"
+    members = [folder + key for key in storages]
+    infos = list(map(names.get, members))  # C speed: 20,000 storages in a few milliseconds
+    needs = list(storages.values())
+    problems = [
+        index
+        for index, (info, needed) in enumerate(zip(infos, needs, strict=True))
+        if info is None or (needed is not None and info.file_size < needed)
+    ]
+    if not problems:
+        return
+    index = problems[0]  # the first in the pickle's order, as torch.load meets it
+    member, info, needed = members[index], infos[index], needs[index]
+    if info is None:
+        raise CheckpointError(
+            f"{where}: storage {member} named by data.pkl is missing from the archive "
+            "(truncated or hand-edited file; torch.load will fail too)"
+        )
+    raise CheckpointError(
+        f"{where}: storage {member} holds {info.file_size:,} bytes but its tensors need {needed:,} (corrupt archive)"
+    )
 
 
 def read_torch_pickle(
