@@ -12,10 +12,12 @@ Each log is the captured stderr+stdout of a child Python; MANIFEST.toml records 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -62,7 +64,20 @@ def main() -> None:
             *(f'packages.{k} = "{v}"' for k, v in versions.items()),
             "",
         ]
-    (out / "MANIFEST.toml").write_text("\n".join(manifest), encoding="utf-8")
+    # Records of logs other scripts made (fvcore_cases.py) stay as they are.
+    path = out / "MANIFEST.toml"
+    old = tomllib.loads(path.read_text(encoding="utf-8")).get("fixtures", {}) if path.exists() else {}
+    for name, record in old.items():
+        if name.startswith("transformers5-renamed-layers-"):
+            continue
+        manifest.append(f'[fixtures."{name}"]')
+        for key, value in record.items():
+            items = value.items() if isinstance(value, dict) else [(None, value)]
+            for sub, item in items:
+                shown = str(item) if isinstance(item, int) else json.dumps(item)
+                manifest.append(f"{key}.{sub} = {shown}" if sub else f"{key} = {shown}")
+        manifest.append("")
+    path.write_text("\n".join(manifest), encoding="utf-8")
 
 
 if __name__ == "__main__":
