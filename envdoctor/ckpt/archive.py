@@ -97,13 +97,16 @@ def open_zip(path: str) -> ZipDirectory:
         ) from None
 
 
-def _data_pickles(infos: list[ZipEntry]) -> list[ZipEntry]:
-    """Entries torch.load could take as ``<folder>/data.pkl`` (folder of the first entry, any case)."""
+def _data_pickles(infos: list[ZipEntry], lowered: list[str]) -> list[ZipEntry]:
+    """Entries torch.load could take as ``<folder>/data.pkl`` (folder of the first entry, any case).
+
+    ``lowered`` holds every entry's name in lower case, in directory order.
+    """
     if not infos:
         return []
     folder = infos[0].filename.split("/", 1)[0].lower()
     wanted = f"{folder}/data.pkl"
-    return [info for info in infos if info.filename.lower() == wanted]
+    return [infos[index] for index, name in enumerate(lowered) if name == wanted]
 
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -231,7 +234,7 @@ def _read_members(
             f"(first: {clashes[0]!r}); loaders may pick any of them, so each was scanned"
         )
 
-    data_pickles = _data_pickles(infos)
+    data_pickles = _data_pickles(infos, lowered_names)
     scanned: set[tuple[int, int, int]] = set()
     unique_data: list[ZipEntry] = []
     for info in data_pickles:

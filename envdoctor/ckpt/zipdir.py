@@ -29,6 +29,8 @@ assert _FIELDS.size == _CENTRAL_SIZE
 _CENTRAL_MAGIC = zipfile.stringCentralDir  # type: ignore[attr-defined]
 _UTF8_FLAG = 0x800
 _MAX_EXTRACT_VERSION = zipfile.MAX_EXTRACT_VERSION
+_OTHER_SEP = os.sep if os.sep != "/" else ""
+"""ZipInfo turns this separator into "/" (Windows' backslash); empty where it is "/"."""
 
 
 class ZipEntry(NamedTuple):
@@ -106,8 +108,8 @@ def read_directory(handle: IO[bytes], endrec: list[object]) -> list[ZipEntry]:
             raise NotImplementedError("zip file version %.1f" % (extract_version / 10))
         if "\0" in name:
             name = name[: name.index("\0")]  # as ZipInfo.__init__ does
-        if os.sep != "/" and os.sep in name:  # pragma: no cover - not on Linux
-            name = name.replace(os.sep, "/")
+        if _OTHER_SEP and _OTHER_SEP in name:  # pragma: no cover - not on Linux
+            name = name.replace(_OTHER_SEP, "/")
         if extra_length:
             extra = data[position : position + extra_length]
             offset, csize, size = _zip64(name, extra, offset, csize, size)
