@@ -624,6 +624,8 @@ def _import_conflicts(installed: Mapping[str, str]) -> list[dict[str, str]]:
                     "package": history.package,
                     "package_version": str(version),
                     "symbol": f"{module}.{name}",
+                    "module": module,
+                    "name": name,
                     "dependency": dependency.package,
                     "installed": installed[dependency.package],
                     "present_in": explained.ranges(),
@@ -636,6 +638,60 @@ def _import_conflicts(installed: Mapping[str, str]) -> list[dict[str, str]]:
                 }
             )
     return out
+
+
+def installed_has(site: Path, module: str, name: str) -> bool | None:
+    """Whether the installed source under ``site`` shows ``from module import name`` working.
+
+    ``True`` when ``module.name`` is a submodule file, or the module's own source binds the
+    name at top level (a definition, an assignment, or any import, the standard library's
+    included: ``torch.hub`` still has ``urlparse`` from ``urllib.parse``); ``False`` when the
+    module's source is there and binds nothing of that name; ``None`` when the source is not
+    there, does not parse, or answers names at run time (a ``__getattr__``). The history
+    records what changes across releases and leaves some names out; this is the installed
+    files' own word, checked before an import conflict is reported.
+    """
+    import ast
+
+    base = site.joinpath(*module.split("."))
+    if (base / f"{name}.py").is_file() or (base / name / "__init__.py").is_file():
+        return True
+    for path in (base / "__init__.py", base.with_suffix(".py")):
+        if path.is_file():
+            break
+    else:
+        return None
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
+    bound: set[str] = set()
+    tables = False  # the name as a string (__all__, a lazy map): answered at run time, perhaps
+
+    def visit(body: list[ast.stmt]) -> None:
+        nonlocal tables
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                bound.add(node.name)
+                continue
+            if isinstance(node, ast.If | ast.Try | ast.With | ast.TryStar):  # blocks at top level
+                for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])):
+                    visit(block)
+                for handler in getattr(node, "handlers", []):
+                    visit(handler.body)
+                continue
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+            for child in ast.walk(node):  # a simple statement: no function body inside
+                if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                    bound.add(child.id)
+                elif isinstance(child, ast.Constant) and child.value == name:
+                    tables = True
+
+    visit(tree.body)
+    if name in bound:
+        return True
+    return None if tables or "__getattr__" in bound else False
 
 
 def _line_of(history: History, version: str | None) -> int | None:

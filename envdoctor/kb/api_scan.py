@@ -8,7 +8,9 @@ downloads one file per kept release (the smallest wheel, else the sdist) and rea
 * the modules that exist (``pkg.sub.mod``, from the member paths);
 * each module's top-level names: definitions, assignments, imports, ``__all__``, and the
   string lists of lazy ``__init__`` tables (``_import_structure``, ``_SUBMOD_ATTRS``) and
-  of modules with a ``__getattr__``; star imports inside the package are followed;
+  of modules with a ``__getattr__``; star imports inside the package are followed; a module
+  whose table is built from its files at import time (transformers' ``define_import_structure``)
+  is opaque, like one with a ``__getattr__``;
 * the parameters of module-level functions and of methods of module-level classes;
 * names a function or class deprecates (a ``warn(...)`` call whose message says
   "deprecated", and the replacement it names), and
@@ -395,7 +397,24 @@ def read_module(source: str, module: str, is_package: bool, foreign: Sequence[st
 
     visit(tree.body)
     out.names = {n for n in out.names if n.isidentifier() and not n.startswith("_")}
+    if "define_import_structure" in source and any(_builds_structure(node) for node in ast.walk(tree)):
+        out.opaque = True
     return out
+
+
+def _builds_structure(node: ast.AST) -> bool:
+    """A call that builds the module's namespace from its files at import time.
+
+    transformers >= 4.52 (and its model packages) build ``_LazyModule``'s table with
+    ``define_import_structure(path)``, which reads every submodule's ``__all__`` when imported:
+    the names are in other files, so this reading cannot list them and their absence here is
+    unknown (the module is read as opaque, like one whose ``__getattr__`` answers from a table).
+    """
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name == "define_import_structure"
 
 
 # --- reading one release ---------------------------------------------------------------------

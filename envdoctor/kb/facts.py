@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
@@ -608,11 +609,30 @@ def _api_conflict_items(env: Environment) -> tuple[dict[str, Any], ...]:
     (:func:`envdoctor.kb.api_history.import_conflicts`, from the generated API history)."""
     from envdoctor.kb.api_history import import_conflicts
 
-    installed = {dist.key: dist.version for dist in reversed(env.python.distributions) if dist.version}
+    active = {dist.key: dist for dist in reversed(env.python.distributions) if dist.version}
+    installed = {key: dist.version for key, dist in active.items()}
     try:
-        return tuple(import_conflicts(installed))
+        conflicts = import_conflicts(installed)
     except (OSError, ValueError, KeyError):  # an unreadable history never loses the other checks
         return ()
+    return tuple(c for c in conflicts if not _installed_files_disagree(c, active.get(c["dependency"])))
+
+
+def _installed_files_disagree(conflict: Mapping[str, Any], dist: Distribution | None) -> bool:
+    """Whether the dependency's installed files show the name the history says it lacks.
+
+    Read only where this machine holds that very install (its dist-info for the version is
+    in the location): a report from another machine is judged by the history alone.
+    """
+    from envdoctor.kb.api_history import installed_has
+
+    if dist is None or not dist.location:
+        return False
+    site = Path(dist.location)
+    stem = f"{dist.name.replace('-', '_')}-{dist.version}"
+    if not any((site / f"{variant}.dist-info").is_dir() for variant in (stem, stem.lower())):
+        return False
+    return installed_has(site, str(conflict["module"]), str(conflict["name"])) is True
 
 
 def build_facts(env: Environment, compat: Compat) -> FactView:

@@ -168,6 +168,8 @@ COLLECTIONS: Mapping[str, Mapping[str, str]] = {
         "package": "an installed package whose source imports a name (from its API history)",
         "package_version": "its installed version",
         "symbol": "the dotted name it imports, e.g. markupsafe.soft_unicode",
+        "module": "the module it imports from, e.g. markupsafe",
+        "name": "the name it imports, e.g. soft_unicode",
         "dependency": "the installed distribution that should provide it",
         "installed": "that distribution's installed version",
         "present_in": "the dependency's release lines that have the name",

@@ -97,6 +97,25 @@ def __getattr__(attr):
     assert read_module(numpy_like, "numpy", True).opaque
 
 
+def test_a_namespace_built_from_files_at_import_time_is_opaque() -> None:
+    # transformers >= 4.52: _LazyModule's table comes from define_import_structure (every
+    # submodule's __all__), so the top-level names are not in __init__.py itself.
+    import transformers
+
+    path = Path(transformers.__file__)
+    reading = read_module(path.read_text(encoding="utf-8"), "transformers", True)
+    assert reading.opaque
+    bert = path.parent / "models" / "bert" / "__init__.py"
+    assert read_module(bert.read_text(encoding="utf-8"), "transformers.models.bert", True).opaque
+    assert not read_module("_import_structure = {'a': ['B']}\n", "pkg", True).opaque
+
+
+def test_transformers_top_level_names_are_not_removed_where_the_reading_cannot_see_them() -> None:
+    # The history read 4.52+ as opaque: AutoTokenizer is not "gone from 4.52 on".
+    assert api_history.explain_name("transformers", "AutoTokenizer", {"dist.transformers": "5.24.0"}) is None
+    assert api_history.import_conflicts({"accelerate": "1.15.0", "transformers": "5.24.0"}) == []
+
+
 def test_reader_raises_on_source_it_cannot_parse() -> None:
     with pytest.raises(SyntaxError):
         read_module("print 'python 2'\n", "pkg", True)
@@ -324,3 +343,23 @@ def test_refresh_one_package_from_the_index(tmp_path: Path) -> None:
     assert "2.0.1" in document["releases"]
     assert document["names"]["markupsafe"]["soft_unicode"]
     api_history.clear_cache()
+
+
+def test_installed_files_have_the_last_word_on_a_claimed_absence(tmp_path: Path) -> None:
+    import torch
+
+    site = Path(torch.__file__).parent.parent
+    # a submodule is importable by name whatever the package's __init__ binds
+    assert api_history.installed_has(site, "torch.onnx", "symbolic_opset11") is True
+    # a standard-library re-export (the history leaves those out) is still there
+    assert api_history.installed_has(site, "torch.hub", "urlparse") is True
+    assert api_history.installed_has(site, "torch.hub", "no_such_name_anywhere") is False
+    # a module answering names at run time, or one whose source is not there: unknown
+    lazy = tmp_path / "lazy"
+    lazy.mkdir()
+    (lazy / "__init__.py").write_text("def __getattr__(name):\n    raise AttributeError(name)\n")
+    assert api_history.installed_has(tmp_path, "lazy", "anything") is None
+    (lazy / "tables.py").write_text("__all__ = ['Listed']\ndef f():\n    local = 1\n")
+    assert api_history.installed_has(tmp_path, "lazy.tables", "Listed") is None
+    assert api_history.installed_has(tmp_path, "lazy.tables", "local") is False  # a function's local
+    assert api_history.installed_has(tmp_path, "absent", "x") is None
