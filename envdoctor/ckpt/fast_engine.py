@@ -53,7 +53,7 @@ from envdoctor.ckpt.allowlist import DICT_CLASSES, is_allowed_global, normalise
 from envdoctor.ckpt.dtypes import STORAGE_CLASS_DTYPES
 from envdoctor.ckpt.failure import PickleFailure
 from envdoctor.ckpt.model import SecurityIssue
-from envdoctor.ckpt.rebuild import HANDLERS, MalformedCallError
+from envdoctor.ckpt.rebuild import HANDLERS, SPREAD_HANDLERS, MalformedCallError
 from envdoctor.ckpt.records import (
     BUILD_HOOKS,
     Global,
@@ -257,7 +257,14 @@ class _Unpickler(pickle.Unpickler):
             storage_dtype = STORAGE_CLASS_DTYPES.get(symbol.qualname)
             if storage_dtype is not None:
                 namespace["_envdoctor_storage"] = (symbol.qualname, storage_dtype)
-            stand_in = _StandInMeta(f"{module}.{name}", (_StandIn,), namespace)
+            meta: type[_StandInMeta] = _StandInMeta
+            spread = SPREAD_HANDLERS.get(symbol.qualname)
+            if spread is not None and call_problem_free(symbol.qualname):
+                # A metaclass of its own whose __call__ is a C-level partial of the handler:
+                # calling the stand-in (once per tensor) runs no Python but the handler.
+                call = staticmethod(functools.partial(spread, self.context))
+                meta = type(f"{module}.{name} (type)", (_StandInMeta,), {"__call__": call})
+            stand_in = meta(f"{module}.{name}", (_StandIn,), namespace)
             self.stand_ins[(module, name)] = stand_in
         return stand_in
 

@@ -27,7 +27,7 @@ from envdoctor.ckpt.records import (
     tensor_record,
 )
 
-__all__ = ["CallContext", "Handler", "HANDLERS", "MalformedCallError", "as_shape"]
+__all__ = ["CallContext", "Handler", "HANDLERS", "SPREAD_HANDLERS", "MalformedCallError", "as_shape"]
 
 
 class CallContext(Protocol):
@@ -112,9 +112,12 @@ def _from_storage(args: tuple[object, ...], *, dtype_index: int | None, kind: st
 _new_object = object.__new__
 
 
-def _rebuild_tensor(machine: CallContext, args: tuple[object, ...]) -> object:
-    # Hot (once per tensor): the usual arguments inline; anything else through _from_storage,
-    # which gives the same record or refuses.
+def rebuild_tensor_spread(machine: CallContext, *args: object) -> object:
+    """``torch._utils._rebuild_tensor(_v2)`` with its arguments spread (how the fast engine calls it).
+
+    Hot (once per tensor): the usual arguments inline; anything else through
+    :func:`_from_storage`, which gives the same record or refuses.
+    """
     if len(args) >= 4:
         storage, offset, size = args[0], args[1], args[2]
         if type(storage) is StorageRef and type(offset) is int and type(size) is tuple:
@@ -132,6 +135,10 @@ def _rebuild_tensor(machine: CallContext, args: tuple[object, ...]) -> object:
                 fields["storage_offset"] = offset + storage.view_offset
                 return record
     return _from_storage(args, dtype_index=None, kind="tensor")
+
+
+def _rebuild_tensor(machine: CallContext, args: tuple[object, ...]) -> object:
+    return rebuild_tensor_spread(machine, *args)
 
 
 def _rebuild_tensor_v3(machine: CallContext, args: tuple[object, ...]) -> object:
@@ -357,3 +364,10 @@ HANDLERS: dict[str, Handler] = {
     **{f"{core}.multiarray._reconstruct": _numpy_reconstruct for core in NUMPY_CORES},
     **{f"{core}.numeric._frombuffer": _numpy_frombuffer for core in NUMPY_CORES},
 }
+
+SPREAD_HANDLERS: dict[str, Callable[..., object]] = {
+    "torch._utils._rebuild_tensor": rebuild_tensor_spread,
+    "torch._utils._rebuild_tensor_v2": rebuild_tensor_spread,
+}
+"""The hottest handlers with their arguments spread: ``HANDLERS[name](machine, args)`` is
+``SPREAD_HANDLERS[name](machine, *args)``, so the fast engine can call them through C alone."""

@@ -71,6 +71,9 @@ _new_object = object.__new__
 
 
 def _runs(column: tuple[Any, ...]) -> list[list[Any]]:
+    first = column[0]
+    if type(first) in (str, int) and column.count(first) == len(column):
+        return [[first, len(column)]]  # one value throughout (the usual dtype, kind, device...)
     return [[value, sum(1 for _ in group)] for value, group in itertools.groupby(column)]
 
 
@@ -100,7 +103,11 @@ def _tensors(columns: list[Any]) -> tuple[TensorInfo, ...]:
         if len(column) != count:
             raise ValueError("tensor columns of different lengths")
         expanded.append(column)
-    expanded[1] = [None if shape is None else tuple(shape) for shape in expanded[1]]
+    shapes = expanded[1]
+    if None in shapes:
+        expanded[1] = [None if shape is None else tuple(shape) for shape in shapes]
+    else:
+        expanded[1] = list(map(tuple, shapes))
     infos = list(map(_new_object, itertools.repeat(TensorInfo, count)))
     fields = map(dict, map(zip, itertools.repeat(_TENSOR_FIELDS), zip(*expanded, strict=True)))
     collections.deque(map(object.__setattr__, infos, itertools.repeat("__dict__"), fields), maxlen=0)
