@@ -20,20 +20,22 @@ Why it is no weaker than the interpreter. The C unpickler calls nothing of its o
 it calls what ``find_class`` returns (``REDUCE``, ``NEWOBJ``, ``NEWOBJ_EX``, ``OBJ``,
 ``INST``), ``persistent_load``, and ``__setstate__`` / ``__setitem__`` / ``append`` /
 ``extend`` / ``add`` of the objects on its stack (``BUILD``, ``SETITEM(S)``, ``APPEND(S)``,
-``ADDITEMS``). Every value on that stack is a builtin scalar or container the unpickler
-made itself, a stand-in class, or a record of :mod:`envdoctor.ckpt.records` that a handler
-built; so every callable it can reach is one of ours: a stand-in's metaclass
-``__call__`` (to the handler or :meth:`_Context.call`, which checks the global and the
-arguments with the interpreter's rules), ``_StandIn.__new__`` (:meth:`_Context.instantiate`),
-the dict stand-in (:class:`_PickledDict`: ``dict.__new__`` and a C ``__init__`` that takes
-no argument), a record's ``__setstate__`` (the ``BUILD`` hook, which refuses dunder state
-and ``BUILD`` on anything but the records the interpreter gives state to), the reader's
-``persistent_load`` (which only builds a :class:`~envdoctor.ckpt.records.StorageRef`), or
-the C methods of builtin containers. Anything unusual (an argument tuple the handler does
-not expect, ``OrderedDict(pairs)``, a class used as a value where a rule applies, a
-``FRAME`` that may change what a loader reads) raises, which sends the whole file to the
-interpreter. So the engine answers "clean" only where the interpreter would too, with the
-same inventory (``tests/ckpt/test_fast_paths.py`` and the differential fuzzer check both).
+``ADDITEMS``). Every value on that stack is a builtin scalar or container the unpickler made
+itself, a stand-in class, or a record of :mod:`envdoctor.ckpt.records` that a handler built;
+so every callable it can reach is one of ours: a stand-in's metaclass ``__call__`` (to the
+handler or :meth:`_Context.call`, which checks the global and the arguments with the
+interpreter's rules; for torch's tensor rebuilders, whose arguments no rule restricts, a
+C-level ``functools.partial`` of the handler itself), ``_StandIn.__new__``
+(:meth:`_Context.instantiate`), the dict stand-in (:class:`_PickledDict`: ``dict.__new__``
+and a C ``__init__`` that takes no argument), a record's ``__setstate__`` (the ``BUILD``
+hook, which refuses dunder state and ``BUILD`` on anything but the records the interpreter
+gives state to), the reader's ``persistent_load`` (which only builds a
+:class:`~envdoctor.ckpt.records.StorageRef`), or the C methods of builtin containers.
+Anything unusual (an argument tuple the handler does not expect, ``OrderedDict(pairs)``, a
+class used as a value where a rule applies, a ``FRAME`` that may change what a loader reads)
+raises, which sends the whole file to the interpreter. So the engine answers "clean" only
+where the interpreter would too, with the same inventory (``tests/ckpt/test_fast_paths.py``
+and the differential fuzzer check both).
 
 What a pickle does depends on how its loader reads it only when a ``FRAME`` opcode runs
 (:func:`frame_possible`); where none can, one run over one in-memory buffer (the fastest
