@@ -28,6 +28,8 @@ __all__ = ["IMPORT_FAILED_ID", "Diagnosis", "check_environment", "diagnose"]
 
 #: The generic "import failed" check; replaced by a known cause when triage recognises the error.
 IMPORT_FAILED_ID = "TH102"
+#: The API history's import conflict: it gives way to a finding that already names its cause.
+API_CONFLICT_ID = "VR204"
 _UNEXPLAINED_ID = "OT100"
 
 
@@ -175,7 +177,7 @@ def check_environment(
     view = build_facts(environment, compat)
     found = run_checks(checks, view)
     found = [_with_import_details(f, view) for f in found]
-    findings = _explain_imports(found, view.scalars)
+    findings = _explain_imports(_fold_api_conflicts(found), view.scalars)
     findings.sort(key=lambda f: (f.sort_key, f.title))
     skipped = {
         **_unknown_fact_skips(checks, view.scalars),
@@ -183,6 +185,58 @@ def check_environment(
         **view.skipped,
     }
     return Diagnosis(environment, tuple(findings), gather_constraints(findings), view, skipped)
+
+
+def _fold_api_conflicts(findings: list[Finding]) -> list[Finding]:
+    """Fold each API-history import conflict (VR204) into a finding that already names its cause.
+
+    transformers 5 beside huggingface-hub 0.26 is PY003 (transformers' own import-time bound)
+    and, read from the history, "imports nine names the hub lacks": one cause. So is
+    sentence-transformers 2.2 importing ``cached_download`` (VR112, the maintainers' answer).
+    A VR204 is taken in by a harmful finding about the same two distributions (an ``each``
+    check's item) or one whose title or cause names one of its symbols; what the history read
+    joins that finding's evidence and ``details["api_history"]``.
+    """
+    from packaging.utils import canonicalize_name
+
+    from envdoctor.model import Evidence
+
+    def pair(finding: Finding) -> tuple[str, str] | None:
+        item = finding.details.get("item")
+        if not isinstance(item, dict) or not item.get("package") or not item.get("dependency"):
+            return None
+        return canonicalize_name(str(item["package"])), canonicalize_name(str(item["dependency"]))
+
+    out = list(findings)
+    for finding in findings:
+        if finding.id != API_CONFLICT_ID or pair(finding) is None:
+            continue
+        item = finding.details["item"]
+        symbols = [s for s in str(item.get("symbols") or item.get("symbol") or "").split(", ") if s]
+        host = next(
+            (
+                index
+                for index, other in enumerate(out)
+                if other.id != API_CONFLICT_ID
+                and other.severity == "error"
+                and not other.benign
+                and (pair(other) == pair(finding) or any(s in f"{other.title} {other.cause}" for s in symbols))
+            ),
+            None,
+        )
+        if host is None:
+            continue
+        agrees = Evidence(
+            f"envdoctor's API history agrees: {item['package']} {item['package_version']} imports "
+            f"{', '.join(symbols)}, which {item['dependency']} {item['installed']} lacks",
+            source="api-history",
+        )
+        other = out[host]
+        out[host] = dataclasses.replace(
+            other, evidence=(*other.evidence, agrees), details={**other.details, "api_history": dict(item)}
+        )
+        out.remove(finding)
+    return out
 
 
 def _with_import_details(finding: Finding, view: FactView) -> Finding:

@@ -83,12 +83,14 @@ def run_checks(entries: Iterable[Entry], view: FactView) -> list[Finding]:
         for facts in namespaces:
             if not all_hold(entry.when, facts):
                 continue
+            # an item's fields stay with its finding (JSON readers; diagnose folds by them)
+            details = {"item": {k[5:]: v for k, v in facts.items() if k.startswith("item.")}} if entry.each else None
             if not entry.cases:
-                findings.append(finding_from_entry(entry, facts))
+                findings.append(finding_from_entry(entry, facts, details=details))
                 continue
             for case in entry.cases:
                 if all_hold(case.when, facts):
                     filled = {f"case.{name}": fill(text, facts) for name, text in case.facts.items()}
-                    findings.append(finding_from_entry(entry, {**facts, **filled}))
+                    findings.append(finding_from_entry(entry, {**facts, **filled}, details=details))
     findings.sort(key=lambda f: (f.sort_key, f.title))
     return findings

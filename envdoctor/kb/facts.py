@@ -615,7 +615,69 @@ def _api_conflict_items(env: Environment) -> tuple[dict[str, Any], ...]:
         conflicts = import_conflicts(installed)
     except (OSError, ValueError, KeyError):  # an unreadable history never loses the other checks
         return ()
-    return tuple(c for c in conflicts if not _installed_files_disagree(c, active.get(c["dependency"])))
+    kept = [c for c in conflicts if not _installed_files_disagree(c, active.get(c["dependency"]))]
+    return tuple(_one_item_per_pair(kept))
+
+
+def _one_item_per_pair(conflicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One item per (package, dependency): transformers 5 beside huggingface-hub 0.26 lacks nine
+    names for one reason, and says so once. The pins of every name are joined into one."""
+    pairs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for conflict in conflicts:
+        pairs.setdefault((conflict["package"], conflict["dependency"]), []).append(conflict)
+    out = []
+    for group in pairs.values():
+        group.sort(key=lambda c: c["symbol"])
+        first, more = group[0], len(group) - 1
+        item = dict(first)
+        item["symbols"] = ", ".join(c["symbol"] for c in group)
+        if more:
+            item["symbol"] = f"{first['symbol']} (and {more} more name{'s' if more > 1 else ''})"
+            item["present_in"] = "; ".join(f"{c['symbol']}: {c['present_in']}" for c in group)
+            item["pin"] = _joined_pin([c["pin"] for c in group]) or first["pin"]
+            item["caller_pin"] = _joined_pin([c["caller_pin"] for c in group if c["caller_pin"]]) or ""
+        out.append(item)
+    return out
+
+
+def _joined_pin(pins: list[str]) -> str | None:
+    """``dep>=1.0``, ``dep>=1.2`` and ``dep<3`` as ``dep>=1.2,<3`` (the tightest bound each way);
+    ``None`` if they do not parse, name different packages, or leave no release between them."""
+    try:
+        requirements = [Requirement(pin) for pin in pins]
+    except ValueError:
+        return None
+    if not requirements or len({canonicalize_name(r.name) for r in requirements}) != 1:
+        return None
+    lowers: list[tuple[Version, bool]] = []  # (version, exclusive)
+    uppers: list[tuple[Version, bool]] = []  # (version, inclusive)
+    others: set[str] = set()
+    for spec in (spec for requirement in requirements for spec in requirement.specifier):
+        try:
+            version = Version(spec.version)
+        except ValueError:
+            others.add(str(spec))
+            continue
+        if spec.operator in (">=", ">"):
+            lowers.append((version, spec.operator == ">"))
+        elif spec.operator in ("<", "<="):
+            uppers.append((version, spec.operator == "<="))
+        else:
+            others.add(str(spec))
+    parts = []
+    lower = max(lowers) if lowers else None
+    upper = min(uppers) if uppers else None
+    if (
+        lower is not None
+        and upper is not None
+        and (lower[0] > upper[0] or (lower[0] == upper[0] and (lower[1] or not upper[1])))
+    ):
+        return None  # a removal and an addition that no release reconciles: each pin alone says more
+    if lower is not None:
+        parts.append(f"{'>' if lower[1] else '>='}{lower[0]}")
+    if upper is not None:
+        parts.append(f"{'<=' if upper[1] else '<'}{upper[0]}")
+    return requirements[0].name + ",".join(parts + sorted(others))
 
 
 def _installed_files_disagree(conflict: Mapping[str, Any], dist: Distribution | None) -> bool:

@@ -167,7 +167,8 @@ COLLECTIONS: Mapping[str, Mapping[str, str]] = {
     "api_conflicts": {
         "package": "an installed package whose source imports a name (from its API history)",
         "package_version": "its installed version",
-        "symbol": "the dotted name it imports, e.g. markupsafe.soft_unicode",
+        "symbol": "the dotted name it imports, e.g. markupsafe.soft_unicode ('(and N more names)' when several)",
+        "symbols": "every such name it imports from that dependency, comma-separated",
         "module": "the module it imports from, e.g. markupsafe",
         "name": "the name it imports, e.g. soft_unicode",
         "dependency": "the installed distribution that should provide it",

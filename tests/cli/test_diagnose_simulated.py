@@ -258,6 +258,12 @@ def test_sentence_transformers_222_with_hub_026_without_deep(tmp_path: Path) -> 
     assert code == 1
     assert finding(document, "VR112")["severity"] == "error"  # sentence-transformers 2.2.2 + hub 0.26
     assert finding(document, "VR113")["severity"] == "error"  # googleapis-common-protos 1.53 + protobuf 4
+    # The API history reads the same cause (sentence-transformers imports cached_download): it
+    # joins VR112 instead of standing beside it as a second finding.
+    assert "VR204" not in [f["id"] for f in document["findings"]]
+    vr112 = finding(document, "VR112")
+    assert vr112["details"]["api_history"]["symbols"] == "huggingface_hub.cached_download"
+    assert any(e["text"].startswith("envdoctor's API history agrees") for e in vr112["evidence"])
 
 
 @pytest.mark.slow

@@ -363,3 +363,37 @@ def test_installed_files_have_the_last_word_on_a_claimed_absence(tmp_path: Path)
     assert api_history.installed_has(tmp_path, "lazy.tables", "Listed") is None
     assert api_history.installed_has(tmp_path, "lazy.tables", "local") is False  # a function's local
     assert api_history.installed_has(tmp_path, "absent", "x") is None
+
+
+@pytest.mark.parametrize(
+    ("pins", "joined"),
+    [
+        (["huggingface-hub>=0.31", "huggingface-hub>=1.0", "huggingface-hub>=1.32"], "huggingface-hub>=1.32"),
+        (["a>=1.0", "a<3", "a>=1.2", "a<=3"], "a>=1.2,<3"),
+        (["a<2", "a<1.5,!=1.2"], "a<1.5,!=1.2"),
+        (["a>=2", "a<1.5"], None),  # added in 2, gone in 1.5: no release has every name
+        (["a>=2", "b<3"], None),
+        (["not a pin ("], None),
+    ],
+)
+def test_one_pin_for_every_name_a_package_lacks(pins: list[str], joined: str | None) -> None:
+    from envdoctor.kb.facts import _joined_pin
+
+    assert _joined_pin(pins) == joined
+
+
+def test_names_one_package_lacks_from_one_dependency_are_one_item() -> None:
+    from envdoctor.kb.facts import _one_item_per_pair
+
+    def conflict(symbol: str, pin: str) -> dict[str, str]:
+        return {"package": "p", "dependency": "d", "symbol": symbol, "present_in": "1.0 - 2.0", "pin": pin,
+                "caller_pin": "p<2", "package_version": "2.1", "installed": "3.0"}  # fmt: skip
+
+    items = _one_item_per_pair(
+        [conflict("d.b", "d<3"), conflict("d.a", "d<2.5"), {**conflict("e.x", "e<1"), "dependency": "e"}]
+    )
+    assert len(items) == 2
+    first = items[0]
+    assert first["symbol"] == "d.a (and 1 more name)" and first["symbols"] == "d.a, d.b"
+    assert first["pin"] == "d<2.5" and first["caller_pin"] == "p<2"
+    assert items[1]["symbols"] == "e.x" and items[1]["symbol"] == "e.x"
