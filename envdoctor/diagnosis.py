@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,13 @@ def _explain_imports(findings: list[Finding], facts: Mapping[str, Any]) -> list[
             f"{finding.details.get('operation')}{who} failed in a child process (--deep): {first}", source="deep"
         )
         names = (dist, str(canonicalize_name(dist)) if dist else "", module)
+        missing = _missing_requirements(out, str(finding.details.get("error") or ""), names)
+        if missing:  # "requires nltk, which is not installed" (a warning) is why the import fails
+            for index in missing:
+                out[index] = dataclasses.replace(
+                    out[index], severity="error", benign=False, evidence=(*out[index].evidence, import_evidence)
+                )
+            continue
         static = [i for i, f in enumerate(out) if f.severity == "error" and _names_package(f, names)]
         if static:
             for index in static:
@@ -162,6 +170,32 @@ def _explain_imports(findings: list[Finding], facts: Mapping[str, Any]) -> list[
                 details={**cause.details, "import": dict(finding.details)},
             )
         )
+    return out
+
+
+_NO_MODULE = re.compile(r"No module named '([A-Za-z_][\w.]*)'")
+
+
+def _missing_requirements(findings: list[Finding], error: str, names: Iterable[str]) -> list[int]:
+    """Findings (by index) of a requirement of the failing package that is not installed and
+    whose module the import error says is missing (``No module named 'nltk'``)."""
+    from packaging.utils import canonicalize_name
+
+    found = _NO_MODULE.findall(error)
+    if not found:
+        return []
+    wanted = canonicalize_name(found[-1].split(".")[0])
+    packages = {canonicalize_name(n) for n in names if n}
+    out = []
+    for index, finding in enumerate(findings):
+        item = finding.details.get("item")
+        if (
+            isinstance(item, dict)
+            and item.get("problem") == "missing"
+            and canonicalize_name(str(item.get("dependency", ""))) == wanted
+            and canonicalize_name(str(item.get("package", ""))) in packages
+        ):
+            out.append(index)
     return out
 
 

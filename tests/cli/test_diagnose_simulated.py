@@ -298,3 +298,34 @@ def test_two_distributions_providing_mmcv_are_py005(tmp_path: Path) -> None:
     twice = finding(document, "PY005")
     assert "`mmcv`" in twice["title"]
     assert "mmcv_lite-2.2.0.dist-info" in twice["title"] and "mmcv-2.1.0.dist-info" in twice["title"]
+
+
+@pytest.mark.slow
+def test_deep_import_failing_on_a_missing_requirement_makes_that_requirement_the_error(tmp_path: Path) -> None:
+    # sentence-transformers 2.2.2 installed with --no-deps: `import sentence_transformers` fails
+    # on `import nltk`. The static PY002 (a warning: "requires nltk, which is not installed")
+    # is what the import proves: it becomes the error, with the import as evidence, not a TH102.
+    python = make_env(
+        tmp_path,
+        dists={
+            "sentence-transformers": Dist(
+                "2.2.2",
+                requires=("nltk",),
+                top_level=("sentence_transformers",),
+                files={"sentence_transformers/__init__.py": "import nltk\n"},
+            )
+        },
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "envdoctor", "diagnose", "--python", str(python), "--deep", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    document = json.loads(result.stdout)
+    assert result.returncode == 1
+    missing = finding(document, "PY002")
+    assert missing["severity"] == "error" and "requires nltk" in missing["title"]
+    assert any("No module named 'nltk'" in e["text"] for e in missing["evidence"] if e.get("source") == "deep")
+    assert "TH102" not in [f["id"] for f in document["findings"]]
