@@ -374,6 +374,20 @@ class _Machine:
                 f"{self.where}: {type(exc).__name__} (pickle offset {self.offset})", tuple(self.issues), limit=True
             ) from None
         except (ValueError, EOFError, OverflowError, UnicodeError) as exc:
+            if isinstance(exc, UnicodeDecodeError) and exc.encoding == "ascii" and _importable(exc.object):
+                # pickletools reads GLOBAL/INST names as ASCII; pickle.load decodes them as UTF-8
+                # and imports them. Such a name is not "corrupt": it is a global outside the
+                # allowlist (a protocol-0 STRING holding a dotted identifier is judged the same).
+                self.issues.append(
+                    SecurityIssue(
+                        global_name=f"<non-ASCII name {bytes(exc.object)[:80].decode('utf-8', 'replace')!r}>",
+                        offset=self.offset,
+                        opcode="GLOBAL",
+                        member=self.member,
+                        dangerous=True,
+                        reason="a global name that is not ASCII: pickle.load decodes it as UTF-8 and imports it",
+                    )
+                )
             raise PickleFailure(
                 f"{self.where}: corrupt or truncated pickle: {str(exc)[:200]} (pickle offset {self.offset})",
                 tuple(self.issues),
@@ -523,6 +537,15 @@ def _op_setitem(m: _Machine, arg: object) -> None:
 def _op_setitems(m: _Machine, arg: object) -> None:
     items = m.pop_mark()
     _set_items(m, m.top(), items)
+
+
+def _importable(raw: object) -> bool:
+    """Whether bytes pickle would decode (UTF-8) into a dotted name ``import`` accepts."""
+    try:
+        text = bytes(raw).decode("utf-8")  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+    return bool(text) and all(part.isidentifier() for part in text.split("."))
 
 
 def _split_pair(m: _Machine, arg: object) -> tuple[str, str]:

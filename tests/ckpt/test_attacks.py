@@ -151,3 +151,36 @@ def test_an_opcode_across_a_frame_end_is_unsafe(tmp_path: Path, monkeypatch: pyt
     ]
     code, _ = keys_exit(path, monkeypatch)
     assert code == 1
+
+
+@pytest.mark.parametrize("container", ["pickle", "torch-zip"])
+def test_a_global_name_that_is_not_ascii_is_unsafe_not_corrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, container: str
+) -> None:
+    # Found by the differential fuzzer: pickletools reads GLOBAL names as ASCII and gives up,
+    # while pickle.load decodes them as UTF-8 and imports them (here it tries `ös`).
+    import pickle
+    import zipfile
+
+    data = b"\x80\x02c" + "ös".encode() + b"\nsystem\nX\x02\x00\x00\x00id\x85R."
+    seen: list[str] = []
+
+    class Recorder(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> object:
+            seen.append(f"{module}.{name}")
+            return print
+
+    Recorder(io.BytesIO(data)).load()
+    assert seen == ["ös.system"]  # what a real load would import
+    path = tmp_path / ("global.pkl" if container == "pickle" else "global.pt")
+    if container == "pickle":
+        path.write_bytes(data)
+    else:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("global/data.pkl", data)
+            archive.writestr("global/version", "3\n")
+    checkpoint = read_checkpoint(path)
+    assert [issue.dangerous for issue in checkpoint.security] == [True]
+    assert "ös" in checkpoint.security[0].global_name
+    code, out = keys_exit(path, monkeypatch)
+    assert code == 1 and "SD190" in out
