@@ -20,7 +20,7 @@ from typing import IO
 from envdoctor.errors import BadInputError, require_regular_file
 from envdoctor.model import Environment, from_jsonable
 
-__all__ = ["MAX_REPORT_BYTES", "SCHEMA", "environment_of", "read_bounded", "read_report"]
+__all__ = ["MAX_REPORT_BYTES", "SCHEMA", "environment_of", "read_bounded", "read_report", "read_report_bytes"]
 
 SCHEMA = "envdoctor.diagnose/1"
 #: A report of one environment is tens of KB; a thousand times that is not a report.
@@ -71,14 +71,19 @@ def environment_of(data: bytes, label: str, *, bare: bool = False) -> Environmen
         raise BadInputError(f"{label}: malformed environment ({exc})") from None
 
 
-def read_report(path: str | Path, label: str | None = None, *, bare: bool = False) -> Environment:
-    """The environment of the report file at ``path`` (``label`` names it in errors)."""
+def read_report_bytes(path: str | Path, label: str | None = None) -> bytes:
+    """The bytes of the report file at ``path`` (gzip unpacked), within the bound."""
     label = label or str(path)
     file = Path(path)
     require_regular_file(file, label, kind="a report", not_regular="a report is a file")
     try:
         with file.open("rb") as handle:
-            data = read_bounded(handle, label)
+            return read_bounded(handle, label)
     except OSError as exc:
         raise BadInputError(f"{label}: cannot read ({exc.strerror or exc})") from None
-    return environment_of(data, label, bare=bare)
+
+
+def read_report(path: str | Path, label: str | None = None, *, bare: bool = False) -> Environment:
+    """The environment of the report file at ``path`` (``label`` names it in errors)."""
+    label = label or str(path)
+    return environment_of(read_report_bytes(path, label), label, bare=bare)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from envdoctor.diagnose_report import MAX_REPORT_BYTES, SCHEMA, environment_of, read_bounded
+from envdoctor.diagnose_report import MAX_REPORT_BYTES, SCHEMA, environment_of, read_bounded, read_report_bytes
 from envdoctor.errors import BadInputError
 from envdoctor.model import Environment
 
@@ -93,11 +93,7 @@ def read_environment_source(source: str, *, stdin: IO[bytes] | None = None) -> N
 
         environment = collect(source)
         return NamedEnvironment(path.name or source, source, environment)
-    if not stat.S_ISREG(mode):
-        raise BadInputError(f"{source}: not a regular file (a device or FIFO cannot be a report)")
-    with path.open("rb") as handle:
-        data = read_bounded(handle, source)
-    environment, fingerprint = _parse(data, source)
+    environment, fingerprint = _parse(read_report_bytes(path, source), source)
     return NamedEnvironment(_node_name(path), source, environment, fingerprint)
 
 
