@@ -20,9 +20,9 @@ be read by two processes at once (:func:`read_zip_parallel`).
 from __future__ import annotations
 
 import bisect
-import functools
 import io
 import mmap
+import operator
 import struct
 import zipfile
 from collections.abc import Callable
@@ -30,13 +30,19 @@ from dataclasses import replace
 from typing import IO, Any
 
 from envdoctor.ckpt.fast_engine import fast_load_stream, frame_possible
-from envdoctor.ckpt.layout import checkpoint_from_object, ema_prefixes
+from envdoctor.ckpt.layout import checkpoint_from_object, ema_prefixes, storage_nbytes_of
 from envdoctor.ckpt.model import Checkpoint, SecurityIssue, TensorInfo
 from envdoctor.ckpt.npz import plain_npy_member, scan_npy_member
 from envdoctor.ckpt.pickle_vm import PickleFailure, PickleLimits
-from envdoctor.ckpt.records import StorageRef, storage_from_persistent_id
+from envdoctor.ckpt.records import StorageRef, storage_loader
 from envdoctor.ckpt.sandbox import Child, checkpoint_from_reply, checkpoint_to_json, spawn
-from envdoctor.ckpt.torch_zip import finish_torch_checkpoint, read_torch_pickle, scan_other_pickle
+from envdoctor.ckpt.torch_zip import (
+    archive_facts,
+    finish_torch_checkpoint,
+    read_torch_pickle,
+    scan_other_pickle,
+    storages_fit,
+)
 from envdoctor.ckpt.zipdir import ZipDirectory, ZipEntry, read_directory
 from envdoctor.errors import CheckpointError
 
@@ -110,6 +116,9 @@ def _data_pickles(infos: list[ZipEntry], lowered: list[str]) -> list[ZipEntry]:
 
 
 _NPY_MAGIC = b"\x93NUMPY"
+_STORAGE_KEY = operator.itemgetter(TensorInfo._fields.index("storage_key"))
+_STORAGE_NBYTES = operator.itemgetter(TensorInfo._fields.index("storage_nbytes"))
+_SIZE_TYPES = frozenset({int, type(None)})
 _MAX_LOCAL_HEADER = 30 + 2 * 0xFFFF
 """A local header with the longest name and extra field: where a member's bytes start at most."""
 
@@ -397,7 +406,7 @@ def _first_pickle_reply(
     """
     storages: dict[str, StorageRef] = {}
 
-    persistent_load = functools.partial(storage_from_persistent_id, storages=storages)
+    persistent_load = storage_loader(storages)
 
     stream = io.BufferedReader(_MappedRange(mapped, start, min(len(mapped), start + cap)), 1 << 20)
     value = fast_load_stream(stream, persistent_load)
@@ -405,10 +414,14 @@ def _first_pickle_reply(
     if frame_possible(mapped[start : start + consumed], len(mapped) - start):
         return {"frame_possible": True}  # the usual read decides how torch reads it
     checkpoint = checkpoint_from_object(path, "torch-zip", value, limits=limits, security=(), warnings=())
+    keys = list(storages)
+    nbytes = storage_nbytes_of(storages.values())
+    tensors = checkpoint.tensors
+    same = keys == list(map(_STORAGE_KEY, tensors)) and nbytes == list(map(_STORAGE_NBYTES, tensors))
     return {
         "consumed": consumed,
-        "storage_keys": list(storages),
-        "storage_nbytes": [storage.nbytes for storage in storages.values()],
+        # Usually one storage per tensor, in the same order: then the tensors say it all.
+        "storages": "tensors" if same else [keys, nbytes],
         "checkpoint": checkpoint_to_json(checkpoint),
     }
 
@@ -465,26 +478,38 @@ def _read_with_child(
             or info.file_size > max_pickle_bytes
         ):
             raise _Abandon
+        # What the directory alone says, gathered while the child still unpickles.
+        facts = archive_facts(path, archive, info, names, raw=raw, with_sizes=True)
         reply = child.reply()
         if not isinstance(reply, dict):
             refused.append(True)
             raise _Abandon
         if reply.get("frame_possible"):
             raise _Abandon
-        consumed, keys, sizes = reply.get("consumed"), reply.get("storage_keys"), reply.get("storage_nbytes")
-        if (
-            type(consumed) is not int
-            or consumed > info.file_size
-            or not isinstance(keys, list)
-            or not isinstance(sizes, list)
-            or len(keys) != len(sizes)
-        ):
+        consumed, storages = reply.get("consumed"), reply.get("storages")
+        if type(consumed) is not int or consumed > info.file_size:
             raise _Abandon
         inventory = checkpoint_from_reply(reply.get("checkpoint"))
         if inventory is None:
             raise _Abandon
+        if storages == "tensors":
+            keys, sizes = list(map(_STORAGE_KEY, inventory.tensors)), list(map(_STORAGE_NBYTES, inventory.tensors))
+        elif isinstance(storages, list) and len(storages) == 2 and all(isinstance(part, list) for part in storages):
+            keys, sizes = storages
+        else:
+            raise _Abandon
+        if len(keys) != len(sizes) or not set(map(type, keys)) <= {str} or not set(map(type, sizes)) <= _SIZE_TYPES:
+            raise _Abandon
+        fits = storages_fit(facts, keys, sizes)
         return finish_torch_checkpoint(
-            path, archive, info, names, dict(zip(keys, sizes, strict=True)), lambda: inventory, raw=raw
+            path,
+            archive,
+            info,
+            names,
+            None if fits else dict(zip(keys, sizes, strict=True)),
+            lambda: inventory,
+            raw=raw,
+            facts=facts,
         )
 
     try:

@@ -25,14 +25,13 @@ rejected quickly instead of being walked.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import cast
 
-from envdoctor.ckpt.dtypes import TORCH_DTYPE_BITS
-from envdoctor.ckpt.fast_engine import ENABLED as FAST_ENGINE_ON
+from envdoctor.ckpt.dtypes import TORCH_DTYPE_BITS, storage_nbytes
 from envdoctor.ckpt.model import (
     Checkpoint,
     CheckpointFormat,
@@ -40,11 +39,10 @@ from envdoctor.ckpt.model import (
     MetadataValue,
     SecurityIssue,
     TensorInfo,
-    TensorRow,
     make_tensor_info,
 )
 from envdoctor.ckpt.pickle_vm import PickleLimits
-from envdoctor.ckpt.records import NdArrayRecord, Opaque, OpaqueKey, PickledSet, TensorRecord
+from envdoctor.ckpt.records import NdArrayRecord, Opaque, OpaqueKey, PickledSet, StorageRef, TensorRecord
 from envdoctor.errors import CheckpointError
 
 __all__ = [
@@ -91,6 +89,7 @@ EMA_KEYS = frozenset(
 
 EMA_PREFIXES = ("ema.", "model_ema.", "ema_model.", "module_ema.", "ema_")
 """Key prefixes that mark EMA weights stored inside the state dict itself."""
+_STARTS_LIKE_EMA = operator.methodcaller("startswith", EMA_PREFIXES)
 
 _OPTIMIZER_KEYS = frozenset({"optimizer", "optimizer_states", "optimizers", "optim", "opt"})
 _LIGHTNING_KEYS = frozenset({"optimizer_states", "lr_schedulers", "callbacks", "loops", "hyper_parameters"})
@@ -123,33 +122,7 @@ def tensor_info(name: str, record: TensorRecord | NdArrayRecord) -> TensorInfo:
     storage = record.storage
     if storage is None:
         return make_tensor_info(name, record.shape, record.dtype, record.kind, record.device, None, None, None, None)
-    # Hot (once per tensor): make_tensor_info and StorageRef.nbytes inlined.
-    bits = TORCH_DTYPE_BITS.get(storage.dtype)
-    info = _new_object(TensorInfo)
-    fields = info.__dict__
-    fields["name"] = name
-    fields["shape"] = record.shape
-    fields["dtype"] = record.dtype
-    fields["kind"] = record.kind
-    fields["device"] = record.device
-    fields["storage_key"] = storage.key
-    fields["storage_offset"] = record.storage_offset
-    fields["storage_numel"] = storage.numel
-    fields["storage_nbytes"] = None if bits is None else (storage.numel * bits + 7) // 8
-    return info
-
-
-_new_object = object.__new__
-_new_tuple = tuple.__new__
-
-
-def tensor_row(name: str, record: TensorRecord | NdArrayRecord) -> TensorRow:
-    """:func:`tensor_info` as a :class:`~envdoctor.ckpt.model.TensorRow` (inside the sandbox child)."""
-    if not isinstance(record, TensorRecord) or record.storage is None:
-        return TensorRow(*_ROW_FIELDS(tensor_info(name, record)))
-    storage = record.storage
-    bits = TORCH_DTYPE_BITS.get(storage.dtype)
-    fields = (
+    return make_tensor_info(
         name,
         record.shape,
         record.dtype,
@@ -158,21 +131,65 @@ def tensor_row(name: str, record: TensorRecord | NdArrayRecord) -> TensorRow:
         storage.key,
         record.storage_offset,
         storage.numel,
-        None if bits is None else (storage.numel * bits + 7) // 8,
+        storage.nbytes,
     )
-    row: TensorRow = _new_tuple(TensorRow, fields)
-    return row
 
 
-_ROW_FIELDS = operator.attrgetter(*TensorRow._fields)
+_SHAPE = operator.attrgetter("shape")
+_DTYPE = operator.attrgetter("dtype")
+_KIND = operator.attrgetter("kind")
+_DEVICE = operator.attrgetter("device")
+_OFFSET = operator.attrgetter("storage_offset")
+_STORAGE = operator.attrgetter("storage")
+_KEY = operator.attrgetter("key")
+_NUMEL = operator.attrgetter("numel")
+_BYTES_PER_ELEMENT = MappingProxyType({dtype: bits // 8 for dtype, bits in TORCH_DTYPE_BITS.items() if bits % 8 == 0})
+_make_info = functools.partial(tuple.__new__, TensorInfo)
+
+
+def _nbytes_column(dtypes: list[str], numels: list[int]) -> Iterable[int | None]:
+    """``storage_nbytes(dtype, numel)`` for each storage, at C speed where every dtype is whole bytes."""
+    if all(map(_BYTES_PER_ELEMENT.__contains__, dtypes)):
+        return map(operator.mul, numels, map(_BYTES_PER_ELEMENT.__getitem__, dtypes))
+    return map(storage_nbytes, dtypes, numels)
+
+
+def storage_nbytes_of(storages: Iterable[StorageRef]) -> list[int | None]:
+    """Each storage's :attr:`~envdoctor.ckpt.records.StorageRef.nbytes`, in order (one C pass when it can)."""
+    storages = list(storages)
+    return list(_nbytes_column(list(map(_DTYPE, storages)), list(map(_NUMEL, storages))))
 
 
 def _infos(names: Iterable[str], records: Iterable[_TensorLike]) -> tuple[TensorInfo, ...]:
-    if FAST_ENGINE_ON:
-        # Inside the sandbox child the tensors only cross the pipe (sandbox.checkpoint_to_json):
-        # rows with the same fields, cheaper to build and to send.
-        return cast("tuple[TensorInfo, ...]", tuple(map(tensor_row, names, records)))
-    return tuple(map(tensor_info, names, records))
+    """:func:`tensor_info` for each tensor; without a Python call per tensor when all are plain tensors.
+
+    Hot (once per tensor of a 20,000-tensor state dict, in the sandbox child and in the
+    interpreter): when every record is a :class:`TensorRecord` with a :class:`StorageRef`
+    (what torch's rebuilders give), the fields are read column by column with C-level
+    ``attrgetter`` and ``zip``, giving the records :func:`tensor_info` gives
+    (``tests/ckpt/test_layout.py``).
+    """
+    names = list(names)
+    records = list(records)
+    if not records or set(map(type, records)) != {TensorRecord}:
+        return tuple(map(tensor_info, names, records))
+    storages = list(map(_STORAGE, records))
+    if set(map(type, storages)) != {StorageRef}:
+        return tuple(map(tensor_info, names, records))
+    numels = list(map(_NUMEL, storages))
+    columns = zip(
+        names,
+        map(_SHAPE, records),
+        map(_DTYPE, records),
+        map(_KIND, records),
+        map(_DEVICE, records),
+        map(_KEY, storages),
+        map(_OFFSET, records),
+        numels,
+        _nbytes_column(list(map(_DTYPE, storages)), numels),
+        strict=True,
+    )
+    return tuple(map(_make_info, columns))
 
 
 def _children(obj: object) -> Iterator[object]:
@@ -192,6 +209,11 @@ def _children(obj: object) -> Iterator[object]:
 
 
 _NODE_TYPES = (dict, list, tuple, PickledSet, Opaque, OpaqueKey)
+
+
+def _any_node_type(types: set[type]) -> bool:
+    """Whether any of ``types`` is a node of the object graph (a container or an opaque record)."""
+    return any(issubclass(kind, _NODE_TYPES) for kind in types)
 
 
 def _is_node(obj: object) -> bool:
@@ -245,10 +267,9 @@ def check_graph(root: object, *, where: str, limits: PickleLimits) -> None:
                 f"{where}: objects nested deeper than {limits.max_depth} levels; refusing a likely pickle bomb"
             )
         if isinstance(obj, dict):
-            # Most values of a big dict are tensors and its keys strings: filtered at C speed.
-            kids = [child for child in obj if isinstance(child, _NODE_TYPES)]
-            kids += [child for child in obj.values() if isinstance(child, _NODE_TYPES)]
-            if kids:
+            # Most values of a big dict are tensors and its keys strings: told apart at C speed.
+            kids = []
+            if _any_node_type(set(map(type, obj)) | set(map(type, obj.values()))):
                 kids = [child for child in _children(obj) if isinstance(child, _NODE_TYPES)]  # in walk order
         else:
             kids = [child for child in _children(obj) if isinstance(child, _NODE_TYPES)]
@@ -315,7 +336,7 @@ def _tensor_dict(obj: object) -> dict[str, _TensorLike] | None:
         return _module_state(obj)
     if not isinstance(obj, dict) or not obj:
         return None
-    if {type(key) for key in obj} == {str} and {type(value) for value in obj.values()} <= _RECORD_TYPES:
+    if set(map(type, obj)) == {str} and set(map(type, obj.values())) <= _RECORD_TYPES:
         return dict(obj)  # the usual state dict: string keys, nothing but tensors (C speed)
     tensors: dict[str, _TensorLike] = {}
     for key, value in obj.items():
@@ -405,7 +426,7 @@ def _walk_tensors(roots: list[tuple[tuple[object, ...], object]]) -> Iterator[tu
 def ema_prefixes(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """EMA key prefixes present among state-dict ``names`` (``model_ema.``...)."""
     found = []
-    names = [name for name in names if name.startswith(EMA_PREFIXES)]  # usually none: one pass
+    names = list(filter(_STARTS_LIKE_EMA, names))  # usually none: one pass at C speed
     for prefix in EMA_PREFIXES:
         hits = sum(1 for name in names if name.startswith(prefix))
         # "ema_" alone is a common word start (ema_decay); ask for a few keys.
@@ -430,7 +451,9 @@ def _metadata(top: object) -> dict[str, MetadataValue]:
     metadata: dict[str, MetadataValue] = {}
     if not isinstance(top, dict):
         return metadata
-    for key, value in top.items():
+    # A state dict's values are all tensors: its 20,000 items need no look (types at C speed).
+    scalars = any(issubclass(kind, _SCALAR_TYPES) for kind in set(map(type, top.values())))
+    for key, value in top.items() if scalars else ():
         if len(metadata) >= _MAX_METADATA:
             break
         if not isinstance(value, _SCALAR_TYPES):
@@ -502,7 +525,7 @@ def analyse(top: object, *, where: str, limits: PickleLimits) -> Inventory:
     ema += ema_prefixes(list(chosen[1]) if chosen is not None else [])
     top_keys: tuple[str, ...] = ()
     if isinstance(top, dict):
-        all_text = {type(key) for key in top} == {str}
+        all_text = set(map(type, top)) == {str}
         top_keys = tuple(top) if all_text else tuple(_key_text(key) for key in top)
     return Inventory(
         layout=_layout(top, chosen_path, ema),

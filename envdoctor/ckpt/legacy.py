@@ -11,7 +11,6 @@ whose first pickle is not the magic number is treated as a plain pickle (``forma
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from typing import IO
@@ -20,7 +19,7 @@ from envdoctor.ckpt.dtypes import TORCH_DTYPE_BITS
 from envdoctor.ckpt.layout import checkpoint_from_object
 from envdoctor.ckpt.model import Checkpoint, MetadataValue, SecurityIssue
 from envdoctor.ckpt.pickle_vm import CappedReader, PickleFailure, PickleLimits, PickleResult, run_pickle
-from envdoctor.ckpt.records import StorageRef, storage_from_persistent_id
+from envdoctor.ckpt.records import StorageRef, storage_loader
 from envdoctor.errors import CheckpointError
 
 __all__ = ["LEGACY_MAGIC", "LEGACY_PROTOCOL", "read_pickle_file"]
@@ -40,7 +39,7 @@ def read_pickle_file(
     file_size = os.fstat(handle.fileno()).st_size
     storages: dict[str, StorageRef] = {}
 
-    persistent_load = functools.partial(storage_from_persistent_id, storages=storages)
+    persistent_load = storage_loader(storages)
 
     reader = CappedReader(handle, max_pickle_bytes, path)
 

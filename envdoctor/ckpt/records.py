@@ -27,6 +27,7 @@ __all__ = [
     "OpaqueKey",
     "describe",
     "storage_from_persistent_id",
+    "storage_loader",
     "symbol_of",
     "tensor_record",
     "BUILD_HOOKS",
@@ -194,44 +195,60 @@ def storage_from_persistent_id(pid: object, storages: dict[str, StorageRef] | No
     The zip format has five fields; the legacy format adds ``view_metadata``, either ``None``
     or ``(view_key, offset, view_size)``. Raises ``ValueError`` when the id is malformed.
     With ``storages``, the first storage seen for each key is remembered there (the readers
-    check them against the file), so a reader's ``persistent_load`` is
-    ``functools.partial(storage_from_persistent_id, storages=...)``: one Python call per tensor.
+    check them against the file); a reader's ``persistent_load`` is :func:`storage_loader`.
     """
-    if not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] != "storage":
-        raise ValueError(f"unexpected persistent id {describe(pid)}")
-    storage_class, key, location, numel = pid[1:5]
-    if (
-        (len(pid) == 5 or pid[5] is None)
-        and type(key) is str
-        and type(location) is str
-        and type(numel) is int
-        and numel >= 0
-    ):
-        # The common case, checked with exact types first (this runs once per tensor). The
-        # fast engine's stand-in for a storage class carries its (qualname, dtype).
-        known = storage_class.__dict__.get("_envdoctor_storage") if isinstance(storage_class, type) else None
-        if known is not None:
-            ref = _new_object(StorageRef)
-            fields = ref.__dict__
-            fields["storage_type"] = known[0]
-            fields["dtype"] = known[1]
-            fields["key"] = key
-            fields["location"] = location
-            fields["numel"] = numel
-            fields["view_offset"] = 0
-            if storages is not None:
-                storages.setdefault(key, ref)
-            return ref
-    ref = _decode_storage(pid, storage_class, key, location, numel)
+    ref = _decode_storage(pid)
     if storages is not None:
         storages.setdefault(ref.key, ref)
     return ref
 
 
-def _decode_storage(
-    pid: tuple[object, ...], storage_class: object, key: object, location: object, numel: object
-) -> StorageRef:
-    """The persistent id of :func:`storage_from_persistent_id` past its fast path (interpreter, views)."""
+def storage_loader(storages: dict[str, StorageRef]) -> Callable[[object], StorageRef]:
+    """A reader's ``persistent_load``: :func:`storage_from_persistent_id` remembering into ``storages``.
+
+    Hot (the unpickler calls it once per tensor), so it is a closure with the usual id, a
+    fast engine's storage stand-in, checked and built inline (a ``functools.partial`` with
+    a keyword would build a dict on every call); anything else goes the general way.
+    """
+    remember = storages.setdefault
+
+    def load(pid: object) -> StorageRef:
+        size = len(pid) if type(pid) is tuple else 0
+        if size == 5 or (size == 6 and pid[5] is None):  # type: ignore[index]  # a tuple here
+            storage_class, key, location, numel = pid[1], pid[2], pid[3], pid[4]  # type: ignore[index]
+            if (
+                isinstance(storage_class, type)
+                and type(key) is str
+                and type(location) is str
+                and type(numel) is int
+                and numel >= 0
+                and pid[0] == "storage"  # type: ignore[index]
+            ):
+                # The fast engine's stand-in for a storage class carries its (qualname, dtype).
+                known = storage_class.__dict__.get("_envdoctor_storage")
+                if known is not None:
+                    ref = _new_object(StorageRef)
+                    fields = ref.__dict__
+                    fields["storage_type"] = known[0]
+                    fields["dtype"] = known[1]
+                    fields["key"] = key
+                    fields["location"] = location
+                    fields["numel"] = numel
+                    fields["view_offset"] = 0
+                    remember(key, ref)
+                    return ref
+        ref = _decode_storage(pid)
+        remember(ref.key, ref)
+        return ref
+
+    return load
+
+
+def _decode_storage(pid: object) -> StorageRef:
+    """The :class:`StorageRef` a persistent id names; ``ValueError`` when it is malformed."""
+    if not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] != "storage":
+        raise ValueError(f"unexpected persistent id {describe(pid)}")
+    storage_class, key, location, numel = pid[1:5]
     if (
         (len(pid) == 5 or pid[5] is None)
         and type(key) is str

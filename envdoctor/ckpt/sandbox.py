@@ -15,8 +15,8 @@ interpreter alone is used, and only the speed differs.
 
 from __future__ import annotations
 
-import collections
 import contextlib
+import functools
 import gc
 import itertools
 import json
@@ -30,7 +30,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from envdoctor.ckpt.model import Checkpoint, TensorInfo, TensorRow
+from envdoctor.ckpt.model import Checkpoint, TensorInfo
 
 __all__ = [
     "SANDBOX_MEMORY_BYTES",
@@ -61,13 +61,13 @@ _TENSOR_FIELDS = (
     "storage_numel",
     "storage_nbytes",
 )
-assert TensorRow._fields == _TENSOR_FIELDS
+assert TensorInfo._fields == _TENSOR_FIELDS
 
 
-_ROW = operator.attrgetter(*_TENSOR_FIELDS)
 _REPEATING = frozenset({"dtype", "kind", "device", "storage_offset", "storage_numel", "storage_nbytes"})
 """Columns that are mostly runs of one value: sent as ``[[value, count], ...]``."""
-_new_object = object.__new__
+_make_info = functools.partial(tuple.__new__, TensorInfo)
+_NAME = operator.itemgetter(0)
 
 
 def _runs(column: tuple[Any, ...]) -> list[list[Any]]:
@@ -77,12 +77,11 @@ def _runs(column: tuple[Any, ...]) -> list[list[Any]]:
     return [[value, sum(1 for _ in group)] for value, group in itertools.groupby(column)]
 
 
-def _tensor_columns(tensors: tuple[TensorInfo, ...] | tuple[TensorRow, ...]) -> list[Any]:
+def _tensor_columns(tensors: tuple[TensorInfo, ...]) -> list[Any]:
     """The tensors as one JSON array per field (runs of one value for the repetitive ones)."""
     if not tensors:
         return [[] for _ in _TENSOR_FIELDS]
-    rows = tensors if {type(tensor) for tensor in tensors} == {TensorRow} else map(_ROW, tensors)
-    columns = zip(*rows, strict=True)
+    columns = zip(*tensors, strict=True)
     return [
         _runs(column) if field in _REPEATING else column for field, column in zip(_TENSOR_FIELDS, columns, strict=True)
     ]
@@ -98,6 +97,8 @@ def _tensors(columns: list[Any]) -> tuple[TensorInfo, ...]:
         if field in _REPEATING:
             values: list[Any] = []
             for value, length in column:
+                if type(length) is not int or not 0 <= length <= count - len(values):
+                    raise ValueError("malformed run length")
                 values += [value] * length
             column = values
         if len(column) != count:
@@ -108,10 +109,12 @@ def _tensors(columns: list[Any]) -> tuple[TensorInfo, ...]:
         expanded[1] = [None if shape is None else tuple(shape) for shape in shapes]
     else:
         expanded[1] = list(map(tuple, shapes))
-    infos = list(map(_new_object, itertools.repeat(TensorInfo, count)))
-    fields = map(dict, map(zip, itertools.repeat(_TENSOR_FIELDS), zip(*expanded, strict=True)))
-    collections.deque(map(object.__setattr__, infos, itertools.repeat("__dict__"), fields), maxlen=0)
-    return tuple(infos)
+    return tuple(map(_make_info, zip(*expanded, strict=True)))
+
+
+def _names_are_keys(checkpoint: Checkpoint) -> bool:
+    keys = checkpoint.top_level_keys
+    return len(keys) == len(checkpoint.tensors) and list(keys) == list(map(_NAME, checkpoint.tensors))
 
 
 def checkpoint_to_json(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -123,7 +126,8 @@ def checkpoint_to_json(checkpoint: Checkpoint) -> dict[str, Any]:
         "tensors": _tensor_columns(checkpoint.tensors),
         "state_dict_path": checkpoint.state_dict_path,
         "containers": {k: _tensor_columns(v) for k, v in checkpoint.containers.items()},
-        "top_level_keys": list(checkpoint.top_level_keys),
+        # A bare state dict's top-level keys are its tensor names: not sent twice.
+        "top_level_keys": None if _names_are_keys(checkpoint) else list(checkpoint.top_level_keys),
         "metadata": [[k, v] for k, v in checkpoint.metadata.items()],
         "ema": list(checkpoint.ema),
         "shards": list(checkpoint.shards),
@@ -139,7 +143,7 @@ def _checkpoint_from_json(data: dict[str, Any]) -> Checkpoint:
         tensors=_tensors(data["tensors"]),
         state_dict_path=data["state_dict_path"],
         containers=MappingProxyType({k: _tensors(v) for k, v in data["containers"].items()}),
-        top_level_keys=tuple(data["top_level_keys"]),
+        top_level_keys=tuple(data["tensors"][0] if data["top_level_keys"] is None else data["top_level_keys"]),
         metadata=MappingProxyType({k: v for k, v in data["metadata"]}),
         security=(),
         ema=tuple(data["ema"]),
@@ -183,6 +187,9 @@ def _child(write_fd: int, work: Callable[[], dict[str, Any] | None]) -> None:
             while view:
                 written = os.write(write_fd, view[: 1 << 20])
                 view = view[written:]
+            # The parent sees the end of the reply now, not after the kernel has torn down
+            # this process's memory (tens of milliseconds for a big read).
+            os.close(write_fd)
             status = 0
     except BaseException:
         status = 10
@@ -190,16 +197,27 @@ def _child(write_fd: int, work: Callable[[], dict[str, Any] | None]) -> None:
 
 
 class Child:
-    """A sandboxed child at work; :meth:`reply` waits for its JSON reply, :meth:`cancel` ends it."""
+    """A sandboxed child at work; :meth:`reply` waits for its JSON reply, :meth:`cancel` ends it.
+
+    Whoever spawns a child calls :meth:`cancel` when done with it (it reaps the process).
+    """
 
     def __init__(self, pid: int, read_fd: int) -> None:
         self.pid = pid
         self.read_fd = read_fd
         self.deadline = time.monotonic() + SANDBOX_SECONDS
         self.done = False
+        self.reaped = False
 
     def reply(self) -> Any:
-        """The child's decoded reply, or ``None`` (refused, crashed, too slow, too big, not JSON)."""
+        """The child's decoded reply, or ``None`` (refused, crashed, too slow, too big, not JSON).
+
+        The child closes its end of the pipe once the whole reply is written, and only then
+        (on success) exits: the reply is complete exactly when it parses as one JSON object,
+        since no proper prefix of a JSON object does. So the reply is used as soon as the
+        pipe ends, while the kernel may still be tearing the child down; :meth:`cancel`
+        reaps it afterwards.
+        """
         if self.done:
             return None
         chunks: list[bytes] = []
@@ -222,32 +240,39 @@ class Child:
                     break
                 chunks.append(chunk)
         finally:
-            status = self._end(kill=not finished)
-        if not finished or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            self.done = True
+            os.close(self.read_fd)
+            if not finished:
+                self._reap(kill=True)
+        if not finished or not chunks or chunks[0][:1] != b"{":
             return None
         enabled = gc.isenabled()
         gc.disable()  # thousands of small lists (shapes): no collection passes while they are built
         try:
-            return json.loads(b"".join(chunks))
+            data = json.loads(b"".join(chunks))
         except ValueError:
             return None
         finally:
             if enabled:
                 gc.enable()
+        return data if isinstance(data, dict) else None
 
     def cancel(self) -> None:
-        """Kill the child (its work is no longer wanted) and reap it."""
+        """End the child if it still runs (its work is no longer wanted) and reap it."""
         if not self.done:
-            self._end(kill=True)
+            self.done = True
+            os.close(self.read_fd)
+        self._reap(kill=True)
 
-    def _end(self, *, kill: bool) -> int:
-        self.done = True
-        os.close(self.read_fd)
+    def _reap(self, *, kill: bool) -> None:
+        if self.reaped:
+            return
+        self.reaped = True
         if kill:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-        _, status = os.waitpid(self.pid, 0)
-        return status
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
 
 
 def spawn(work: Callable[[], dict[str, Any] | None]) -> Child | None:
@@ -294,5 +319,8 @@ def read_clean_in_child(read: Callable[[], Checkpoint]) -> Checkpoint | None:
     child = spawn(lambda: clean_reply(read()))
     if child is None:
         return None
-    data = child.reply()
-    return None if data is None else checkpoint_from_reply(data)
+    try:
+        data = child.reply()
+        return None if data is None else checkpoint_from_reply(data)
+    finally:
+        child.cancel()

@@ -23,6 +23,7 @@ import warnings
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -274,10 +275,13 @@ def test_sandbox_children_reply_refuse_and_end() -> None:
     if child is None:
         pytest.skip("no fork sandbox on this platform")
     assert child.reply() == {"answer": [1, 2]}
+    child.cancel()
     refusing = spawn(lambda: None)
     assert refusing is not None and refusing.reply() is None
+    refusing.cancel()
     failing = spawn(lambda: {"x": 1 // 0})
     assert failing is not None and failing.reply() is None
+    failing.cancel()
     import time
 
     def sleeps() -> dict[str, object]:
@@ -289,3 +293,153 @@ def test_sandbox_children_reply_refuse_and_end() -> None:
     started = time.monotonic()
     slow.cancel()
     assert time.monotonic() - started < 5 and slow.reply() is None
+
+
+def test_column_inventory_gives_the_per_tensor_records() -> None:
+    from envdoctor.ckpt.layout import _infos, storage_nbytes_of, tensor_info
+    from envdoctor.ckpt.records import NdArrayRecord, StorageRef, TensorRecord
+
+    def storage(dtype: str, key: str, numel: int) -> StorageRef:
+        return StorageRef(f"torch.{dtype}Storage", dtype, key, "cpu", numel)
+
+    whole = [storage("float32", "0", 12), storage("bool", "1", 3), storage("bfloat16", "2", 5)]
+    mixed = [*whole, storage("uint4", "3", 7), storage("not-a-dtype", "4", 2)]  # 4 bits; no size known
+    for storages in (whole, mixed):
+        records = [
+            TensorRecord((3, 4), ref.dtype, "parameter" if index % 2 else "tensor", "cpu", ref, index)
+            for index, ref in enumerate(storages)
+        ]
+        names = [f"w{index}" for index in range(len(records))]
+        expected = tuple(map(tensor_info, names, records))
+        assert _infos(names, records) == expected  # the C-speed columns
+        assert storage_nbytes_of(storages) == [ref.nbytes for ref in storages]
+        assert [info.storage_nbytes for info in expected] == [ref.nbytes for ref in storages]
+        # Any record that is not a plain tensor with a storage: the per-tensor way, same result.
+        odd: list[TensorRecord | NdArrayRecord] = [*records, TensorRecord((2,), "float32"), NdArrayRecord((2,))]
+        assert _infos([*names, "meta", "array"], odd) == tuple(map(tensor_info, [*names, "meta", "array"], odd))
+    assert _infos([], []) == () and storage_nbytes_of([]) == []
+
+
+def test_storage_loader_is_storage_from_persistent_id() -> None:
+    from envdoctor.ckpt.fast_engine import _Context, _Unpickler
+    from envdoctor.ckpt.records import Global, storage_loader
+
+    stand_in = _Unpickler(io.BytesIO(b""), _Context(), None, False).find_class("torch", "FloatStorage")
+    symbol = Global("torch", "HalfStorage", True)  # what the interpreter passes
+    ids: list[object] = [
+        ("storage", stand_in, "0", "cpu", 4),
+        ("storage", symbol, "1", "cuda:0", 0),
+        ("storage", stand_in, "0", "cpu", 9),  # the same key again: the first is remembered
+        ("storage", stand_in, "2", "cpu", 6, None),  # legacy, no view
+        ("storage", symbol, "3", "cpu", 6, ("3", 2, 4)),  # legacy view
+    ]
+    bad: list[object] = [
+        ("storage", stand_in, "0", "cpu", -1),
+        ("storage", stand_in, 0, "cpu", 1),
+        ("storage", stand_in, "0", "cpu", True),
+        ("other", stand_in, "0", "cpu", 1),
+        ("storage", Global("os", "system", False), "0", "cpu", 1),
+        ("storage", stand_in, "0", "cpu", 1, ("x",)),
+        ["storage", stand_in, "0", "cpu", 1],
+        "storage",
+    ]
+    remembered: dict[str, object] = {}
+    expected: dict[str, object] = {}
+    load = storage_loader(remembered)  # type: ignore[arg-type]
+    for pid in ids:
+        assert load(pid) == storage_from_persistent_id(pid, expected)  # type: ignore[arg-type]
+    assert remembered == expected and remembered["0"].numel == 4  # type: ignore[attr-defined]
+    for pid in bad:
+        with pytest.raises(ValueError):
+            storage_from_persistent_id(pid)
+        with pytest.raises(ValueError):
+            load(pid)
+    assert remembered == expected
+
+
+def test_two_process_read_sends_storages_once_or_in_full(tmp_path: Path) -> None:
+    # One storage per tensor (the usual file): the tensors carry the storage list. Tied
+    # weights, views and a storage pickled on its own: the child sends the list itself.
+    base = torch.arange(12, dtype=torch.float32)
+    cases = {
+        "plain": OrderedDict(a=torch.zeros(3), b=torch.ones(2, dtype=torch.int8)),
+        "tied": OrderedDict(a=base, b=base, c=base[4:].view(2, 4)),
+        "storage": {"w": torch.zeros(2), "raw": torch.ones(5).untyped_storage(), "step": 7},
+        "empty": OrderedDict(),
+    }
+    for label, state in cases.items():
+        path = tmp_path / f"{label}.pt"
+        torch.save(state, path)
+        parallel, refused = read_zip_parallel(str(path), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS)
+        assert not refused, label
+        assert parallel is not None and parallel == read_checkpoint(path, fast=False), label
+    # A storage too short for its tensor is found from the directory's sizes, with the usual message.
+    short = tmp_path / "short.pt"
+    torch.save({"w": torch.zeros(64)}, short)
+    data = short.read_bytes()
+    name_at = data.index(b"short/data/0", data.index(b"PK\x01\x02"))  # its name in the central directory
+    at = name_at - 46 + 20  # compressed and uncompressed size in that member's directory record
+    assert data[name_at - 46 : name_at - 42] == b"PK\x01\x02" and struct.unpack_from("<II", data, at) == (256, 256)
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(data[:at] + struct.pack("<II", 16, 16) + data[at + 8 :])
+    assert read_zip_parallel(str(broken), max_pickle_bytes=MAX, limits=DEFAULT_LIMITS) == (None, False)
+    with pytest.raises(CheckpointError, match=r"data/0 holds 16 bytes but its tensors need 256"):
+        read_checkpoint(broken)
+
+
+def test_child_reply_names_the_storages_only_when_the_tensors_do_not(tmp_path: Path) -> None:
+    import mmap
+
+    from envdoctor.ckpt.archive import _first_member_start, _first_pickle_reply
+
+    base = torch.arange(12, dtype=torch.float32)
+    for state, expected in (
+        ({"a": torch.zeros(3), "b": torch.ones(2)}, "tensors"),
+        ({"a": base, "b": base}, [["0"], [48]]),  # tied: one storage for two tensors
+    ):
+        path = tmp_path / "reply.pt"
+        torch.save(state, path)
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            start = _first_member_start(mapped)
+            assert start is not None
+            reply = _first_pickle_reply(str(path), mapped, start, MAX, DEFAULT_LIMITS)
+        assert reply is not None and reply["storages"] == expected
+
+
+def test_sandbox_reply_is_checked_and_children_are_reaped() -> None:
+    import os
+
+    from envdoctor.ckpt.model import Checkpoint, TensorInfo
+    from envdoctor.ckpt.sandbox import checkpoint_from_reply, checkpoint_to_json
+
+    child = spawn(lambda: {"answer": 1})
+    if child is None:
+        pytest.skip("no fork sandbox on this platform")
+    assert child.reply() == {"answer": 1}
+    child.cancel()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)  # reaped: no zombie left
+    for reply in ([1, 2], "text", 3):  # anything but one JSON object is no reply
+        other = spawn(lambda reply=reply: reply)  # type: ignore[misc]
+        assert other is not None and other.reply() is None
+        other.cancel()
+    tensors = (TensorInfo("a", (2,), "float32", "tensor", "cpu", "0", 0, 2, 8), TensorInfo("b", None, None))
+    checkpoint = Checkpoint(
+        path="x", format="torch-zip", layout="state_dict", tensors=tensors, top_level_keys=("a", "b")
+    )
+    data = checkpoint_to_json(checkpoint)
+    assert data["top_level_keys"] is None  # the names, not sent twice
+    rebuilt = checkpoint_from_reply(json_round_trip(data))
+    assert rebuilt == checkpoint and type(rebuilt.tensors[0]) is TensorInfo
+    for field, runs in (("dtype", [["float32", 10**12]]), ("kind", [["tensor", -1], ["tensor", 3]])):
+        hostile: Any = json_round_trip(data)
+        hostile["tensors"][TensorInfo._fields.index(field)] = runs
+        assert checkpoint_from_reply(hostile) is None  # a run longer than the names: refused, not allocated
+
+
+def json_round_trip(data: object) -> dict[str, object]:
+    import json
+
+    result = json.loads(json.dumps(data))
+    assert isinstance(result, dict)
+    return result
