@@ -8,9 +8,9 @@ limit) :meth:`Child.reply` gives ``None`` and the caller reads the file again wi
 symbolic interpreter, which gives the findings and the error messages. The parent only ever
 parses JSON from the child, never a pickle, and may do other work while the child runs
 (:func:`envdoctor.ckpt.archive.read_zip_parallel`). Tensors cross the pipe as one JSON array
-per field (runs of one value for the repetitive fields) and are rebuilt without a Python
-call per tensor. Only on Linux: elsewhere (no ``fork`` or a fork that is unsafe) the
-interpreter alone is used, and only the speed differs.
+per field (runs of one value for the repetitive fields, each distinct shape once) and are
+rebuilt without a Python call per tensor. Only on Linux: elsewhere (no ``fork`` or a fork
+that is unsafe) the interpreter alone is used, and only the speed differs.
 """
 
 from __future__ import annotations
@@ -77,14 +77,23 @@ def _runs(column: tuple[Any, ...]) -> list[list[Any]]:
     return [[value, sum(1 for _ in group)] for value, group in itertools.groupby(column)]
 
 
+def _shape_table(shapes: tuple[tuple[int, ...] | None, ...]) -> list[Any]:
+    """Shapes as ``[distinct shapes, index of each tensor's]``: a model repeats a few dozen shapes."""
+    distinct = list(dict.fromkeys(shapes))
+    position = {shape: index for index, shape in enumerate(distinct)}
+    return [distinct, list(map(position.__getitem__, shapes))]
+
+
 def _tensor_columns(tensors: tuple[TensorInfo, ...]) -> list[Any]:
-    """The tensors as one JSON array per field (runs of one value for the repetitive ones)."""
+    """The tensors as one JSON array per field (runs for the repetitive ones, a table for shapes)."""
     if not tensors:
         return [[] for _ in _TENSOR_FIELDS]
-    columns = zip(*tensors, strict=True)
-    return [
+    columns = list(zip(*tensors, strict=True))
+    encoded: list[Any] = [
         _runs(column) if field in _REPEATING else column for field, column in zip(_TENSOR_FIELDS, columns, strict=True)
     ]
+    encoded[1] = _shape_table(columns[1])
+    return encoded
 
 
 def _tensors(columns: list[Any]) -> tuple[TensorInfo, ...]:
@@ -94,7 +103,13 @@ def _tensors(columns: list[Any]) -> tuple[TensorInfo, ...]:
     count = len(columns[0])
     expanded: list[list[Any]] = []
     for field, column in zip(_TENSOR_FIELDS, columns, strict=True):
-        if field in _REPEATING:
+        if field == "shape" and count:
+            distinct, indexes = column
+            if not set(map(type, indexes)) <= {int} or (indexes and min(indexes) < 0):
+                raise ValueError("malformed shape index")
+            table = [None if shape is None else tuple(shape) for shape in distinct]
+            column = list(map(table.__getitem__, indexes))  # IndexError (malformed) is refused too
+        elif field in _REPEATING:
             values: list[Any] = []
             for value, length in column:
                 if type(length) is not int or not 0 <= length <= count - len(values):
@@ -104,11 +119,6 @@ def _tensors(columns: list[Any]) -> tuple[TensorInfo, ...]:
         if len(column) != count:
             raise ValueError("tensor columns of different lengths")
         expanded.append(column)
-    shapes = expanded[1]
-    if None in shapes:
-        expanded[1] = [None if shape is None else tuple(shape) for shape in shapes]
-    else:
-        expanded[1] = list(map(tuple, shapes))
     return tuple(map(_make_info, zip(*expanded, strict=True)))
 
 
@@ -307,7 +317,7 @@ def checkpoint_from_reply(data: Any) -> Checkpoint | None:
     gc.disable()  # building 20,000 records would otherwise trigger dozens of collections
     try:
         return _checkpoint_from_json(data)
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         return None
     finally:
         if enabled:

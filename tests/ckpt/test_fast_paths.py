@@ -435,6 +435,11 @@ def test_sandbox_reply_is_checked_and_children_are_reaped() -> None:
         hostile: Any = json_round_trip(data)
         hostile["tensors"][TensorInfo._fields.index(field)] = runs
         assert checkpoint_from_reply(hostile) is None  # a run longer than the names: refused, not allocated
+    assert data["tensors"][1] == [[(2,), None], [0, 1]]  # each distinct shape once, then an index per tensor
+    for index in ([0, 2], [0, -1], [0, True]):
+        hostile = json_round_trip(data)
+        hostile["tensors"][1][1] = index
+        assert checkpoint_from_reply(hostile) is None
 
 
 def json_round_trip(data: object) -> dict[str, object]:
