@@ -120,7 +120,16 @@ _STORAGE_KEY = operator.itemgetter(TensorInfo._fields.index("storage_key"))
 _STORAGE_NBYTES = operator.itemgetter(TensorInfo._fields.index("storage_nbytes"))
 _SIZE_TYPES = frozenset({int, type(None)})
 _MAX_LOCAL_HEADER = 30 + 2 * 0xFFFF
+_SEARCH_BYTES_PER_MEMBER = 4096
+"""Below this many bytes per member, search the whole file for the ``.npy`` magic at once."""
 """A local header with the longest name and extra field: where a member's bytes start at most."""
+
+
+def _starts_like_array(mapped: mmap.mmap, offset: int) -> bool:
+    """Whether the member whose local header is at ``offset`` (a sound one) starts with the ``.npy`` magic."""
+    name_length, extra_length = struct.unpack_from("<HH", mapped, offset + 26)
+    start = offset + 30 + name_length + extra_length
+    return mapped[start : start + len(_NPY_MAGIC)] == _NPY_MAGIC
 
 
 def _magic_positions(raw: memoryview | mmap.mmap) -> list[int]:
@@ -178,8 +187,22 @@ def _other_candidates(
     """
     if mapped is None or raw is None:
         return list(infos)
-    magics = _magic_positions(mapped)
     size = len(mapped)
+    if size > _SEARCH_BYTES_PER_MEMBER * len(infos):
+        # Big members (real weights): look at each member's first bytes, one page each, and
+        # never at the tensor bytes: a 10 GB checkpoint costs what a small one does.
+        return [
+            info
+            for info in infos
+            if info.compress_type != zipfile.ZIP_STORED
+            or info.flag_bits & 0x1
+            or info.header_offset + 30 > size
+            or mapped[info.header_offset : info.header_offset + 4] != b"PK\x03\x04"
+            or lowered[info.position].endswith(".pkl")
+            or _starts_like_array(mapped, info.header_offset)
+        ]
+    # Many small members: one C-speed search of the whole file is cheaper than a look at each.
+    magics = _magic_positions(mapped)
     if magics:
         # A member's bytes start 30..30+2*65535 bytes after its local header: no magic there, no array.
         def near_magic(offset: int) -> bool:

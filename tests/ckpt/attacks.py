@@ -104,11 +104,12 @@ class _Payload:
         return os.system, (f"touch {self.marker}",)
 
 
-def object_field_npz(path: Path, marker: Path, *, member: str, dtype: str) -> None:
+def object_field_npz(path: Path, marker: Path, *, member: str, dtype: str, clean_side: int = 2) -> None:
     """An ``.npz`` whose member (any name) is an array with objects hidden in its dtype.
 
     ``dtype`` ``"field"``: a structured dtype with an object field; ``"subarray"``: an
-    object sub-array. ``np.load(path, allow_pickle=True)[name]`` runs the payload.
+    object sub-array. ``np.load(path, allow_pickle=True)[name]`` runs the payload. Beside it
+    is a clean ``float32`` array of ``clean_side`` x ``clean_side``.
     """
     if dtype == "field":
         array = np.zeros(1, dtype=[("weight", "<f4"), ("meta", "O")])
@@ -119,7 +120,7 @@ def object_field_npz(path: Path, marker: Path, *, member: str, dtype: str) -> No
     buffer = io.BytesIO()
     np.lib.format.write_array(buffer, array, allow_pickle=True)
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("clean.npy", _npy(np.zeros((2, 2), np.float32)))
+        archive.writestr("clean.npy", _npy(np.zeros((clean_side, clean_side), np.float32)))
         archive.writestr(member, buffer.getvalue())
 
 

@@ -157,6 +157,9 @@ def build_seeds(folder: Path) -> list[Path]:
     add("chain.pkl", attacks.namespace_getattr_chain(marker))
     attacks.case_variant_zip(add("case.pt"), marker, payload_first=False)
     attacks.object_field_npz(add("objects.npz"), marker, member="weights", dtype="field")
+    # Members over 4 KB on average: each member's first bytes are looked at, not the whole file.
+    torch.save({"embed.weight": torch.zeros(128, 128), "step": 1}, add("big.pt"))
+    attacks.object_field_npz(add("big_objects.npz"), marker, member="plain", dtype="subarray", clean_side=64)
     add("polyglot.bin", attacks.safetensors_pickle_polyglot(marker))
     return seeds
 

@@ -77,15 +77,23 @@ def test_case_variant_data_pickle_is_scanned(
 
 
 @pytest.mark.parametrize(
-    ("member", "dtype"),
-    [("weights", "field"), ("x.NPY", "field"), ("sub.npy", "subarray"), ("plain", "subarray")],
+    ("member", "dtype", "clean_side"),
+    [
+        ("weights", "field", 2),
+        ("x.NPY", "field", 2),
+        ("sub.npy", "subarray", 2),
+        ("plain", "subarray", 2),
+        # Big members: each member's first bytes are looked at instead of the whole file.
+        ("weights", "field", 256),
+        ("plain", "subarray", 256),
+    ],
 )
 def test_objects_hidden_in_dtypes_and_member_names(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, member: str, dtype: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, member: str, dtype: str, clean_side: int
 ) -> None:
     marker = tmp_path / "MARKER"
     path = tmp_path / "arrays.npz"
-    object_field_npz(path, marker, member=member, dtype=dtype)
+    object_field_npz(path, marker, member=member, dtype=dtype, clean_side=clean_side)
 
     checkpoint = read_checkpoint(path)
     assert checkpoint.format == "npz"

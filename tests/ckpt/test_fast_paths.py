@@ -448,3 +448,24 @@ def json_round_trip(data: object) -> dict[str, object]:
     result = json.loads(json.dumps(data))
     assert isinstance(result, dict)
     return result
+
+
+def test_big_members_are_never_searched_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Real weights: a few big members. Finding the arrays among them must not read the tensor
+    # bytes (a whole-file search would read a 10 GB checkpoint from disk).
+    import envdoctor.ckpt.archive as archive_module
+
+    big = tmp_path / "big.pt"
+    torch.save({"w": torch.zeros(256, 256), "b": torch.zeros(256)}, big)
+    npz = tmp_path / "big.npz"
+    np.savez(npz, w=np.zeros((256, 256), np.float32), b=np.zeros(3))
+    expected = {path: read_checkpoint(path, fast=False) for path in (big, npz)}
+
+    def refuse(raw: object) -> list[int]:
+        raise AssertionError("the whole file was searched")
+
+    monkeypatch.setattr(archive_module, "_magic_positions", refuse)
+    for path, checkpoint in expected.items():
+        assert read_checkpoint(path) == checkpoint
+        assert read_checkpoint(path, fast=False) == checkpoint
+    assert [t.name for t in expected[npz].tensors] == ["w", "b"]
