@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envdoctor.kb.entry import Condition, Entry
+from envdoctor.kb.regex_shape import quadratic_start
 from envdoctor.kb.vocabulary import (
     ANALYZER_FACTS,
     COLLECTIONS,
@@ -27,7 +28,15 @@ from envdoctor.kb.vocabulary import (
     is_declared_scalar,
 )
 
-__all__ = ["Problem", "boundaries", "name_problems", "source_problems", "schema_problem", "unsourced_entries"]
+__all__ = [
+    "Problem",
+    "boundaries",
+    "name_problems",
+    "regex_problems",
+    "source_problems",
+    "schema_problem",
+    "unsourced_entries",
+]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*(?:\|[A-Za-z_][\w.\-]*)*)\}")
 
@@ -187,6 +196,24 @@ def source_problems(entry: Entry) -> list[str]:
     problems.extend(
         f"[sources] cites {key!r}, which is no boundary of this entry" for key in entry.sources if key not in stated
     )
+    return problems
+
+
+def regex_problems(entry: Entry) -> list[str]:
+    """Patterns whose search can take time quadratic in a line (:mod:`envdoctor.kb.regex_shape`).
+
+    Every pattern runs on up to 16 KB of each line that holds its literal; one that can start
+    inside a long run of characters makes such a line cost seconds.
+    """
+    problems = []
+    for where, patterns in (("match.patterns", entry.patterns), ("match.exclude", entry.exclude)):
+        for pattern in patterns:
+            why = quadratic_start(pattern)
+            if why is not None:
+                problems.append(
+                    f"{where}: {pattern.pattern[:80]!r} can take time quadratic in the line ({why}); "
+                    "start it with a lookbehind of its run's characters, e.g. (?<![\\w.-]), or anchor it with ^"
+                )
     return problems
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from envdoctor.errors import KnowledgeError
 from envdoctor.kb.cache import toml_document
 from envdoctor.kb.entry import Entry, parse_entry
-from envdoctor.kb.lint import Problem, name_problems, schema_problem, source_problems
+from envdoctor.kb.lint import Problem, name_problems, regex_problems, schema_problem, source_problems
 from envdoctor.kb.paths import knowledge_root
 from envdoctor.model import CATEGORIES
 
@@ -123,12 +123,13 @@ def load_knowledge(root: Path | None = None) -> KnowledgeBase:
 
 
 def lint_root(root: Path, *, sources: bool = True) -> list[Problem]:
-    """Every problem in a knowledge directory: schema, names, and (optionally) sources."""
+    """Every problem in a knowledge directory: schema, names, slow regexes and (optionally) sources."""
     entries, schema = lint_knowledge(root, names=False)
     problems = [schema_problem(p) for p in schema]
     for entry in entries:
         label = Path(entry.source_path).name
         problems.extend(Problem(label, "unknown-name", p) for p in name_problems(entry))
+        problems.extend(Problem(label, "slow-regex", p) for p in regex_problems(entry))
         if sources:
             problems.extend(Problem(label, "unsourced", p) for p in source_problems(entry))
     return problems

@@ -138,8 +138,10 @@ _NOT_FOUND = re.compile(
     r"Because (?P<name>[A-Za-z0-9._-]+) was not found in the (?:package registry|provided package locations)"
 )
 _NO_WHEEL = re.compile(
-    r"(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+?) has no (?:usable )?wheels?"
-    r"|(?P<name2>[A-Za-z0-9._-]+)==(?P<version2>\S+?) (?:only has|has only) (?:a )?source distribution"
+    # Names start where a run of name characters starts, versions are short: linear searches.
+    r"(?<![A-Za-z0-9._-])(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S{1,64}?) has no (?:usable )?wheels?"
+    r"|(?<![A-Za-z0-9._-])(?P<name2>[A-Za-z0-9._-]+)==(?P<version2>\S{1,64}?) "
+    r"(?:only has|has only) (?:a )?source distribution"
 )
 _BUILD_FAILED = re.compile(r"Failed to build `(?P<name>[A-Za-z0-9._-]+)(?:==|@)")
 _INDEX_TROUBLE = re.compile(r"Failed to fetch|error sending request|dns error|Could not connect|Network is unreachable")

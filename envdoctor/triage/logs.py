@@ -177,7 +177,7 @@ _TABLE_ROW = re.compile(r" \| |-\+-|\|\s*$")
 #: Beginnings of messages and traceback lines: a piece starting so is a new line, not a wrap
 #: (a line exactly W or 2W wide is followed by a fresh line that a copy cannot tell apart).
 _LINE_STARTS = re.compile(
-    r"Traceback |During handling|The above exception|  File \"|\w*(?:Error|Exception|Warning)\b:|"
+    r"Traceback |During handling|The above exception|  File \"|(?<!\w)\w*(?:Error|Exception|Warning)\b:|"
     r"(?:size mismatch for|unexpected key in source|missing keys in source|Missing key\(s\)|Unexpected key\(s\)|"
     r"Some weights |All the weights |You should probably|- This IS|Error\(s\) in loading|_IncompatibleKeys\()"
 )

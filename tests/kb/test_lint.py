@@ -139,3 +139,37 @@ def test_build_facts_produces_only_declared_names() -> None:
                 extra = set(item) - set(COLLECTIONS[name])
                 assert not extra, f"{path.name}: {name} items carry undeclared fields {sorted(extra)}"
     assert len(seen_collections) >= 6
+
+
+def test_a_pattern_that_backtracks_over_a_long_line_is_caught(knowledge_copy: Path) -> None:
+    # EN150 as it was: "\w+ requires the ..." retried from every letter of a long word.
+    guarded = "'''(?<!\\w)(?P<component>\\w+) requires the"
+    _edit(knowledge_copy / "entries" / "EN150.toml", guarded, "'''(?P<component>\\w+) requires the")
+    result = _lint_cli(knowledge_copy)
+    assert result.returncode == 1
+    assert "EN150.toml: slow-regex: match.patterns: '(?P<component>\\\\w+) requires the" in result.stdout
+    assert "can take time quadratic in the line (it can start with an unbounded repeat)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("pattern", "slow"),
+    [
+        (r"\w+ requires", True),
+        (r"(?<!\w)\w+ requires", False),
+        (r".*\(core dumped\)", True),
+        (r"^.*\(core dumped\)", False),
+        (r"(?P<p>[A-Za-z0-9][\w.-]*)==", True),
+        (r"(?<![\w.-])(?P<p>[A-Za-z0-9][\w.-]*)==", False),
+        (r"\S.*failed", True),
+        (r"(?<!\S)\S.*failed", True),  # the lookbehind must cover the run: "." runs over spaces too
+        (r"(?:foo|\w+bar)", True),
+        (r"x?\w+y", True),
+        (r"'(?P<k>\w+)'", False),  # a quote starts it, and a run of quotes is no run of \w
+        (r"\bfoo\w*", False),
+        (r"No module named '(?P<m>[\w.]+)'", False),
+    ],
+)
+def test_quadratic_start_reads_the_parse_tree(pattern: str, slow: bool) -> None:
+    from envdoctor.kb.regex_shape import quadratic_start
+
+    assert (quadratic_start(re.compile(pattern)) is not None) is slow
