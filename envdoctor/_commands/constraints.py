@@ -12,10 +12,14 @@ import argparse
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envdoctor._version import __version__
 from envdoctor.errors import EXIT_FINDINGS, EXIT_OK, BadInputError
 from envdoctor.render.console import UI
+
+if TYPE_CHECKING:
+    from envdoctor.triage.logs import LogText
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,20 +72,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _log_text(log: str | None, ui: UI) -> str | None:
+def _read_log(log: str | None, ui: UI) -> LogText | None:
+    """``--log``, read as ``triage`` reads a log: the same checks, bounds and streaming."""
     if log is None:
         return None
-    if log == "-":
-        if ui.stdin is None or getattr(ui.stdin, "closed", False):
-            raise BadInputError("--log -: standard input is closed")
-        return ui.stdin.read()
     from envdoctor.triage.scan import open_log
 
-    open_log(log)  # the same input checks as triage (devices, FIFOs, binary files, size)
+    if log == "-" and (ui.stdin is None or getattr(ui.stdin, "closed", False)):
+        raise BadInputError("--log -: standard input is closed")
     try:
-        return Path(log).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise BadInputError(f"--log {log}: cannot read: {exc.strerror or exc}") from None
+        return open_log(log, stdin=ui.stdin)
+    except BadInputError as exc:
+        raise BadInputError(f"--log: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -114,8 +116,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         python=args.python,
         python_version=args.python_version,
         platform=args.platform,
-        log_text=_log_text(args.log, ui),
-        log_source=args.log or "<log>",
+        log=_read_log(args.log, ui),
         resolver=args.resolver,
         index_url=args.index_url,
         extra_index_urls=tuple(args.extra_index_url),

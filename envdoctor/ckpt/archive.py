@@ -197,52 +197,38 @@ def _other_candidates(
     if mapped is None or raw is None:
         return list(infos)
     size = len(mapped)
+
+    def unusual(info: ZipEntry) -> bool:
+        """Compressed, encrypted, a damaged local header, or a ``.pkl`` name: always a candidate."""
+        return bool(
+            info.compress_type != zipfile.ZIP_STORED
+            or info.flag_bits & 0x1
+            or info.header_offset + 30 > size
+            or mapped[info.header_offset : info.header_offset + 4] != b"PK\x03\x04"
+            or lowered[info.position].endswith(".pkl")
+        )
+
     if size > _SEARCH_BYTES_PER_MEMBER * len(infos):
         # Big members (real weights): look at each member's first bytes, one page each, and
         # never at the tensor bytes: a 10 GB checkpoint costs what a small one does. Without
         # read-around, a cold file reads one page per member instead of 128 KB or more.
         _advise(mapped, "MADV_RANDOM")
         try:
-            return [
-                info
-                for info in infos
-                if info.compress_type != zipfile.ZIP_STORED
-                or info.flag_bits & 0x1
-                or info.header_offset + 30 > size
-                or mapped[info.header_offset : info.header_offset + 4] != b"PK\x03\x04"
-                or lowered[info.position].endswith(".pkl")
-                or _starts_like_array(mapped, info.header_offset)
-            ]
+            return [info for info in infos if unusual(info) or _starts_like_array(mapped, info.header_offset)]
         finally:
             _advise(mapped, "MADV_NORMAL")
     # Many small members: one C-speed search of the whole file is cheaper than a look at each.
     magics = _magic_positions(mapped)
-    if magics:
-        # A member's bytes start 30..30+2*65535 bytes after its local header: no magic there, no array.
-        def near_magic(offset: int) -> bool:
-            first = bisect.bisect_left(magics, offset + 30)
-            return first < len(magics) and magics[first] <= offset + _MAX_LOCAL_HEADER
+    if not magics:
+        # No magic anywhere in the file (a torch archive): only unusual members may still hold an array.
+        return [info for info in infos if unusual(info)]
 
-        return [
-            info
-            for info in infos
-            if info.compress_type != zipfile.ZIP_STORED
-            or info.flag_bits & 0x1
-            or near_magic(info.header_offset)
-            or info.header_offset + 30 > size
-            or mapped[info.header_offset : info.header_offset + 4] != b"PK\x03\x04"
-            or lowered[info.position].endswith(".pkl")
-        ]
-    # No magic anywhere in the file (a torch archive): only unusual members may still hold an array.
-    return [
-        info
-        for info in infos
-        if info.compress_type != zipfile.ZIP_STORED
-        or info.flag_bits & 0x1
-        or info.header_offset + 30 > size
-        or mapped[info.header_offset : info.header_offset + 4] != b"PK\x03\x04"
-        or lowered[info.position].endswith(".pkl")
-    ]
+    def near_magic(offset: int) -> bool:
+        # A member's bytes start 30..30+2*65535 bytes after its local header: no magic there, no array.
+        first = bisect.bisect_left(magics, offset + 30)
+        return first < len(magics) and magics[first] <= offset + _MAX_LOCAL_HEADER
+
+    return [info for info in infos if near_magic(info.header_offset) or unusual(info)]
 
 
 class _Abandon(Exception):

@@ -197,7 +197,7 @@ def _split_descr(descr: str) -> tuple[str, int] | None:
     kind, size_text = code[0], code[1:].split("[", 1)[0]
     if kind == "O" and not size_text:
         return ("O", 8)
-    if not size_text.isdigit():
+    if not (size_text.isascii() and size_text.isdigit()) or len(size_text) > 18:
         return None
     return kind, int(size_text)
 

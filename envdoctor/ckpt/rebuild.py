@@ -299,7 +299,7 @@ def _numpy_scalar(machine: CallContext, args: tuple[object, ...]) -> object:
         raise MalformedCallError("expected (dtype, data)")
     dtype, data = args[0], args[1]
     descr = dtype.descr.lstrip("<>|=")
-    if isinstance(data, bytes) and len(descr) >= 2 and descr[1:].isdigit():
+    if isinstance(data, bytes) and 2 <= len(descr) <= 4 and descr[1:].isascii() and descr[1:].isdigit():
         code = _SCALAR_FORMATS.get((descr[0], int(descr[1:])))
         if code is not None and struct.calcsize(code) == len(data):
             order = ">" if dtype.byteorder == ">" else "<"

@@ -636,7 +636,7 @@ def _series(v: Version) -> SpecifierSet:
 def _local_cuda(v: Version) -> Version | None:
     """``2.1.0+cu121`` -> 12.1, ``+cu118`` -> 11.8 (last digit is the minor)."""
     local = v.local or ""
-    if not local.startswith("cu") or not local[2:].isdigit() or len(local) < 5:
+    if not local.startswith("cu") or not local[2:].isdigit() or not 5 <= len(local) <= 8:
         return None
     digits = local[2:]
     return Version(f"{int(digits[:-1])}.{int(digits[-1])}")

@@ -190,7 +190,7 @@ def _arch_supported(capability: str | None, arch_list: tuple[str, ...] | None) -
     for arch in arch_list:
         kind, _, number = arch.partition("_")
         digits = number.rstrip("af")
-        if not digits.isdigit() or len(digits) < 2:
+        if not (digits.isascii() and digits.isdigit()) or not 2 <= len(digits) <= 6:
             continue
         arch_major, arch_minor = int(digits[:-1]), int(digits[-1])
         if kind == "sm" and arch_major == major and arch_minor <= minor and not number.endswith(("a", "f")):

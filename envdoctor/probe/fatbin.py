@@ -75,7 +75,7 @@ def sort_architectures(arches: set[str] | list[str] | tuple[str, ...]) -> tuple[
 
     def key(arch: str) -> tuple[int, int, str]:
         kind, _, rest = arch.partition("_")
-        digits = "".join(ch for ch in rest if ch.isdigit())
+        digits = "".join(ch for ch in rest if ch in "0123456789")[:9]
         return (0 if kind == "sm" else 1, int(digits or 0), rest)
 
     return tuple(sorted(set(arches), key=key))

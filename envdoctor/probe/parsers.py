@@ -34,8 +34,8 @@ _NVCC_RELEASE = re.compile(r"release (\d+(?:\.\d+)*)")
 _BANNER_DRIVER = re.compile(r"Driver Version:\s*([\d.]+)")
 _BANNER_CUDA = re.compile(r"CUDA Version:\s*([\d.]+)")
 _BANNER_SMI = re.compile(r"NVIDIA-SMI\s+([\d.]+)")
-_BANNER_GPU = re.compile(r"^\|\s+(\d+)\s+(.+?)\s+(?:On|Off)\s*\|")
-_BANNER_MEMORY = re.compile(r"(\d+)MiB\s*/\s*(\d+)MiB")
+_BANNER_GPU = re.compile(r"^\|\s+([0-9]{1,6})\s+(.+?)\s+(?:On|Off)\s*\|")
+_BANNER_MEMORY = re.compile(r"(?<![0-9])([0-9]{1,12})MiB\s*/\s*([0-9]{1,12})MiB")
 _FAILURE_MARKERS = (
     "NVIDIA-SMI has failed",
     "Failed to initialize NVML",
@@ -43,6 +43,11 @@ _FAILURE_MARKERS = (
     "is not a valid field to query",
     "Unable to determine the device handle",
 )
+
+
+def _small_number(text: str) -> bool:
+    """ASCII digits that ``int`` reads and that fit a GPU index (never 5,000 of them)."""
+    return text.isascii() and text.isdigit() and len(text) <= 6
 
 
 def parse_proc_driver_version(text: str) -> str | None:
@@ -113,11 +118,11 @@ def parse_smi_query(text: str, fields: tuple[str, ...] = SMI_FIELDS) -> list[Gpu
     for position, row in enumerate(rows):
         values = {name: _value(cell) for name, cell in zip(names, row, strict=False)}
         memory = values.get("memory.total")
-        memory_match = re.match(r"(\d+)", memory or "")
+        memory_match = re.match(r"([0-9]{1,12})(?![0-9])", memory or "")
         index_text = values.get("index")
         gpus.append(
             Gpu(
-                index=int(index_text) if index_text and index_text.isdigit() else position,
+                index=int(index_text) if index_text and _small_number(index_text) else position,
                 name=values.get("name") or "unknown",
                 memory_total_mib=int(memory_match.group(1)) if memory_match else None,
                 compute_capability=values.get("compute_cap"),

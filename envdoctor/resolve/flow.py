@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from envdoctor.model import Environment, Finding
     from envdoctor.resolve.solve import Solution
     from envdoctor.resolve.verify import Verification
+    from envdoctor.triage.logs import LogText
 
 __all__ = ["ConstraintsOptions", "ConstraintsOutcome", "ResolverUnavailable", "make_constraints"]
 
@@ -44,6 +45,8 @@ class ConstraintsOptions:
     platform: str | None = None
     log_text: str | None = None
     log_source: str = "<log>"
+    log: LogText | None = None
+    """A log already read (``--log``: bounded and streamed as ``triage`` reads it); wins over ``log_text``."""
     resolver: str = "auto"
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
@@ -78,7 +81,11 @@ def _findings(env: Environment | None, options: ConstraintsOptions) -> tuple[lis
             facts = dict(diagnosis.facts.scalars)
         except Exception as exc:  # one failing check must not block the constraints
             notes.append(f"diagnose checks failed ({type(exc).__name__}: {exc}); their pins are missing")
-    if options.log_text is not None:
+    if options.log is not None:
+        from envdoctor.triage.engine import triage_log
+
+        findings.extend(triage_log(options.log, facts=facts or {}).findings)
+    elif options.log_text is not None:
         from envdoctor.triage import triage_text
 
         findings.extend(triage_text(options.log_text, source=options.log_source, facts=facts or {}).findings)

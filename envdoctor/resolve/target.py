@@ -18,10 +18,12 @@ from envdoctor.errors import BadInputError
 
 __all__ = ["TargetPlatform", "uv_platform", "pip_platforms", "parse_python_version"]
 
-_MANYLINUX = re.compile(r"^manylinux_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>x86_64|aarch64|ppc64le|s390x|i686|armv7l)$")
+_MANYLINUX = re.compile(
+    r"^manylinux_(?P<major>[0-9]{1,4})_(?P<minor>[0-9]{1,4})_(?P<arch>x86_64|aarch64|ppc64le|s390x|i686|armv7l)$"
+)
 _LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_MUSL = re.compile(r"^musllinux_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>x86_64|aarch64|i686|armv7l)$")
-_MAC = re.compile(r"^macosx_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>arm64|x86_64|universal2)$")
+_MUSL = re.compile(r"^musllinux_(?P<major>[0-9]{1,4})_(?P<minor>[0-9]{1,4})_(?P<arch>x86_64|aarch64|i686|armv7l)$")
+_MAC = re.compile(r"^macosx_(?P<major>[0-9]{1,4})_(?P<minor>[0-9]{1,4})_(?P<arch>arm64|x86_64|universal2)$")
 _WINDOWS = {
     "win_amd64": "x86_64-pc-windows-msvc",
     "win32": "i686-pc-windows-msvc",
@@ -87,7 +89,8 @@ def pip_platforms(tag: str) -> list[str]:
 def parse_python_version(text: str) -> tuple[int, int]:
     """``3.12`` (or ``3.12.4``) as ``(3, 12)``; exit 2 naming the flag otherwise."""
     parts = text.strip().split(".")
-    if len(parts) not in (2, 3) or not all(p.isdigit() and len(p) <= 3 for p in parts) or parts[0] != "3":
+    numbers = all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts)
+    if len(parts) not in (2, 3) or not numbers or parts[0] != "3":
         shown = text if len(text) <= 40 else text[:40] + "..."
         raise BadInputError(f"--python-version {shown!r}: expected X.Y, e.g. 3.12")
     return int(parts[0]), int(parts[1])

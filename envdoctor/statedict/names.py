@@ -49,7 +49,7 @@ def split_indices(key: str) -> IndexedKey:
     indices: list[int] = []
     template: list[str] = []
     for part in parts:
-        if part.isdigit():
+        if part.isascii() and part.isdigit() and len(part) <= 18:
             indices.append(int(part))
             template.append("{}")
         else:

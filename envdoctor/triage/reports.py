@@ -85,43 +85,59 @@ class _Section:
 
 def parse_shape(text: str) -> tuple[int, ...] | None:
     """``torch.Size([3, 32])``, ``(3, 32)`` or ``[3, 32]`` as a tuple; ``None`` if unreadable."""
-    digits = re.findall(r"\d+", text)
     if not re.fullmatch(_SHAPE, text.strip()):
         return None
+    digits = re.findall(r"\d+", text)
+    if any(len(d) > 30 for d in digits):
+        return None  # no tensor is that big; int() would refuse past 4,300 digits anyway
     return tuple(int(d) for d in digits)
 
 
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
 
-def expand_collapsed(key: str) -> list[str]:
+#: Keys one report may expand its collapsed index sets into (a 61-layer, 256-expert model
+#: prints ``layers.{3...60}.mlp.experts.{0...255}.w``: 14,848 keys); past it, keys stay collapsed.
+MAX_EXPANDED_KEYS = 200_000
+_RANGE = re.compile(r"\s*(\d{1,9})\s*\.\.\.\s*(\d{1,9})\s*")
+
+
+def expand_collapsed(key: str, limit: int = MAX_EXPANDED_KEYS) -> list[str]:
     """Expand transformers 5's collapsed index sets into concrete keys.
 
     ``layer.{0, 1}.attn`` gives two keys; ``layer.{0...11}.attn`` (transformers prints only the
     ends of more than ten indices) is read as the inclusive range; several sets expand to
-    their product. A key without sets is returned as is.
+    their product. A key without sets, or one that would expand to more than ``limit`` keys
+    (or holds an index of more than nine digits), is returned as is.
     """
     groups = _BRACES.findall(key)
     if not groups:
         return [key]
-    choices: list[list[str]] = []
+    choices: list[range | list[str]] = []
+    count = 1
     for group in groups:
-        ends = re.fullmatch(r"\s*(\d+)\s*\.\.\.\s*(\d+)\s*", group)
+        ends = _RANGE.fullmatch(group)
         if ends is not None:
             low, high = int(ends.group(1)), int(ends.group(2))
-            choices.append([str(i) for i in range(low, high + 1)] if high >= low else [group])
-            continue
-        parts = [p.strip() for p in group.split(",")]
-        if not all(p.isdigit() for p in parts):
+            if high < low:
+                choices.append([group])
+                continue
+            choices.append(range(low, high + 1))
+        else:
+            parts = [p.strip() for p in group.split(",")]
+            if not all(p.isdigit() for p in parts):
+                return [key]
+            choices.append(parts)
+        count *= len(choices[-1])
+        if count > limit:
             return [key]
-        choices.append(parts)
     pieces = _BRACES.split(key)  # literal, group, literal, group, ..., literal
     literals = pieces[0::2]
     expanded = []
     for combo in itertools.product(*choices):
         out = literals[0]
         for value, literal in zip(combo, literals[1:], strict=True):
-            out += value + literal
+            out += str(value) + literal
         expanded.append(out)
     return expanded
 
@@ -129,7 +145,7 @@ def expand_collapsed(key: str) -> list[str]:
 # --------------------------------------------------------------------------- joining wrapped lists
 
 #: A physical line that can continue a key list: key characters, separators and quotes only.
-_CONTINUATION = re.compile(r"^\s*,?\s*[\w.\-:/'\"\[\](){}#@+*~=…]+(?:,\s*[\w.\-:/'\"\[\](){}#@+*~=…]*)*[,.]?\s*$")
+_CONTINUATION = re.compile(r"^\s*(?:,\s*)?[\w.\-:/'\"\[\](){}#@+*~=…]+(?:,\s*[\w.\-:/'\"\[\](){}#@+*~=…]*)*[,.]?\s*$")
 _KEY = re.compile(r"^[^\s,'\"]+$")
 
 
@@ -279,7 +295,9 @@ _TF4_SHAPE_LINE = re.compile(
     rf"^\s*- (?P<key>\S+): found shape (?P<ckpt>{_SHAPE}) in the checkpoint and "
     rf"(?P<model>{_SHAPE}) in the model instantiated"
 )
-_TF5_HEADER = re.compile(r"(?P<model>[\w.]+) LOAD REPORT from: (?P<ckpt>.*)$")
+# (?<![\w.]) starts a name only where a run of name characters starts: a search stays linear
+# on a long run that is not followed by the literal (leftmost matches start there anyway).
+_TF5_HEADER = re.compile(r"(?<![\w.])(?P<model>[\w.]+) LOAD REPORT from: (?P<ckpt>.*)$")
 _TF5_ROW = re.compile(
     r"^\s*(?P<key>[^\s|](?:[^|]*?[^\s|])?)\s*\|\s*(?P<status>UNEXPECTED|MISSING|MISMATCH|CONVERSION|OWNED|SKIPPED)\s*(?:\|(?P<details>.*))?$"
 )
@@ -447,18 +465,23 @@ def _tf5_table(lines: tuple[LogLine, ...], index: int, match: re.Match[str]) -> 
         section.last = cursor - 1
         if kind == "mismatch":
             shapes = _TF5_MISMATCH.search(row.group("details") or "")
-            for key in expand_collapsed(row.group("key")):
+            for key in expand_collapsed(row.group("key"), _budget(section)):
                 ckpt = parse_shape(shapes.group("ckpt")) if shapes else None
                 model = parse_shape(shapes.group("model")) if shapes else None
                 section.mismatches.append((ShapeMismatch(key, ckpt, model), number))
         else:
-            section.keys.extend((key, number) for key in expand_collapsed(row.group("key")))
+            section.keys.extend((key, number) for key in expand_collapsed(row.group("key"), _budget(section)))
     sections = list(by_kind.values())
     header = _Section("header", "transformers5", index, last, model_name=match.group("model"),
                       checkpoint_name=match.group("ckpt").strip() or None)  # fmt: skip
     if not finished and buffer:
         header.truncated = True
     return [header, *sections]
+
+
+def _budget(section: _Section) -> int:
+    """How many more keys a collapsed row of ``section`` may expand into."""
+    return max(1, MAX_EXPANDED_KEYS - len(section.keys) - len(section.mismatches))
 
 
 _TORCH_INLINE = (("missing", _TORCH_MISSING), ("unexpected", _TORCH_UNEXPECTED))

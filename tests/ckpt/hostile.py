@@ -1,7 +1,7 @@
 """Hostile inputs of issue 15 for ``envdoctor keys``: each must end with exit 0, 1 or 2, quickly.
 
 Builders only; :mod:`tests.ckpt.test_bounds` runs ``keys`` on each in a subprocess (exit code,
-no hang) and ``benchmarks/bench_ckpt_bounds.py`` prints each one's time and peak memory
+no hang) and ``benchmarks/bench_bounds.py`` prints each one's time and peak memory
 against the 10 s / 500 MB bound.
 """
 
@@ -209,6 +209,22 @@ def long_digit_line(folder: Path) -> Case:
     return [str(ckpt), "--against", str(path)], "a 24-digit line in --against"
 
 
+def digit_key_parts(folder: Path) -> Case:
+    storage = _Storage("0", 1)
+    ckpt = folder / "digits.pt"
+    huge = "9" * 5000
+    state = {
+        f"blocks.{huge}.w": _Tensor(storage, (1,)),
+        f"blocks.{huge}0.w": _Tensor(storage, (1,)),
+        "blocks.\u00b2.w": _Tensor(storage, (1,)),  # a superscript: str.isdigit() says yes, int() says no
+        "blocks.\u0663.w": _Tensor(storage, (1,)),  # an Arabic-Indic three
+    }
+    _torch_zip(ckpt, torch_pickle(state), {"0": b"\0" * 4})
+    path = folder / "expected.txt"
+    path.write_text(f"blocks.1.w\nblocks.{huge[:4080]}.b\nblocks.\u00b3.w\n")  # lines up to 4,096
+    return [str(ckpt), "--against", str(path)], "key parts of 5,000 digits and Unicode digits, both sides"
+
+
 def control_characters(folder: Path) -> Case:
     storage = _Storage("0", 1)
     path = folder / "esc\x1b[31m.pt"
@@ -235,5 +251,6 @@ BUILDERS: dict[str, Callable[[Path], Case]] = {
     "fifo-against": fifo_against,
     "device": device,
     "digit-line": long_digit_line,
+    "digit-key-parts": digit_key_parts,
     "control-characters": control_characters,
 }

@@ -1,7 +1,7 @@
 """Every hostile input of issue 15 ends ``keys`` with exit 0, 1 or 2 and never hangs.
 
 ``keys`` runs in a subprocess (a hang would otherwise hang the suite; the timeout here is a
-guard, the 10 s / 500 MB figures come from ``benchmarks/bench_ckpt_bounds.py``).
+guard, the 10 s / 500 MB figures come from ``benchmarks/bench_bounds.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ EXPECTED = {
     "fifo-against": 2,
     "device": 2,
     "digit-line": 2,
+    "digit-key-parts": 1,
     "control-characters": 1,
 }
 

@@ -244,3 +244,36 @@ def test_the_python_api_runs_the_same_flow() -> None:
     assert "tokenizers==0.13.3" in outcome.text
     assert outcome.solution.target.label.startswith("CPython 3.11")
     assert outcome.command.startswith("pip install -c constraints.txt")
+
+
+TOKENIZERS_LOG = (
+    "Traceback (most recent call last):\n"
+    '  File "train.py", line 1, in <module>\n'
+    "    import transformers\n"
+    "ImportError: tokenizers>=0.11.1,!=0.11.3,<0.14 is required for a normal functioning of this module, "
+    "but found tokenizers==0.15.2.\n"
+)
+
+
+def test_log_pins_come_from_a_file_or_stdin_read_as_triage_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    log = tmp_path / "import.log"
+    log.write_text(TOKENIZERS_LOG)
+    code, without, err = _run(capsys, *LINUX_311, "--target", "transformers")
+    assert code == 0 and "tokenizers==0.14.1" in without, err  # the newest pair
+    code, from_file, err = _run(capsys, *LINUX_311, "--target", "transformers", "--log", str(log))
+    assert code == 0, err
+    assert "tokenizers==0.13.3  # finding VR101: tokenizers!=0.11.3,<0.14,>=0.11.1" in from_file
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(TOKENIZERS_LOG.encode())))
+    code, from_stdin, err = _run(capsys, *LINUX_311, "--target", "transformers", "--log", "-")
+    assert code == 0, err
+    assert from_stdin.splitlines()[1:] == from_file.splitlines()[1:]  # the first line is the date
+    for bad, needle in (("/dev/zero", "not a regular file"), (str(tmp_path / "none.log"), "none.log")):
+        code, _, err = _run(capsys, *LINUX_311, "--log", bad)
+        assert code == 2 and err.startswith("envdoctor: error: --log:") and needle in err, err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"\x00" * (5 << 20))))  # endless in spirit
+    code, _, err = _run(capsys, *LINUX_311, "--log", "-")
+    assert code == 2 and "binary file" in err, err

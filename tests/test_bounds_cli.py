@@ -1,0 +1,80 @@
+"""Every hostile input of issue 15 for ``triage``, ``diagnose``, ``constraints``, ``compare``.
+
+Each ends with its documented exit code (never 3), no traceback and no raw control
+character from the input in the output. ``envdoctor`` runs in a subprocess (a hang would
+otherwise hang the suite; the timeout here is a guard, the 10 s / 500 MB figures come from
+``benchmarks/bench_bounds.py``, which runs the same inputs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.hostile_cli import BUILDERS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+EXPECTED = {
+    "compare-dev-zero": 2,
+    "compare-nested": 2,
+    "constraints-log-dev-zero": 2,
+    "constraints-log-endless-stdin": 2,
+    "constraints-platform-digits": 2,
+    "constraints-python-version-digits": 2,
+    "constraints-target-digits": 2,
+    "diagnose-chatty-python": 2,
+    "diagnose-nested-sources": 0,
+    "triage-closed-stdin": 2,
+    "triage-control-characters": 1,
+    "triage-dev-zero": 2,
+    "triage-endless-stdin": 2,
+    "triage-env-dev-zero": 2,
+    "triage-env-nested": 2,
+    "triage-fifo": 2,
+    "triage-huge-numbers": 1,
+    "triage-long-junk-lines": 1,
+    "triage-long-key-line": 1,
+    "triage-size-mismatches": 1,
+    "triage-tf5-digits": 1,
+    "triage-tf5-range": 1,
+}
+# What a terminal acts on: C0 controls but tab and newline, DEL, and C1 controls.
+RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
+def test_every_input_has_an_expected_exit() -> None:
+    assert set(BUILDERS) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_hostile_input_gets_an_answer(tmp_path: Path, name: str) -> None:
+    args, note, stdin = BUILDERS[name](tmp_path)
+    source = subprocess.DEVNULL if stdin is None or stdin == "closed" else open(stdin, "rb")  # noqa: SIM115
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "envdoctor", *args],
+            stdin=source,
+            capture_output=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "COLUMNS": "100"},
+            preexec_fn=(lambda: os.close(0)) if stdin == "closed" else None,
+        )
+    finally:
+        if not isinstance(source, int):
+            source.close()
+    output = (result.stdout + result.stderr).decode("utf-8", "replace")
+    assert result.returncode == EXPECTED[name], f"{note}: exit {result.returncode}\n{output[-2000:]}"
+    assert "Traceback" not in output and "internal error" not in output, note
+    assert RAW_CONTROL.search(output) is None, f"{note}: a raw control character reached the output"
+    if name == "triage-control-characters":
+        assert "b.\\x07bell" in output  # a bell is shown escaped; ANSI colour codes are stripped as noise
+        assert "a.red" in output
+    if name == "triage-closed-stdin":
+        assert "standard input is closed" in output
