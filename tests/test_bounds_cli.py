@@ -78,3 +78,23 @@ def test_hostile_input_gets_an_answer(tmp_path: Path, name: str) -> None:
         assert "a.red" in output
     if name == "triage-closed-stdin":
         assert "standard input is closed" in output
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_escapes_from_a_log_reach_no_output_format_raw(tmp_path: Path, fmt: str) -> None:
+    args, _, _ = BUILDERS["triage-control-characters"](tmp_path)
+    log = tmp_path / "more.log"
+    log.write_bytes(
+        Path(args[-1]).read_bytes() + b"ModuleNotFoundError: No module named 'x\x08y\xc2\x9b2J'\n"  # a C1 CSI too
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "envdoctor", "triage", "--no-probe", str(log), "--format", fmt],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)},
+    )
+    output = result.stdout.decode("utf-8", "replace")
+    assert result.returncode == 1, result.stderr
+    assert RAW_CONTROL.search(output) is None
+    assert "x\\x08y" in output and "b.\\x07bell" in output
