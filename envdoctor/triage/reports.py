@@ -99,7 +99,7 @@ _BRACES = re.compile(r"\{([^{}]*)\}")
 #: Keys one report may expand its collapsed index sets into (a 61-layer, 256-expert model
 #: prints ``layers.{3...60}.mlp.experts.{0...255}.w``: 14,848 keys); past it, keys stay collapsed.
 MAX_EXPANDED_KEYS = 200_000
-_RANGE = re.compile(r"\s*(\d{1,9})\s*\.\.\.\s*(\d{1,9})\s*")
+_RANGE = re.compile(r"(\d{1,9})\s*\.\.\.\s*(\d{1,9})")
 
 
 def expand_collapsed(key: str, limit: int = MAX_EXPANDED_KEYS) -> list[str]:
@@ -116,7 +116,7 @@ def expand_collapsed(key: str, limit: int = MAX_EXPANDED_KEYS) -> list[str]:
     choices: list[range | list[str]] = []
     count = 1
     for group in groups:
-        ends = _RANGE.fullmatch(group)
+        ends = _RANGE.fullmatch(group.strip())
         if ends is not None:
             low, high = int(ends.group(1)), int(ends.group(2))
             if high < low:

@@ -204,6 +204,13 @@ def test_expand_collapsed() -> None:
     assert expand_collapsed("a.{0, 2}.b.{1, 3}.c") == ["a.0.b.1.c", "a.0.b.3.c", "a.2.b.1.c", "a.2.b.3.c"]
     assert expand_collapsed("a.*.b") == ["a.*.b"]
     assert expand_collapsed("plain.key") == ["plain.key"]
+    assert expand_collapsed("a.{ 0 ... 2 }.b") == ["a.0.b", "a.1.b", "a.2.b"]
+    # Bounded: past the limit (or past nine digits) a key stays collapsed, as printed.
+    assert len(expand_collapsed("a.{0...99}.b.{0...99}.c")) == 10_000
+    assert expand_collapsed("a.{0...99}.b.{0...99}.c", limit=9_999) == ["a.{0...99}.b.{0...99}.c"]
+    assert expand_collapsed("a.{0...100000000}.b") == ["a.{0...100000000}.b"]
+    huge = "a.{0..." + "9" * 5000 + "}.b"
+    assert expand_collapsed(huge) == [huge]
 
 
 def test_parse_shape() -> None:
