@@ -94,6 +94,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from envdoctor.statedict.analyze import analyze_keys
     from envdoctor.statedict.checkpoint import (
         checkpoint_summary,
+        collapse_groups,
         compare_checkpoint,
         module_groups,
         security_findings,
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     table.add_column("tensors", justify="right")
     table.add_column("parameters", justify="right")
     table.add_column("dtypes")
-    for group in module_groups(checkpoint.tensors):
+    for group in collapse_groups(module_groups(checkpoint.tensors)):
         table.add_row(
             escape(group.prefix, limit=200),
             str(group.tensors),

@@ -19,10 +19,12 @@ from envdoctor.kb.checks import finding_from_entry
 from envdoctor.kb.loader import KnowledgeBase, load_knowledge
 from envdoctor.model import Evidence, Finding, KeyReport
 from envdoctor.statedict.load import parse_expected_keys, report_from_key_sets, shapes_of_checkpoint
+from envdoctor.statedict.names import IndexedKey, format_indices, render_template, split_indices
 
 __all__ = [
     "SECURITY_ENTRY",
     "ModuleGroup",
+    "collapse_groups",
     "module_groups",
     "security_findings",
     "read_expected",
@@ -73,6 +75,33 @@ def module_groups(tensors: Iterable[TensorInfo]) -> list[ModuleGroup]:
         )
         for prefix, items in grouped.items()
     ]
+
+
+def collapse_groups(groups: Iterable[ModuleGroup]) -> list[ModuleGroup]:
+    """Runs of numbered modules with the same dtypes as one group: ``layers.{0..79}``.
+
+    A model of 80 blocks lists one row for its blocks, not 80; groups stay in file order,
+    and a run is merged only while the prefixes differ in their one index.
+    """
+    merged: list[tuple[ModuleGroup, IndexedKey, list[int]]] = []
+    for group in groups:
+        item = split_indices(group.prefix)
+        if merged and len(item.indices) == 1:
+            last, last_item, indices = merged[-1]
+            if last_item.template == item.template and len(last_item.indices) == 1 and last.dtypes == group.dtypes:
+                tensors, parameters = last.tensors + group.tensors, last.parameters + group.parameters
+                indices.append(item.indices[0])
+                merged[-1] = (ModuleGroup(last.prefix, tensors, parameters, last.dtypes), last_item, indices)
+                continue
+        merged.append((group, item, list(item.indices) if len(item.indices) == 1 else []))
+    result = []
+    for group, item, indices in merged:
+        if len(indices) > 1:
+            group = ModuleGroup(
+                render_template(item.template, [format_indices(indices)]), group.tensors, group.parameters, group.dtypes
+            )
+        result.append(group)
+    return result
 
 
 def _security_records(checkpoint: Checkpoint) -> list[dict[str, Any]]:

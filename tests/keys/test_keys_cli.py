@@ -91,3 +91,43 @@ def test_bad_key_list_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     keys.write_text("fc.weight 10 x 4 !!\n")
     code, _, err = run_cli(["keys", str(path), "--against", str(keys)], monkeypatch)
     assert code == 2 and "keys.txt:1" in err
+
+
+def test_numbered_modules_are_one_row_of_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from envdoctor.statedict.checkpoint import ModuleGroup, collapse_groups
+
+    def block() -> Any:
+        return torch.nn.ModuleDict({"attn": torch.nn.Linear(4, 4), "norm": torch.nn.LayerNorm(4)})
+
+    model = torch.nn.Module()
+    model.layers = torch.nn.ModuleList(block() for _ in range(12))
+    model.layers[11].half()  # another dtype: its own row
+    path = tmp_path / "blocks.pt"
+    torch.save(model.state_dict(), path)  # one top-level module: the table goes one level down
+    code, out, _ = run_cli(["keys", str(path)], monkeypatch)
+    assert code == 0
+    rows = [line.split() for line in out.splitlines() if line.startswith("layers.")]
+    assert rows == [
+        ["layers.{0..10}", "44", "308", "float32"],  # 11 x (attn 4x4+4, norm 4+4)
+        ["layers.11", "4", "28", "float16"],
+    ]
+    # JSON keeps every module; only the text table is collapsed, and only runs of one index.
+    code, out, _ = run_cli(["keys", str(path), "--json"], monkeypatch)
+    assert len(json.loads(out)["checkpoint"]["groups"]) == 12
+    groups = [
+        ModuleGroup("blocks.0", 2, 8, ("float32",)),
+        ModuleGroup("blocks.1", 2, 8, ("float32",)),
+        ModuleGroup("blocks.3", 2, 8, ("bfloat16",)),  # dtype differs: not merged
+        ModuleGroup("blocks.4", 2, 8, ("bfloat16",)),
+        ModuleGroup("blocks.6", 2, 8, ("bfloat16",)),
+        ModuleGroup("stage.1.block.0", 1, 1, ("float32",)),  # two indices: left alone
+        ModuleGroup("stage.1.block.1", 1, 1, ("float32",)),
+        ModuleGroup("blocks.7", 2, 8, ("bfloat16",)),  # not next to the run
+    ]
+    assert [(g.prefix, g.tensors) for g in collapse_groups(groups)] == [
+        ("blocks.{0..1}", 4),
+        ("blocks.{3,4,6}", 6),
+        ("stage.1.block.0", 1),
+        ("stage.1.block.1", 1),
+        ("blocks.7", 2),
+    ]
