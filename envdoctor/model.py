@@ -402,8 +402,20 @@ def gather_constraints(findings: typing.Iterable[Finding]) -> tuple[Constraint, 
 # --------------------------------------------------------------------------- JSON
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_jsonable(value: Any) -> Any:
     """Turn dataclasses, tuples and mappings into plain JSON-compatible values."""
+    # Plain values and containers first, by exact type (no dataclass is one of these): a
+    # checkpoint summary holds 20,000 small dicts, and is_dataclass costs more than the copy.
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [to_jsonable(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
