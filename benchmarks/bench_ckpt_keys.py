@@ -7,7 +7,9 @@ reads each with ``read_checkpoint`` in fresh subprocesses (warm cache, the best 
 ``--repeat`` runs, so other load on the machine counts least), and prints the ratio to
 ``torch.load(path, mmap=True, weights_only=True)`` on the torch-zip file (the anchor of
 issue 15: at least 10x on every layout; ``mmap=True`` needs the zip format, so this one file
-is the anchor for all), plus each layout's own loader. Without ``--many``:
+is the anchor for all), plus each layout's own loader; then the whole commands a user runs on
+the torch-zip file (interpreter start, imports and output included): ``envdoctor keys``, with
+and without ``--json``, against ``python -c`` running that ``torch.load``. Without ``--many``:
 ``python benchmarks/bench_ckpt_keys.py [--dir DIR] [--gb 2]``. It
 writes, in a temporary folder that is removed afterwards, a transformer-shaped float32 state
 dict saved three ways (torch zip, legacy torch, safetensors), then reads each one in a fresh
@@ -176,8 +178,9 @@ def write_many(folder: Path, count: int) -> None:
     torch.save(module_state, folder / MANY_FILES["module-sd"])
     torch.save(state, folder / MANY_FILES["torch-zip"])
     torch.save(state, folder / MANY_FILES["torch-legacy"], _use_new_zipfile_serialization=False)
-    save_file(state, folder / MANY_FILES["safetensors"])  # type: ignore[arg-type]
-    np.savez(folder / MANY_FILES["npz"], **{name: tensor.numpy() for name, tensor in state.items()})
+    save_file(state, folder / MANY_FILES["safetensors"])
+    arrays = {name: tensor.numpy() for name, tensor in state.items()}
+    np.savez(folder / MANY_FILES["npz"], **arrays)  # type: ignore[arg-type]  # numpy's stubs read the keywords as allow_pickle
 
 
 def best_of(label: str, path: Path, repeat: int) -> dict[str, object]:
@@ -216,8 +219,34 @@ def main_many(options: argparse.Namespace) -> None:
                     f"{kind:<13} {label:<42} {seconds:>8.3f} {anchor_seconds / seconds:>11.1f} "
                     f"{own_seconds / seconds:>9.1f} {report['hwm_mb']:>9.1f}"
                 )
+        whole_process(folder, options.repeat)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def whole_process(folder: Path, repeat: int) -> None:
+    """What a user waits for: the whole command, interpreter start and imports included."""
+    path = folder / MANY_FILES["torch-zip"]
+    load = (
+        "import torch; s = torch.load(__import__('sys').argv[1], mmap=True, weights_only=True); "
+        "print(len({k: (tuple(v.shape), v.dtype) for k, v in s.items()}))"
+    )
+    commands = {
+        "python -c 'torch.load(mmap=True, weights_only=True)'": [sys.executable, "-c", load, str(path)],
+        "envdoctor keys FILE": [sys.executable, "-m", "envdoctor", "keys", str(path)],
+        "envdoctor keys FILE --json": [sys.executable, "-m", "envdoctor", "keys", str(path), "--json"],
+    }
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "NO_COLOR": "1"}
+    print(f"\nwhole process on the torch-zip file (best of {repeat}):")
+    anchor = None
+    for label, command in commands.items():
+        best = float("inf")
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+            best = min(best, time.perf_counter() - started)
+        anchor = anchor or best
+        print(f"  {label:<54} {best:>7.3f}s {anchor / best:>6.1f}x")
 
 
 def main() -> None:
