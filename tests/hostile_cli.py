@@ -190,11 +190,19 @@ def diagnose_nested_sources(folder: Path) -> Case:
         files={
             "transformers/__init__.py": "",
             "transformers/dependency_versions_table.py": "deps = {'tokenizers': " + deep + "}\n",
+            "transformers/dependency_versions_check.py": "pkgs_to_check_at_runtime = ['tokenizers']\n",
             "mmdet/__init__.py": "mmcv_minimum_version = " + "[" * 100_000 + "]" * 100_000 + "\n",
         },
     )
     note = "dependency_versions_table.py and mmdet/__init__.py nested 100,000 deep"
     return ["diagnose", "--python", str(python)], note, None
+
+
+def diagnose_control_characters(folder: Path) -> Case:
+    from tests.envbuilder import make_env
+
+    python = make_env(folder, name="venv\x1b]0;owned\x07\x1b[2J", dists={"transformers": "4.29.1"})
+    return ["diagnose", "--python", str(python), "-v"], "escape sequences in the inspected venv's path", None
 
 
 def compare_dev_zero(folder: Path) -> Case:

@@ -29,6 +29,7 @@ EXPECTED = {
     "constraints-python-version-digits": 2,
     "constraints-target-digits": 2,
     "diagnose-chatty-python": 2,
+    "diagnose-control-characters": 0,
     "diagnose-nested-sources": 0,
     "triage-closed-stdin": 2,
     "triage-control-characters": 1,
@@ -78,6 +79,11 @@ def test_hostile_input_gets_an_answer(tmp_path: Path, name: str) -> None:
         assert "a.red" in output
     if name == "triage-closed-stdin":
         assert "standard input is closed" in output
+    if name == "diagnose-nested-sources":  # unreadable, so unjudged: said, not passed over
+        for package, file in (("transformers", "dependency_versions_table.py"), ("mmdet", "__init__.py")):
+            assert f"not checked: what {package} requires at import: cannot read" in output
+            assert f"too many nested parentheses ({file}, line 1)" in output
+        assert "No issues found by the checks that could run" in output
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
@@ -98,3 +104,19 @@ def test_escapes_from_a_log_reach_no_output_format_raw(tmp_path: Path, fmt: str)
     assert result.returncode == 1, result.stderr
     assert RAW_CONTROL.search(output) is None
     assert "x\\x08y" in output and "b.\\x07bell" in output
+
+
+def test_unread_import_bounds_are_named_in_markdown_too(tmp_path: Path) -> None:
+    args, _, _ = BUILDERS["diagnose-nested-sources"](tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "envdoctor", *args, "--format", "markdown"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "**Not checked:**" in result.stdout
+    assert "- what transformers requires at import: cannot read" in result.stdout
+    assert "No issues found by the checks that could run" in result.stdout

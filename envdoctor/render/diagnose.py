@@ -16,8 +16,9 @@ from rich.text import Text
 from envdoctor.diagnosis import Diagnosis
 from envdoctor.model import AREAS, Finding
 from envdoctor.render.findings import FindingView
+from envdoctor.render.safe_text import escape
 
-__all__ = ["DiagnoseView", "area_summary"]
+__all__ = ["DiagnoseView", "area_summary", "is_reach_skip", "unread_bounds"]
 
 _DIAGNOSE_AREAS = ("python", "torch", "cuda", "huggingface", "openmmlab")
 
@@ -82,7 +83,7 @@ def _area_mark(findings: list[Finding]) -> tuple[str, str]:
 
 
 #: Skips that always show, not only with -v: the knowledge is older than what is installed.
-def _is_reach_skip(reason: str) -> bool:
+def is_reach_skip(reason: str) -> bool:
     return "newer than this knowledge" in reason
 
 
@@ -130,6 +131,13 @@ def _detail_lines(area: str, diagnosis: Diagnosis) -> list[str]:
     return lines
 
 
+def unread_bounds(diagnosis: Diagnosis) -> dict[str, str]:
+    """Packages whose import-time requirements could not be read (the import checks skip them)."""
+    prefix = "import_bounds:"
+    unknown = diagnosis.environment.python.unknown
+    return {key[len(prefix) :]: reason for key, reason in unknown.items() if key.startswith(prefix)}
+
+
 class DiagnoseView:
     """The whole report."""
 
@@ -139,7 +147,7 @@ class DiagnoseView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         diagnosis = self.diagnosis
-        yield Text(f"envdoctor diagnose: {diagnosis.environment.python.executable}", style="bold")
+        yield Text(f"envdoctor diagnose: {escape(diagnosis.environment.python.executable)}", style="bold")
         by_area: dict[str, list[Finding]] = {area: [] for area in _DIAGNOSE_AREAS}
         for finding in diagnosis.findings:
             by_area.setdefault(finding.area, []).append(finding)
@@ -150,25 +158,28 @@ class DiagnoseView:
             line.append(f" {AREAS.get(area, area)}", style="bold")
             summary = area_summary(area, diagnosis)
             if summary:
-                line.append(f": {summary}")
+                line.append(f": {escape(summary)}")
             yield line
             if self.verbose:
                 for detail in _detail_lines(area, diagnosis):
-                    yield Text(f"    • {detail}", style="dim")
+                    yield Text(f"    • {escape(detail)}", style="dim")
             for finding in findings:
                 yield FindingView(finding, verbose=self.verbose, indent=4)
         skipped = diagnosis.skipped
-        shown = {k: v for k, v in skipped.items() if self.verbose or _is_reach_skip(v)}
-        if shown:
+        shown = {k: v for k, v in skipped.items() if self.verbose or is_reach_skip(v)}
+        unread = unread_bounds(diagnosis)
+        if shown or unread:
             yield Text("")
             for check_id, reason in sorted(shown.items()):
-                yield Text(f"not checked: {check_id}: {reason}", style="yellow" if _is_reach_skip(reason) else "dim")
+                yield Text(f"not checked: {check_id}: {reason}", style="yellow" if is_reach_skip(reason) else "dim")
+            for package, reason in sorted(unread.items()):
+                yield Text(f"not checked: what {escape(package)} requires at import: {escape(reason)}", style="yellow")
         errors = sum(1 for f in diagnosis.findings if f.severity == "error" and not f.benign)
         warnings = sum(1 for f in diagnosis.findings if f.severity == "warning" and not f.benign)
         yield Text("")
         if errors or warnings:
             yield Text(f"{errors} error(s), {warnings} warning(s). Run `envdoctor explain ID` for details.")
-        elif any(_is_reach_skip(v) for v in skipped.values()):
+        elif unread or any(is_reach_skip(v) for v in skipped.values()):
             yield Text('No issues found by the checks that could run (see "not checked" above).', style="yellow")
         else:
             yield Text("No issues found.", style="green")
