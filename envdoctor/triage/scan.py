@@ -318,6 +318,16 @@ class _Prefixed:
         return self._rest.read(size)
 
 
+class _Encoded:
+    """A text stream read as UTF-8 bytes (what the streaming reader takes)."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+
+    def read(self, size: int = -1) -> bytes:
+        return self._text.read(size).encode("utf-8", errors="surrogateescape")
+
+
 def _whole(data: bytes, source: str) -> LogText:
     from envdoctor.triage.logs import decode_log
 
@@ -354,6 +364,7 @@ def open_log(
             raise BadInputError(f"cannot read standard input ({exc})") from None
         if isinstance(head, str):  # a text stream without a buffer (tests, notebooks)
             head = head.encode("utf-8", errors="surrogateescape")
+            stream = _Encoded(cast(IO[str], stream))
         if len(head) <= WHOLE_LIMIT:
             return _whole(head, source)
         _refuse_binary(head, source)

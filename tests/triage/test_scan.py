@@ -204,3 +204,14 @@ def test_pathological_lines_get_an_answer(tmp_path: Path) -> None:
             check=False,
         )
         assert result.returncode == 1, result.stderr
+
+
+def test_a_large_log_from_a_text_stream_reads_as_from_bytes() -> None:
+    from envdoctor.triage.scan import WHOLE_LIMIT, open_log
+
+    body = "step 1 loss 0.5 ünïcode\n" * (WHOLE_LIMIT // 20)  # over the limit: streamed
+    text = body + "RuntimeError: CUDA error: no kernel image is available for execution on the device\n"
+    as_text = open_log("-", stdin=io.StringIO(text))  # a notebook's stdin: no .buffer
+    as_bytes = open_log("-", stdin=io.BytesIO(text.encode()))
+    assert [line.text for line in as_text.lines] == [line.text for line in as_bytes.lines]
+    assert any("no kernel image" in line.text for line in as_text.lines)
