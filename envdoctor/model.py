@@ -12,6 +12,7 @@ which is what ``diagnose --json`` prints and what ``triage --env REPORT.json`` r
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 __all__ = [
     "Severity",
@@ -45,6 +46,7 @@ __all__ = [
     "Constraint",
     "gather_constraints",
     "parse_version",
+    "tame_numbers",
     "to_jsonable",
     "from_jsonable",
 ]
@@ -99,13 +101,29 @@ AREAS: Mapping[str, str] = {
 SEVERITY_RANK: Mapping[str, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
+_LONG_NUMBER = re.compile(r"[0-9]{65,}")
+
+
+def tame_numbers(text: str) -> str:
+    """``text`` with each run of more than 64 digits written as ``<N digits>``.
+
+    No version, requirement, index or size has such a number, and ``packaging`` (through
+    ``int()``) raises a plain ``ValueError`` past 4,300 digits, wherever it meets one. Text
+    from an inspected environment or a report is tamed where it enters, so that such a
+    version is simply not PEP 440 (:func:`parse_version` gives ``None``).
+    """
+    if len(text) <= 64:
+        return text
+    return _LONG_NUMBER.sub(lambda match: f"<{len(match.group()):,} digits>", text)
+
+
 def parse_version(text: str | None) -> Version | None:
     """Parse a version string, returning ``None`` for missing or non-PEP 440 text."""
     if text is None:
         return None
     try:
         return Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a release number int() refuses
         return None
 
 
@@ -469,6 +487,8 @@ def _convert(tp: Any, data: Any) -> Any:
         hints = get_type_hints(tp)
         kwargs = {f.name: _convert(hints[f.name], data[f.name]) for f in dataclasses.fields(tp) if f.name in data}
         return tp(**kwargs)
+    if tp is str and isinstance(data, str):
+        return tame_numbers(data)  # a report is input like any other
     if tp in (str, int, float, bool):
         if tp is float and isinstance(data, int) and not isinstance(data, bool):
             return float(data)

@@ -205,6 +205,30 @@ def diagnose_control_characters(folder: Path) -> Case:
     return ["diagnose", "--python", str(python), "-v"], "escape sequences in the inspected venv's path", None
 
 
+def diagnose_huge_versions(folder: Path) -> Case:
+    from tests.envbuilder import Dist, make_env
+
+    huge = "9" * 5000
+
+    def dist(name: str, version: str, *requires: str) -> Dist:  # the METADATA says it; the folder says 1.0
+        lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+        lines += [f"Requires-Dist: {r}" for r in requires]
+        return Dist("1.0", metadata="\n".join(lines) + "\n\n")
+
+    python = make_env(
+        folder,
+        dists={
+            "transformers": dist("transformers", f"4.{huge}", f"tokenizers<0.{huge}", "huggingface-hub>=0.\u00b2"),
+            "tokenizers": dist("tokenizers", "0.\u00b2"),
+            "torch": dist("torch", f"2.{huge}+cu{huge}"),
+            "mmcv": dist("mmcv", "2.\u0663.0"),
+            "mmdet": dist("mmdet", "3.3.0", f"mmcv<2.{huge}"),
+        },
+        torch_version_py={"__version__": f"2.{huge}+cu{huge}", "cuda": huge},
+    )
+    return ["diagnose", "--python", str(python)], "installed versions and requirements of 5,000 digits", None
+
+
 def compare_dev_zero(folder: Path) -> Case:
     return ["compare", "/dev/zero", "/dev/zero"], "/dev/zero as two reports", None
 

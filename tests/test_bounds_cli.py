@@ -30,6 +30,7 @@ EXPECTED = {
     "constraints-target-digits": 2,
     "diagnose-chatty-python": 2,
     "diagnose-control-characters": 0,
+    "diagnose-huge-versions": 1,
     "diagnose-nested-sources": 0,
     "triage-closed-stdin": 2,
     "triage-control-characters": 1,
@@ -120,3 +121,15 @@ def test_unread_import_bounds_are_named_in_markdown_too(tmp_path: Path) -> None:
     assert "**Not checked:**" in result.stdout
     assert "- what transformers requires at import: cannot read" in result.stdout
     assert "No issues found by the checks that could run" in result.stdout
+
+
+def test_numbers_packaging_cannot_parse_are_tamed_where_they_enter() -> None:
+    from envdoctor.model import Distribution, from_jsonable, parse_version, tame_numbers, to_jsonable
+
+    huge = "9" * 5000
+    assert tame_numbers(f"torch<2.{huge}") == "torch<2.<5,000 digits>"
+    assert tame_numbers("12345678901234567890") == "12345678901234567890"  # ordinary numbers stay
+    assert parse_version(tame_numbers(f"4.{huge}")) is None  # not PEP 440, not a crash
+    report = to_jsonable(Distribution("x", f"1.{huge}", "/site", requires=(f"y<{huge}",)))
+    read = from_jsonable(Distribution, report)
+    assert read.version == "1.<5,000 digits>" and read.requires == ("y<<5,000 digits>",)

@@ -332,7 +332,7 @@ def _installed(namespace: Mapping[str, Any], package: str) -> Version | None:
         return None
     try:
         return Version(str(value))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a release number int() refuses
         return None
 
 
@@ -699,7 +699,7 @@ def _line_of(history: History, version: str | None) -> int | None:
         return None
     try:
         return history.line_index(Version(version))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a release number int() refuses
         return None
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envdoctor.errors import KnowledgeError
 
@@ -463,7 +463,7 @@ def _ver(t: _Table, key: str, *, required: bool = True) -> Version | None:
         return None
     try:
         return Version(text)
-    except InvalidVersion as exc:
+    except ValueError as exc:  # InvalidVersion, or a release number int() refuses
         raise KnowledgeError(f"compat table: {key}={text!r} is not a version") from exc
 
 
@@ -523,7 +523,7 @@ def _arch_map(t: _Table, key: str) -> tuple[tuple[Version, tuple[str, ...]], ...
             raise KnowledgeError(f"compat table: bad arch names {names} for CUDA {cuda}")
         try:
             out.append((Version(cuda), names))
-        except InvalidVersion as exc:
+        except ValueError as exc:  # InvalidVersion, or a release number int() refuses
             raise KnowledgeError(f"compat table: arch key {cuda!r} is not a version") from exc
     return tuple(out)
 
@@ -605,7 +605,7 @@ def _cuda_tag(text: str) -> str:
         return text
     try:
         return str(_major_minor(Version(text)))
-    except InvalidVersion as exc:
+    except ValueError as exc:  # InvalidVersion, or a release number int() refuses
         raise KnowledgeError(f"compat table: CUDA {text!r} is neither 'cpu' nor a version") from exc
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envdoctor.errors import KnowledgeError
 from envdoctor.kb.lookups import register
@@ -45,7 +45,7 @@ class ModelTypeTable:
 def _version(value: Any, where: str) -> Version:
     try:
         return Version(str(value))
-    except InvalidVersion as exc:
+    except ValueError as exc:  # InvalidVersion, or a release number int() refuses
         raise KnowledgeError(f"hf_model_types.toml: {where}: {value!r} is not a version") from exc
 
 

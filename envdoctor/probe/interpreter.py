@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from envdoctor.errors import InterpreterError
-from envdoctor.model import Distribution, Duplicate, PythonFacts
+from envdoctor.model import Distribution, Duplicate, PythonFacts, tame_numbers
 from envdoctor.probe.bounds import collect_import_bounds
 from envdoctor.probe.launch import (
     INTERPRETER_SCRIPT,
@@ -110,9 +110,9 @@ def _build(data: Mapping[str, Any]) -> tuple[PythonFacts, dict[str, tuple[str, .
     distributions = tuple(
         Distribution(
             name=str(d["name"]),
-            version=str(d["version"]),
+            version=tame_numbers(str(d["version"])),
             location=str(d["location"]),
-            requires=_strings(d["requires"]),
+            requires=tuple(map(tame_numbers, _strings(d["requires"]))),
             top_level=_strings(d["top_level"]),
             installer=d.get("installer"),
             metadata_error=d.get("metadata_error"),

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from envdoctor.model import Distribution, TorchBuild
+from envdoctor.model import Distribution, TorchBuild, tame_numbers
 from envdoctor.probe.fatbin import scan_architectures, sort_architectures
 from envdoctor.probe.runner import Runner
 
@@ -83,7 +83,7 @@ def probe_torch_build(
         if name in values:
             sources[fact] = "torch/version.py"
             value = values[name]
-            return None if value is None else str(value)
+            return None if value is None else tame_numbers(str(value))
         if version_py is not None and "version.py" not in unknown:
             unknown[fact] = f"torch/version.py has no `{name}`"
         return None

@@ -25,7 +25,7 @@ from typing import Literal, Protocol
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envdoctor.kb.requires import applies, parse_requirement
 from envdoctor.probe.runner import Runner, SubprocessRunner
@@ -306,7 +306,7 @@ class PipEngine:
             return None
         try:
             return Version(match[1])
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a release number int() refuses
             return None
 
     def resolve(self, request: EngineRequest) -> Resolution:

@@ -19,7 +19,7 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envdoctor.resolve.indexes import IndexConfig
 
@@ -31,7 +31,7 @@ _TIMEOUT = 10.0
 def _matches(filename: str, name: str, version: Version) -> bool:
     try:
         wheel_name, wheel_version, _, _ = parse_wheel_filename(filename)
-    except (InvalidWheelFilename, InvalidVersion):
+    except (InvalidWheelFilename, ValueError):  # ValueError: InvalidVersion, or a number int() refuses
         return False
     return wheel_name == canonicalize_name(name) and wheel_version == version
 
@@ -162,7 +162,7 @@ def requires_dist(name: str, version: str, indexes: IndexConfig) -> tuple[str, .
     """Requires-Dist of ``name`` ``version`` from the configured locations (``None``: not found)."""
     try:
         parsed = Version(version)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a release number int() refuses
         return None
     locations = list(indexes.find_links)
     if not indexes.no_index:

@@ -21,7 +21,7 @@ from typing import Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envdoctor.errors import KnowledgeError
 from envdoctor.kb.compat import Compat, read_toml
@@ -180,7 +180,7 @@ def as_versions(pins: Mapping[str, str]) -> dict[str, Version]:
     for name, text in pins.items():
         try:
             out[canonicalize_name(name)] = Version(text)
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a release number int() refuses
             continue
     return out
 

@@ -25,7 +25,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name as _canonical
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envdoctor.errors import BadInputError, ResolutionError
 from envdoctor.model import Environment, Finding, ImportBound, gather_constraints
@@ -149,7 +149,7 @@ def canonicalize_name(name: str) -> str:
 def _public_text(version: str) -> str:
     try:
         return Version(version).public
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a release number int() refuses
         return version
 
 
@@ -157,7 +157,7 @@ def _same(installed: str, proposed: str) -> bool:
     """Equal public versions: a local variant the index does not serve is still the same release."""
     try:
         return Version(installed).public == Version(proposed).public
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a release number int() refuses
         return installed == proposed
 
 
@@ -603,7 +603,7 @@ def _pins(
         if name in no_wheel:
             try:
                 build = knowledge.source_build(name, Version(version))
-            except InvalidVersion:
+            except ValueError:  # InvalidVersion, or a release number int() refuses
                 build = None
         pins.append(Pin(name, version, have, tuple(reasons), via, has_wheel, build))
     return pins
@@ -628,7 +628,7 @@ def _reasons(
     """The requirements that decide ``name``: those that exclude the installed version first."""
     try:
         old = Version(have) if have is not None else None
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a release number int() refuses
         old = None
     binding: list[PinReason] = []
     narrowing: list[PinReason] = []
@@ -824,7 +824,7 @@ def _torch_variant(
         return (), []
     try:
         variant = Version(have).local
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a release number int() refuses
         return (), []
     if not variant:
         return (), []

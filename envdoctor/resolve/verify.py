@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envdoctor.probe.runner import Runner, SubprocessRunner
 from envdoctor.resolve.engine import PIP_DRY_RUN, EngineFailure, EngineRequest, PipEngine, UvEngine, find_uv
@@ -53,7 +53,7 @@ def _compare(solution: Solution, chosen: Mapping[str, str], names: Sequence[str]
         got = chosen.get(pin.name)
         try:
             same = got is not None and Version(got).public == Version(pin.version).public
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a release number int() refuses
             same = got == pin.version
         if not same:
             out.append(f"{pin.name}: pinned {pin.version}, the installer chose {got or 'nothing'}")
