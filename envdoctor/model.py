@@ -46,6 +46,7 @@ __all__ = [
     "Constraint",
     "gather_constraints",
     "parse_version",
+    "small_number",
     "tame_numbers",
     "to_jsonable",
     "from_jsonable",
@@ -115,6 +116,15 @@ def tame_numbers(text: str) -> str:
     if len(text) <= 64:
         return text
     return _LONG_NUMBER.sub(lambda match: f"<{len(match.group()):,} digits>", text)
+
+
+def small_number(text: str, most_digits: int) -> bool:
+    """Whether ``text`` is ASCII digits only, at most ``most_digits`` of them.
+
+    What ``int()`` reads and an index, count or version part can be: ``str.isdigit`` also
+    says yes to ``²``, which ``int()`` refuses, and to 5,000 digits, which it refuses past 4,300.
+    """
+    return len(text) <= most_digits and text.isascii() and text.isdigit()
 
 
 def parse_version(text: str | None) -> Version | None:

@@ -121,9 +121,9 @@ _STORAGE_KEY = operator.itemgetter(TensorInfo._fields.index("storage_key"))
 _STORAGE_NBYTES = operator.itemgetter(TensorInfo._fields.index("storage_nbytes"))
 _SIZE_TYPES = frozenset({int, type(None)})
 _MAX_LOCAL_HEADER = 30 + 2 * 0xFFFF
+"""A local header with the longest name and extra field: where a member's bytes start at most."""
 _SEARCH_BYTES_PER_MEMBER = 4096
 """Below this many bytes per member, search the whole file for the ``.npy`` magic at once."""
-"""A local header with the longest name and extra field: where a member's bytes start at most."""
 
 
 def _advise(mapped: mmap.mmap, advice: str) -> None:

@@ -25,7 +25,6 @@ rejected quickly instead of being walked.
 
 from __future__ import annotations
 
-import functools
 import operator
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from envdoctor.ckpt.model import (
     SecurityIssue,
     TensorInfo,
     make_tensor_info,
+    tensor_info_from_fields,
 )
 from envdoctor.ckpt.pickle_vm import PickleLimits
 from envdoctor.ckpt.records import NdArrayRecord, Opaque, OpaqueKey, PickledSet, StorageRef, TensorRecord
@@ -144,7 +144,6 @@ _STORAGE = operator.attrgetter("storage")
 _KEY = operator.attrgetter("key")
 _NUMEL = operator.attrgetter("numel")
 _BYTES_PER_ELEMENT = MappingProxyType({dtype: bits // 8 for dtype, bits in TORCH_DTYPE_BITS.items() if bits % 8 == 0})
-_make_info = functools.partial(tuple.__new__, TensorInfo)
 
 
 def _nbytes_column(dtypes: list[str], numels: list[int]) -> Iterable[int | None]:
@@ -167,7 +166,7 @@ def _infos(names: Iterable[str], records: Iterable[_TensorLike]) -> tuple[Tensor
     interpreter): when every record is a :class:`TensorRecord` with a :class:`StorageRef`
     (what torch's rebuilders give), the fields are read column by column with C-level
     ``attrgetter`` and ``zip``, giving the records :func:`tensor_info` gives
-    (``tests/ckpt/test_layout.py``).
+    (``tests/ckpt/test_fast_paths.py``).
     """
     names = list(names)
     records = list(records)
@@ -189,7 +188,7 @@ def _infos(names: Iterable[str], records: Iterable[_TensorLike]) -> tuple[Tensor
         _nbytes_column(list(map(_DTYPE, storages)), numels),
         strict=True,
     )
-    return tuple(map(_make_info, columns))
+    return tuple(map(tensor_info_from_fields, columns))
 
 
 def _children(obj: object) -> Iterator[object]:

@@ -16,7 +16,6 @@ that is unsafe) the interpreter alone is used, and only the speed differs.
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import itertools
 import json
@@ -30,7 +29,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from envdoctor.ckpt.model import Checkpoint, TensorInfo
+from envdoctor.ckpt.model import Checkpoint, TensorInfo, tensor_info_from_fields
 
 __all__ = [
     "SANDBOX_MEMORY_BYTES",
@@ -66,7 +65,6 @@ assert TensorInfo._fields == _TENSOR_FIELDS
 
 _REPEATING = frozenset({"dtype", "kind", "device", "storage_offset", "storage_numel", "storage_nbytes"})
 """Columns that are mostly runs of one value: sent as ``[[value, count], ...]``."""
-_make_info = functools.partial(tuple.__new__, TensorInfo)
 _NAME = operator.itemgetter(0)
 
 
@@ -119,7 +117,7 @@ def _tensors(columns: list[Any]) -> tuple[TensorInfo, ...]:
         if len(column) != count:
             raise ValueError("tensor columns of different lengths")
         expanded.append(column)
-    return tuple(map(_make_info, zip(*expanded, strict=True)))
+    return tuple(map(tensor_info_from_fields, zip(*expanded, strict=True)))
 
 
 def _names_are_keys(checkpoint: Checkpoint) -> bool:
@@ -250,10 +248,9 @@ class Child:
                     break
                 chunks.append(chunk)
         finally:
-            self.done = True
-            os.close(self.read_fd)
+            self._stop_reading()
             if not finished:
-                self._reap(kill=True)
+                self._reap()
         if not finished or not chunks or chunks[0][:1] != b"{":
             return None
         enabled = gc.isenabled()
@@ -269,18 +266,21 @@ class Child:
 
     def cancel(self) -> None:
         """End the child if it still runs (its work is no longer wanted) and reap it."""
+        self._stop_reading()
+        self._reap()
+
+    def _stop_reading(self) -> None:
         if not self.done:
             self.done = True
             os.close(self.read_fd)
-        self._reap(kill=True)
 
-    def _reap(self, *, kill: bool) -> None:
+    def _reap(self) -> None:
+        """Kill the child (harmless once it has exited) and wait for it, once."""
         if self.reaped:
             return
         self.reaped = True
-        if kill:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
 

@@ -100,9 +100,11 @@ def read_member(
     return data
 
 
-def _ints(values: list[int | None]) -> list[int]:
-    """``values`` once it is known to hold no ``None`` (for the type checker; no copy)."""
-    return cast("list[int]", values)
+def _all_fit(sizes: list[int | None], needs: list[int | None]) -> bool:
+    """Every size known and at least what is needed, pairwise (C speed: 20,000 in a few ms)."""
+    if None in sizes or None in needs:
+        return False
+    return not any(map(operator.lt, cast("list[int]", sizes), cast("list[int]", needs)))
 
 
 def _check_storages(names: Mapping[str, ZipEntry], prefix: str, storages: Mapping[str, int | None], where: str) -> None:
@@ -112,7 +114,7 @@ def _check_storages(names: Mapping[str, ZipEntry], prefix: str, storages: Mappin
     members = list(map(folder.__add__, storages))
     infos = list(map(names.get, members))
     needs = list(storages.values())
-    if None not in infos and None not in needs and not any(map(operator.lt, map(_FILE_SIZE, infos), _ints(needs))):
+    if None not in infos and _all_fit(list(map(_FILE_SIZE, infos)), needs):
         return
     problems = [
         index
@@ -141,8 +143,6 @@ class ArchiveFacts:
     sandboxed child is still unpickling (:func:`archive_facts`).
     """
 
-    prefix: str
-    """The archive's folder, ``<folder>/``."""
     metadata: Mapping[str, MetadataValue]
     warnings: tuple[str, ...]
     storage_sizes: Mapping[str, int] | None = None
@@ -179,7 +179,7 @@ def archive_facts(
         folder = f"{prefix}data/"
         cut = len(folder)
         sizes = {name[cut:]: entry.file_size for name, entry in by_name.items() if name.startswith(folder)}
-    return ArchiveFacts(prefix, MappingProxyType(metadata), tuple(warnings), sizes)
+    return ArchiveFacts(MappingProxyType(metadata), tuple(warnings), sizes)
 
 
 def storages_fit(facts: ArchiveFacts, keys: list[str], needs: list[int | None]) -> bool:
@@ -189,8 +189,7 @@ def storages_fit(facts: ArchiveFacts, keys: list[str], needs: list[int | None]) 
     """
     if facts.storage_sizes is None or len(keys) != len(needs):
         return False
-    sizes = list(map(facts.storage_sizes.get, keys))
-    return None not in sizes and None not in needs and not any(map(operator.lt, _ints(sizes), _ints(needs)))
+    return _all_fit(list(map(facts.storage_sizes.get, keys)), needs)
 
 
 def read_torch_pickle(

@@ -23,7 +23,7 @@ from packaging.version import Version
 from envdoctor.kb.compat import Compat
 from envdoctor.kb.conditions import as_version
 from envdoctor.kb.requires import applies, is_extra_only, parse_requirement
-from envdoctor.model import Distribution, Environment
+from envdoctor.model import Distribution, Environment, small_number
 
 __all__ = ["FactView", "build_facts", "driver_text"]
 
@@ -190,7 +190,7 @@ def _arch_supported(capability: str | None, arch_list: tuple[str, ...] | None) -
     for arch in arch_list:
         kind, _, number = arch.partition("_")
         digits = number.rstrip("af")
-        if not (digits.isascii() and digits.isdigit()) or not 2 <= len(digits) <= 6:
+        if len(digits) < 2 or not small_number(digits, 6):
             continue
         arch_major, arch_minor = int(digits[:-1]), int(digits[-1])
         if kind == "sm" and arch_major == major and arch_minor <= minor and not number.endswith(("a", "f")):

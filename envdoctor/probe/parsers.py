@@ -11,7 +11,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from envdoctor.model import Gpu
+from envdoctor.model import Gpu, small_number
 
 __all__ = [
     "SMI_FIELDS",
@@ -43,11 +43,6 @@ _FAILURE_MARKERS = (
     "is not a valid field to query",
     "Unable to determine the device handle",
 )
-
-
-def _small_number(text: str) -> bool:
-    """ASCII digits that ``int`` reads and that fit a GPU index (never 5,000 of them)."""
-    return text.isascii() and text.isdigit() and len(text) <= 6
 
 
 def parse_proc_driver_version(text: str) -> str | None:
@@ -122,7 +117,7 @@ def parse_smi_query(text: str, fields: tuple[str, ...] = SMI_FIELDS) -> list[Gpu
         index_text = values.get("index")
         gpus.append(
             Gpu(
-                index=int(index_text) if index_text and _small_number(index_text) else position,
+                index=int(index_text) if index_text and small_number(index_text, 6) else position,
                 name=values.get("name") or "unknown",
                 memory_total_mib=int(memory_match.group(1)) if memory_match else None,
                 compute_capability=values.get("compute_cap"),

@@ -18,7 +18,7 @@ from envdoctor.model import AREAS, Finding
 from envdoctor.render.findings import FindingView
 from envdoctor.render.safe_text import escape
 
-__all__ = ["DiagnoseView", "area_summary", "is_reach_skip", "unread_bounds"]
+__all__ = ["DiagnoseView", "area_summary", "not_checked"]
 
 _DIAGNOSE_AREAS = ("python", "torch", "cuda", "huggingface", "openmmlab")
 
@@ -83,7 +83,7 @@ def _area_mark(findings: list[Finding]) -> tuple[str, str]:
 
 
 #: Skips that always show, not only with -v: the knowledge is older than what is installed.
-def is_reach_skip(reason: str) -> bool:
+def _is_reach_skip(reason: str) -> bool:
     return "newer than this knowledge" in reason
 
 
@@ -131,11 +131,21 @@ def _detail_lines(area: str, diagnosis: Diagnosis) -> list[str]:
     return lines
 
 
-def unread_bounds(diagnosis: Diagnosis) -> dict[str, str]:
-    """Packages whose import-time requirements could not be read (the import checks skip them)."""
+def not_checked(diagnosis: Diagnosis, *, verbose: bool) -> list[tuple[str, bool]]:
+    """``(line, always shown)`` for what was not checked, in the order the reports list it.
+
+    Checks skipped, by id (without ``verbose`` only those the knowledge is too old for), then
+    packages whose import-time requirements could not be read (the import checks skip them).
+    """
+    lines = [
+        (f"{check_id}: {reason}", _is_reach_skip(reason))
+        for check_id, reason in sorted(diagnosis.skipped.items())
+        if verbose or _is_reach_skip(reason)
+    ]
     prefix = "import_bounds:"
-    unknown = diagnosis.environment.python.unknown
-    return {key[len(prefix) :]: reason for key, reason in unknown.items() if key.startswith(prefix)}
+    unread = {k[len(prefix) :]: v for k, v in diagnosis.environment.python.unknown.items() if k.startswith(prefix)}
+    lines += [(f"what {package} requires at import: {reason}", True) for package, reason in sorted(unread.items())]
+    return lines
 
 
 class DiagnoseView:
@@ -165,21 +175,17 @@ class DiagnoseView:
                     yield Text(f"    • {escape(detail)}", style="dim")
             for finding in findings:
                 yield FindingView(finding, verbose=self.verbose, indent=4)
-        skipped = diagnosis.skipped
-        shown = {k: v for k, v in skipped.items() if self.verbose or is_reach_skip(v)}
-        unread = unread_bounds(diagnosis)
-        if shown or unread:
+        unchecked = not_checked(diagnosis, verbose=self.verbose)
+        if unchecked:
             yield Text("")
-            for check_id, reason in sorted(shown.items()):
-                yield Text(f"not checked: {check_id}: {reason}", style="yellow" if is_reach_skip(reason) else "dim")
-            for package, reason in sorted(unread.items()):
-                yield Text(f"not checked: what {escape(package)} requires at import: {escape(reason)}", style="yellow")
+            for text, always in unchecked:
+                yield Text(f"not checked: {escape(text)}", style="yellow" if always else "dim")
         errors = sum(1 for f in diagnosis.findings if f.severity == "error" and not f.benign)
         warnings = sum(1 for f in diagnosis.findings if f.severity == "warning" and not f.benign)
         yield Text("")
         if errors or warnings:
             yield Text(f"{errors} error(s), {warnings} warning(s). Run `envdoctor explain ID` for details.")
-        elif unread or any(is_reach_skip(v) for v in skipped.values()):
+        elif any(always for _, always in unchecked):
             yield Text('No issues found by the checks that could run (see "not checked" above).', style="yellow")
         else:
             yield Text("No issues found.", style="green")

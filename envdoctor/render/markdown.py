@@ -97,7 +97,7 @@ def findings_markdown(title: str, findings: Iterable[Finding], *, notes: Iterabl
 
 def diagnosis_markdown(diagnosis: Diagnosis) -> str:
     """The ``diagnose`` report as Markdown: area table, findings, facts folded."""
-    from envdoctor.render.diagnose import area_summary, is_reach_skip, unread_bounds
+    from envdoctor.render.diagnose import area_summary, not_checked
 
     env = diagnosis.environment
     lines = [f"### envdoctor diagnose: {_code(env.python.executable)}", ""]
@@ -114,16 +114,13 @@ def diagnosis_markdown(diagnosis: Diagnosis) -> str:
         count = f" ({len(found)} finding{'s' if len(found) != 1 else ''})" if found else ""
         lines.append(f"| {mark} | {title}{count} | {_cell(area_summary(area, diagnosis))} |")
     lines.append("")
-    skipped = sorted(diagnosis.skipped.items())
-    not_checked = [f"{check_id}: {reason}" for check_id, reason in skipped if is_reach_skip(reason)]
-    unread = sorted(unread_bounds(diagnosis).items())
-    not_checked += [f"what {package} requires at import: {reason}" for package, reason in unread]
-    if not_checked:
-        lines += ["**Not checked:**", ""] + [f"- {escape(line)}" for line in not_checked] + [""]
+    unchecked = [text for text, _ in not_checked(diagnosis, verbose=False)]
+    if unchecked:
+        lines += ["**Not checked:**", ""] + [f"- {escape(text)}" for text in unchecked] + [""]
     if diagnosis.findings:
         for finding in diagnosis.findings:
             lines += _finding(finding)
-    elif not_checked:
+    elif unchecked:
         lines += ["No issues found by the checks that could run (see *Not checked*).", ""]
     else:
         lines += ["No issues found.", ""]

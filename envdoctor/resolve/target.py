@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 
 from envdoctor.errors import BadInputError
+from envdoctor.model import small_number
 
 __all__ = ["TargetPlatform", "uv_platform", "pip_platforms", "parse_python_version"]
 
@@ -89,7 +90,7 @@ def pip_platforms(tag: str) -> list[str]:
 def parse_python_version(text: str) -> tuple[int, int]:
     """``3.12`` (or ``3.12.4``) as ``(3, 12)``; exit 2 naming the flag otherwise."""
     parts = text.strip().split(".")
-    numbers = all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts)
+    numbers = all(small_number(p, 3) for p in parts)
     if len(parts) not in (2, 3) or not numbers or parts[0] != "3":
         shown = text if len(text) <= 40 else text[:40] + "..."
         raise BadInputError(f"--python-version {shown!r}: expected X.Y, e.g. 3.12")

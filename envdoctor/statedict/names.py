@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from envdoctor.model import small_number
+
 __all__ = [
     "IndexedKey",
     "CollapsedKey",
@@ -49,7 +51,7 @@ def split_indices(key: str) -> IndexedKey:
     indices: list[int] = []
     template: list[str] = []
     for part in parts:
-        if part.isascii() and part.isdigit() and len(part) <= 18:
+        if small_number(part, 18):
             indices.append(int(part))
             template.append("{}")
         else:
